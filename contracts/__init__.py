@@ -1,0 +1,84 @@
+"""The Anxin wire contract: MQTT topics, payload models, codec, limits and schema version.
+
+The one package that edge, cloud and firmware_sim all import. See ``docs/protocol.md``.
+"""
+
+from contracts.codec import MAX_PAYLOAD_BYTES, decode_downlink, decode_uplink, encode
+from contracts.downlink import (
+    AlarmClosed,
+    AlarmReceived,
+    DeviceConfig,
+    DownlinkMessage,
+    OperatorAcknowledged,
+)
+from contracts.errors import ContractError
+from contracts.ids import DeviceKind, validate_device_id
+from contracts.intake import EdgeCommand, EdgeEvent, EventKind, IntakeAck, Severity, event_key
+from contracts.topics import (
+    DownlinkChannel,
+    UplinkChannel,
+    downlink_filter,
+    downlink_topic,
+    parse_uplink_topic,
+    uplink_filter,
+    uplink_topic,
+)
+from contracts.uplink import (
+    AccelBatch,
+    AnyUplink,
+    FallSuspected,
+    Fix,
+    Location,
+    LocationSource,
+    Presence,
+    SosCancel,
+    SosPress,
+    Status,
+    UplinkMessage,
+    Vitals,
+    WearState,
+)
+from contracts.version import SCHEMA_VERSION, SUPPORTED_VERSIONS
+
+__all__ = [
+    "MAX_PAYLOAD_BYTES",
+    "SCHEMA_VERSION",
+    "SUPPORTED_VERSIONS",
+    "AccelBatch",
+    "AlarmClosed",
+    "AlarmReceived",
+    "AnyUplink",
+    "ContractError",
+    "DeviceConfig",
+    "DeviceKind",
+    "DownlinkChannel",
+    "DownlinkMessage",
+    "EdgeCommand",
+    "EdgeEvent",
+    "EventKind",
+    "FallSuspected",
+    "Fix",
+    "IntakeAck",
+    "Location",
+    "LocationSource",
+    "OperatorAcknowledged",
+    "Presence",
+    "Severity",
+    "SosCancel",
+    "SosPress",
+    "Status",
+    "UplinkChannel",
+    "UplinkMessage",
+    "Vitals",
+    "WearState",
+    "decode_downlink",
+    "decode_uplink",
+    "downlink_filter",
+    "downlink_topic",
+    "encode",
+    "event_key",
+    "parse_uplink_topic",
+    "uplink_filter",
+    "uplink_topic",
+    "validate_device_id",
+]

@@ -1,0 +1,120 @@
+"""The edge ↔ cloud contract (HTTP): alarm events up, commands for devices down.
+
+Edge → cloud: ``POST {cloud}/api/v1/intake/events`` with an :class:`EdgeEvent` body and header
+``Authorization: Bearer <edge token>``. The cloud stores each ``key`` (device id + seq) exactly once:
+``201`` for a new event, ``200`` with ``duplicate: true`` for a repeat; the body is an :class:`IntakeAck`.
+The edge keeps the event in its outbox until it got one of those two answers.
+
+Cloud → edge: the edge opens ``GET {cloud}/api/v1/edges/{edge_id}/commands`` (Server-Sent Events; each
+event's ``id`` is the command id and ``data`` an :class:`EdgeCommand`; reconnect with ``Last-Event-ID``
+to replay what is unacknowledged), publishes each command's downlink to its device, then confirms with
+``POST {cloud}/api/v1/edges/{edge_id}/commands/{id}/ack``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.downlink import DownlinkMessage
+from contracts.ids import DeviceId
+from contracts.uplink import SEQ_MAX, Fix
+
+INTAKE_PATH = "/api/v1/intake/events"
+COMMANDS_PATH = "/api/v1/edges/{edge_id}/commands"
+COMMAND_ACK_PATH = "/api/v1/edges/{edge_id}/commands/{command_id}/ack"
+EVIDENCE_MAX_ITEMS = 2_000
+
+
+class Severity(StrEnum):
+    P1 = "P1"  # life at risk: SOS, fall, child SOS
+    P2 = "P2"  # urgent: abnormal vitals, child left a fence
+    P3 = "P3"  # check: inactivity, device silent, strap removed
+    P4 = "P4"  # maintenance: battery
+
+
+class EventKind(StrEnum):
+    SOS = "sos"
+    SOS_CANCEL = "sos_cancel"  # updates the open incident named by ref_key
+    FALL = "fall"  # detected by the gateway from acceleration
+    FALL_DEVICE = "fall_device"  # suspected by the device's own firmware
+    HR_HIGH = "hr_high"
+    HR_LOW = "hr_low"
+    SPO2_LOW = "spo2_low"
+    VITALS_DRIFT = "vitals_drift"
+    INACTIVITY = "inactivity"
+    GEOFENCE_EXIT = "geofence_exit"
+    GEOFENCE_ENTER = "geofence_enter"
+    VEHICLE_SPEED = "vehicle_speed"
+    STRAP_REMOVED = "strap_removed"
+    BATTERY_DEPLETED = "battery_depleted"
+    DEVICE_SILENT = "device_silent"
+    LOW_BATTERY = "low_battery"
+    RECONNECT_STORM = "reconnect_storm"
+
+
+DEFAULT_SEVERITY: dict[EventKind, Severity] = {
+    EventKind.SOS: Severity.P1,
+    EventKind.SOS_CANCEL: Severity.P1,
+    EventKind.FALL: Severity.P1,
+    EventKind.FALL_DEVICE: Severity.P1,
+    EventKind.HR_HIGH: Severity.P2,
+    EventKind.HR_LOW: Severity.P2,
+    EventKind.SPO2_LOW: Severity.P2,
+    EventKind.VITALS_DRIFT: Severity.P3,
+    EventKind.INACTIVITY: Severity.P3,
+    EventKind.GEOFENCE_EXIT: Severity.P2,
+    EventKind.GEOFENCE_ENTER: Severity.P4,
+    EventKind.VEHICLE_SPEED: Severity.P2,
+    EventKind.STRAP_REMOVED: Severity.P3,
+    EventKind.BATTERY_DEPLETED: Severity.P3,
+    EventKind.DEVICE_SILENT: Severity.P3,
+    EventKind.LOW_BATTERY: Severity.P4,
+    EventKind.RECONNECT_STORM: Severity.P4,
+}
+
+
+def event_key(device_id: str, seq: int) -> str:
+    """Idempotency key of an event caused by message ``seq`` of ``device_id``."""
+    return f"{device_id}:{seq}"
+
+
+class EdgeEvent(BaseModel):
+    """One alarm-worthy event, as the gateway reports it to the district center."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    v: Literal[1] = 1
+    key: Annotated[str, Field(min_length=3, max_length=140, pattern=r"^[A-Za-z0-9_.\-]+:[A-Za-z0-9_.\-]+$")]
+    edge_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+    device_id: DeviceId
+    seq: Annotated[int, Field(ge=0, le=SEQ_MAX)]
+    kind: EventKind
+    severity: Severity
+    device_ts: Annotated[int, Field(ge=0, description="device clock at the cause, epoch ms")]
+    edge_ts: Annotated[int, Field(ge=0, description="gateway clock when received, epoch ms")]
+    ref_key: Annotated[str, Field(max_length=140)] | None = None
+    fix: Fix | None = None
+    detail: Annotated[str, Field(max_length=200)] | None = None
+    evidence: Annotated[dict[str, Any], Field(max_length=EVIDENCE_MAX_ITEMS)] | None = None
+
+
+class IntakeAck(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    key: str
+    incident_id: str
+    duplicate: bool = False
+
+
+class EdgeCommand(BaseModel):
+    """A downlink the cloud asks the edge to deliver to one device."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: Annotated[int, Field(ge=1)]
+    edge_id: str
+    device_id: DeviceId
+    downlink: Annotated[DownlinkMessage, Field(discriminator="type")]

@@ -1,0 +1,184 @@
+"""Uplink payloads: what devices publish.
+
+Every uplink carries ``v`` (schema version), ``device_id``, a per-device monotonic ``seq`` and ``ts``,
+the device's clock in Unix epoch milliseconds. ``type`` says which message it is; each type travels on
+one channel (see :data:`CHANNEL_OF`). Readers ignore unknown fields, so firmware may add fields.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from contracts.ids import DeviceId
+from contracts.topics import UplinkChannel
+from contracts.version import SCHEMA_VERSION
+
+SEQ_MAX = 2**53 - 1  # fits a JSON number exactly
+# 2001-09-09 .. 2286-11-20 in ms: rules out seconds-vs-ms mistakes without rejecting skewed clocks.
+TS_MIN_MS = 1_000_000_000_000
+TS_MAX_MS = 9_999_999_999_999
+ACCEL_MAX_SAMPLES = 500  # 10 s at 50 Hz
+ACCEL_RANGE_G = 32.0
+
+
+class _Uplink(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, str_max_length=256)
+
+    v: Literal[1] = SCHEMA_VERSION
+    device_id: DeviceId
+    seq: Annotated[int, Field(ge=0, le=SEQ_MAX, strict=True)]
+    ts: Annotated[int, Field(ge=TS_MIN_MS, le=TS_MAX_MS, strict=True, description="device clock, epoch ms")]
+
+    @property
+    def key(self) -> str:
+        """Idempotency key at every hop: device id + seq."""
+        return f"{self.device_id}:{self.seq}"
+
+
+class LocationSource(StrEnum):
+    GNSS = "gnss"
+    LBS = "lbs"  # cell towers
+    WIFI = "wifi"
+
+
+class Fix(BaseModel):
+    """A position as embedded in other messages (e.g. where the SOS was pressed)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    accuracy_m: Annotated[float, Field(ge=0, le=100_000)]
+    source: LocationSource
+
+
+class SosPress(_Uplink):
+    """The SOS button was pressed (long press on the card, button on the wearable or watch)."""
+
+    type: Literal["sos"] = "sos"
+    trigger: Literal["button", "voice", "card"] = "button"
+    fix: Fix | None = None
+
+
+class SosCancel(_Uplink):
+    """The person cancelled a recent SOS (or a fall alarm) on the device. ``ref_seq`` is its seq."""
+
+    type: Literal["sos_cancel"] = "sos_cancel"
+    ref_seq: Annotated[int, Field(ge=0, le=SEQ_MAX, strict=True)]
+
+
+class FallSuspected(_Uplink):
+    """The wearable's own firmware suspects a fall (the gateway runs its own detector too)."""
+
+    type: Literal["fall"] = "fall"
+    peak_g: Annotated[float, Field(ge=0, le=ACCEL_RANGE_G * 2)]
+    confidence: Annotated[float, Field(ge=0, le=1)] = 0.5
+
+
+class AccelBatch(_Uplink):
+    """Tri-axial acceleration in g at ``rate_hz``; sample i was taken at ``ts + i * 1000 / rate_hz``."""
+
+    type: Literal["accel"] = "accel"
+    rate_hz: Annotated[int, Field(ge=1, le=400)] = 50
+    samples: Annotated[list[tuple[float, float, float]], Field(min_length=1, max_length=ACCEL_MAX_SAMPLES)]
+    placement: Literal["waist", "pendant", "wrist"] = "waist"
+
+    @model_validator(mode="after")
+    def _in_range(self) -> AccelBatch:
+        for sample in self.samples:
+            for axis in sample:
+                if not -ACCEL_RANGE_G <= axis <= ACCEL_RANGE_G:  # also rejects NaN
+                    raise ValueError(f"acceleration outside ±{ACCEL_RANGE_G:g} g")
+        return self
+
+
+class Vitals(_Uplink):
+    """One heart rate / SpO2 reading. ``None`` means no reading (sensor off or not measured)."""
+
+    type: Literal["vitals"] = "vitals"
+    hr_bpm: Annotated[int, Field(ge=0, le=300)] | None = None
+    spo2_pct: Annotated[int, Field(ge=0, le=100)] | None = None
+    motion: bool = False  # the wearer was moving: readings are less trustworthy
+
+
+class Location(_Uplink):
+    type: Literal["location"] = "location"
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    accuracy_m: Annotated[float, Field(ge=0, le=100_000)]
+    source: LocationSource
+    speed_mps: Annotated[float, Field(ge=0, le=150)] | None = None
+
+
+class Status(_Uplink):
+    """Heartbeat, sent every few minutes; also carries battery state."""
+
+    type: Literal["status"] = "status"
+    battery_pct: Annotated[int, Field(ge=0, le=100)]
+    charging: bool = False
+    rssi_dbm: Annotated[int, Field(ge=-150, le=0)] | None = None
+    firmware: Annotated[str, Field(max_length=32)] | None = None
+    low_battery: bool = False
+
+
+class WearState(_Uplink):
+    type: Literal["wear"] = "wear"
+    state: Literal["worn", "removed"]
+
+
+class Presence(BaseModel):
+    """Online/offline. Published retained by the device on connect, and set as its MQTT last will.
+
+    The last will is fixed at connect time, so presence carries no ``seq`` and is never an incident key.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    v: Literal[1] = SCHEMA_VERSION
+    type: Literal["presence"] = "presence"
+    device_id: DeviceId
+    online: bool
+    ts: Annotated[int, Field(ge=0, le=TS_MAX_MS)] | None = None
+
+
+UplinkMessage = SosPress | SosCancel | FallSuspected | AccelBatch | Vitals | Location | Status | WearState
+AnyUplink = UplinkMessage | Presence
+
+CHANNEL_OF: dict[str, UplinkChannel] = {
+    "sos": UplinkChannel.SOS,
+    "sos_cancel": UplinkChannel.SOS,
+    "fall": UplinkChannel.FALL,
+    "accel": UplinkChannel.ACCEL,
+    "vitals": UplinkChannel.VITALS,
+    "location": UplinkChannel.LOCATION,
+    "status": UplinkChannel.STATUS,
+    "wear": UplinkChannel.WEAR,
+    "presence": UplinkChannel.PRESENCE,
+}
+
+MODEL_OF: dict[str, type[BaseModel]] = {
+    "sos": SosPress,
+    "sos_cancel": SosCancel,
+    "fall": FallSuspected,
+    "accel": AccelBatch,
+    "vitals": Vitals,
+    "location": Location,
+    "status": Status,
+    "wear": WearState,
+    "presence": Presence,
+}
+
+# Alarms go at QoS 1; high-rate telemetry may use QoS 0.
+QOS_OF: dict[UplinkChannel, int] = {
+    UplinkChannel.SOS: 1,
+    UplinkChannel.FALL: 1,
+    UplinkChannel.WEAR: 1,
+    UplinkChannel.PRESENCE: 1,
+    UplinkChannel.STATUS: 1,
+    UplinkChannel.LOCATION: 1,
+    UplinkChannel.VITALS: 0,
+    UplinkChannel.ACCEL: 0,
+}
