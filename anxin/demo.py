@@ -1,0 +1,238 @@
+"""``anxin demo``: the whole system on embedded defaults, in one process.
+
+Broker (the ``mosquitto`` binary when installed, else amqtt in-process, or an external one from
+``ANXIN_MQTT_URL``), the district center (cloud) on 127.0.0.1, one edge gateway, and a small simulated
+fleet that presses SOS now and then. Ctrl-C stops everything cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from anxin.broker import AmqttBroker, BrokerError, free_port, mosquitto_binary, port_is_free, start_mosquitto
+
+log = logging.getLogger(__name__)
+
+EDGE_ID = "edge-xiqing-01"
+AMQTT_COMFORT_MSG_S = 1_000
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    http_port: int
+    mqtt_port: int | None
+    mqtt_url: str | None
+    devices: int
+    operator_password: str
+    data_dir: Path
+    keep_data: bool
+    seed: int
+    sos_every_s: float
+    broker: str  # auto | mosquitto | amqtt
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+@contextlib.asynccontextmanager
+async def embedded_broker(config: DemoConfig) -> AsyncIterator[str]:
+    """Yield the MQTT URL of the broker the demo uses, starting one when needed."""
+    if config.mqtt_url:
+        _say(f"  MQTT 代理 broker: external {config.mqtt_url}")
+        yield config.mqtt_url
+        return
+    port = config.mqtt_port or (1883 if port_is_free(1883) else free_port())
+    use_mosquitto = config.broker == "mosquitto" or (config.broker == "auto" and mosquitto_binary())
+    if use_mosquitto:
+        broker = start_mosquitto(port, workdir=config.data_dir / "mosquitto", persistence=False)
+        try:
+            yield broker.url
+        finally:
+            broker.stop()
+        return
+    rate = config.devices * 2  # wearables send ~1 accel batch + telemetry per second
+    if rate > AMQTT_COMFORT_MSG_S:
+        log.warning(
+            "demo.amqtt_overload devices=%d est_msg_s=%d: amqtt buffers without bound above ~1k msg/s; "
+            "install mosquitto (apt-get install mosquitto) for larger fleets",
+            config.devices,
+            rate,
+        )
+    embedded = AmqttBroker(port)
+    await embedded.start()
+    try:
+        yield embedded.url
+    finally:
+        await embedded.stop()
+
+
+async def run_demo(config: DemoConfig, *, ready: asyncio.Event | None = None) -> None:
+    """Run broker, cloud, edge and fleet until cancelled."""
+    from cloud.main import serve
+    from cloud.registry.demo import demo_devices
+    from edge.main import run_gateway
+
+    from cloud.settings import CloudSettings
+    from edge.settings import EdgeSettings
+
+    if config.data_dir.exists() and not config.keep_data:
+        shutil.rmtree(config.data_dir)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    edge_token = secrets.token_urlsafe(24)
+    cloud_url = f"http://127.0.0.1:{config.http_port}"
+
+    async with embedded_broker(config) as mqtt_url:
+        cloud_settings = CloudSettings(
+            database_url=f"sqlite+aiosqlite:///{config.data_dir / 'cloud.db'}",
+            edge_tokens={EDGE_ID: edge_token},
+            operator_password=config.operator_password,
+            session_secret=secrets.token_urlsafe(32),
+            demo_data=True,
+            public_url=cloud_url,
+        )
+        edge_settings = EdgeSettings(
+            edge_id=EDGE_ID,
+            mqtt_url=mqtt_url,
+            cloud_url=cloud_url,
+            cloud_token=edge_token,
+            data_dir=config.data_dir / "edge",
+        )
+        cloud_started, edge_started, fleet_started = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(
+                serve(cloud_settings, host="127.0.0.1", port=config.http_port, started=cloud_started)
+            )
+            await asyncio.wait_for(cloud_started.wait(), 30)
+            tasks.create_task(run_gateway(edge_settings, started=edge_started))
+            await asyncio.wait_for(edge_started.wait(), 30)
+            if config.devices > 0:
+                from firmware_sim.fleet import run_fleet
+
+                fleet = _pick_fleet(demo_devices(), config.devices)
+                tasks.create_task(
+                    run_fleet(
+                        mqtt_url=mqtt_url,
+                        devices=fleet,
+                        seed=config.seed,
+                        speed=1.0,
+                        sos_every_s=config.sos_every_s,
+                        ground_truth=config.data_dir / "ground-truth.jsonl",
+                        started=fleet_started,
+                    )
+                )
+                await asyncio.wait_for(fleet_started.wait(), 60)
+            _banner(config, mqtt_url, cloud_url)
+            if ready is not None:
+                ready.set()
+
+
+def _pick_fleet(devices: list[Any], count: int) -> list[Any]:
+    """Take ``count`` demo devices, interleaving kinds so a small fleet has cards, wearables and a child."""
+    by_kind: dict[str, list[Any]] = {}
+    for device in devices:
+        by_kind.setdefault(str(device[1]), []).append(device)
+    picked: list[Any] = []
+    while len(picked) < count and any(by_kind.values()):
+        for group in by_kind.values():
+            if group and len(picked) < count:
+                picked.append(group.pop(0))
+    return picked
+
+
+def _banner(config: DemoConfig, mqtt_url: str, cloud_url: str) -> None:
+    broker = urlsplit(mqtt_url)
+    _say(
+        "\n"
+        "安心 Anxin demo is running — 演示系统已启动\n"
+        f"  操作台 Operator console : {cloud_url}/console\n"
+        f"  登录 Login             : operator / {config.operator_password}\n"
+        f"  家属手机 Guardian phones: {cloud_url}/dev/phones\n"
+        f"  事件 API Incidents API  : {cloud_url}/api/v1/incidents\n"
+        f"  MQTT 代理 Broker        : {broker.hostname} port {broker.port}\n"
+        f"  模拟设备 Simulated fleet: {config.devices} devices (SOS about every {config.sos_every_s:.0f} s)\n"
+        f"  Try: mosquitto_pub -p {broker.port} -q 1 -t anxin/v1/up/card-0001/sos "
+        """-m '{"v":1,"device_id":"card-0001","seq":101,"ts":1764513600000,"type":"sos"}'\n"""
+        "  Ctrl-C 停止 stops everything.\n"
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    password = args.operator_password or secrets.token_urlsafe(9)
+    config = DemoConfig(
+        http_port=args.http_port,
+        mqtt_port=args.mqtt_port,
+        mqtt_url=args.mqtt_url or os.environ.get("ANXIN_MQTT_URL"),
+        devices=args.devices,
+        operator_password=password,
+        data_dir=Path(args.data_dir),
+        keep_data=args.keep_data,
+        seed=args.seed,
+        sos_every_s=args.sos_every,
+        broker=args.broker,
+    )
+    if not port_is_free(config.http_port):
+        _say(f"anxin demo: port {config.http_port} is in use; choose another with --http-port")
+        return 2
+    if config.mqtt_port and not config.mqtt_url and not port_is_free(config.mqtt_port):
+        _say(f"anxin demo: MQTT port {config.mqtt_port} is in use; choose another with --mqtt-port")
+        return 2
+    try:
+        asyncio.run(run_demo(config))
+    except KeyboardInterrupt:
+        _say("anxin demo: stopped 已停止")
+    except BrokerError as exc:
+        _say(f"anxin demo: could not start the MQTT broker: {exc}")
+        return 1
+    return 0
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "demo",
+        help="run the whole system on embedded defaults (broker, cloud, edge, simulated fleet)",
+        description=(
+            "Run Anxin end to end on this machine: an MQTT broker (mosquitto if installed, else amqtt "
+            "in-process, or ANXIN_MQTT_URL), the district center with its operator console, one edge "
+            "gateway, and a simulated fleet that presses SOS now and then. Data lives in --data-dir "
+            "(SQLite) and is wiped at start unless --keep-data."
+        ),
+    )
+    parser.add_argument(
+        "--http-port", type=int, default=8000, help="port of the console and API (default 8000)"
+    )
+    parser.add_argument(
+        "--mqtt-port", type=int, default=None, help="broker port (default: 1883 if free, else a free port)"
+    )
+    parser.add_argument(
+        "--mqtt-url",
+        default=None,
+        help="use an external broker, e.g. mqtt://127.0.0.1:1883 (env ANXIN_MQTT_URL)",
+    )
+    parser.add_argument(
+        "--broker",
+        choices=["auto", "mosquitto", "amqtt"],
+        default="auto",
+        help="embedded broker (default auto)",
+    )
+    parser.add_argument("--devices", type=int, default=12, help="simulated devices, 0 for none (default 12)")
+    parser.add_argument(
+        "--sos-every", type=float, default=40.0, help="mean seconds between SOS presses (fleet)"
+    )
+    parser.add_argument("--operator-password", default=None, help="console password (default: generated)")
+    parser.add_argument("--data-dir", default="var/demo", help="where SQLite files live (default var/demo)")
+    parser.add_argument("--keep-data", action="store_true", help="keep the data of the previous run")
+    parser.add_argument("--seed", type=int, default=1, help="simulator seed (default 1)")
+    parser.set_defaults(func=_run)
