@@ -1,0 +1,92 @@
+"""A per-device buffer of recent tri-axial acceleration with a sample-index clock.
+
+Batches arrive as (n, 3) arrays in g plus the timestamp of their first sample. The
+stream numbers samples 0, 1, 2, ... and keeps the last few seconds. Small clock jitter
+between batches is absorbed; a forward gap or a rate change starts a new segment
+(``segment`` increments, indices restart at 0); a batch that starts clearly before the
+end of the previous one raises :class:`OutOfOrderError` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from edge.detection.errors import InvalidInputError, OutOfOrderError
+
+MAX_ABS_G = 32.0
+
+
+class AccelStream:
+    """Recent acceleration of one device. Read ``acc``/``mag`` with absolute indices
+    via :meth:`local`; ``start`` is the absolute index of ``acc[0]``."""
+
+    def __init__(self, keep_s: float) -> None:
+        self._keep_s = keep_s
+        self.acc: NDArray[np.float64] = np.zeros((0, 3))
+        self.mag: NDArray[np.float64] = np.zeros(0)
+        self.start = 0
+        self.count = 0
+        self.segment = 0
+        self.rate_hz = 0.0
+        self._origin_ms = 0.0
+        self._last_good = np.zeros(3)
+
+    def time_ms(self, index: int) -> int:
+        """Timestamp of absolute sample ``index`` in the current segment."""
+        return round(self._origin_ms + index * 1000.0 / self.rate_hz)
+
+    def local(self, index: int) -> int:
+        """Position of absolute sample ``index`` inside ``acc``/``mag``."""
+        return index - self.start
+
+    def append(self, samples: NDArray[np.float64], t0_ms: int, rate_hz: float) -> int:
+        """Add a batch; return how many samples were appended."""
+        arr = np.asarray(samples, dtype=np.float64)
+        if arr.size == 0:
+            return 0
+        if arr.ndim != 2 or arr.shape[1] != 3:
+            raise InvalidInputError(f"samples must have shape (n, 3), got {arr.shape}")
+        if not np.isfinite(rate_hz) or rate_hz <= 0:
+            raise InvalidInputError(f"sampling rate must be positive, got {rate_hz}")
+        self._place(int(t0_ms), float(rate_hz))
+        arr = self._clean(arr)
+        keep = round(self._keep_s * rate_hz) + len(arr)
+        self.acc = np.concatenate((self.acc, arr))[-keep:]
+        self.mag = np.concatenate((self.mag, np.sqrt(np.einsum("ij,ij->i", arr, arr))))[-keep:]
+        self.count += len(arr)
+        self.start = self.count - len(self.acc)
+        return len(arr)
+
+    def _place(self, t0_ms: int, rate_hz: float) -> None:
+        if self.count and rate_hz == self.rate_hz:
+            expected = self._origin_ms + self.count * 1000.0 / rate_hz
+            tolerance = max(2.5 * 1000.0 / rate_hz, 100.0)
+            if t0_ms < expected - tolerance:
+                raise OutOfOrderError(f"batch at {t0_ms} ms starts before {expected:.0f} ms")
+            if t0_ms <= expected + tolerance:
+                return
+        elif self.count and t0_ms < self.time_ms(self.count - 1):
+            raise OutOfOrderError(f"batch at {t0_ms} ms starts before the previous one ended")
+        self.acc = np.zeros((0, 3))
+        self.mag = np.zeros(0)
+        self.start = 0
+        self.count = 0
+        self.segment += 1
+        self.rate_hz = rate_hz
+        self._origin_ms = float(t0_ms)
+
+    def _clean(self, arr: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Clip to the sensor range and hold the last good sample over NaN/inf rows."""
+        good: NDArray[np.bool_] = np.asarray(np.isfinite(arr).all(axis=1))
+        if not good.all():
+            arr = arr.copy()
+            last = self.acc[-1] if len(self.acc) else self._last_good
+            for i in range(len(arr)):
+                if good[i]:
+                    last = arr[i]
+                else:
+                    arr[i] = last
+        out = np.clip(arr, -MAX_ABS_G, MAX_ABS_G)
+        self._last_good = out[-1].copy()
+        return out

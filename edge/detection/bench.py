@@ -1,0 +1,160 @@
+"""Benchmarks exposed as ``anxin bench falls`` and ``anxin bench vitals``.
+
+``anxin/cli.py`` calls :func:`register` with its ``bench`` sub-parsers; until then run
+``python -m edge.detection.bench falls --data DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from edge.detection.fall import FallDetector, PeakThresholdDetector
+from edge.detection.fall_model import FallModel, load_default_model
+from edge.detection.fall_scoring import FallScores, TrialAlarms, score_trials, wilson_interval
+from edge.detection.falls_dataset import Trial, load_trial, read_manifest
+
+BATCH_S = 1.0
+T0_MS = 1_700_000_000_000
+
+
+def register(bench_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``falls`` and ``vitals`` sub-commands to ``anxin bench``."""
+    falls = bench_sub.add_parser(
+        "falls",
+        help="fall-detector accuracy, latency and throughput on a trial dataset",
+        description=(
+            "Stream every trial of DIR (manifest.csv + trials/*.csv.gz, t_s,ax_g,ay_g,az_g) through the "
+            "gateway's FallDetector in 1 s batches and score it per trial: sensitivity/specificity with "
+            "95%% Wilson intervals, false alarms per hour of activity, onset->alarm latency, false "
+            "positives per activity code, samples/s per core; the naive 'peak |a| >= 3 g' rule beside it. "
+            "With --folds K, also report nested leave-subjects-out cross-validated figures (the model "
+            "refitted K times, never on the evaluated subjects)."
+        ),
+    )
+    falls.add_argument("--data", type=Path, required=True, help="dataset folder containing manifest.csv")
+    falls.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
+    falls.add_argument("--folds", type=int, default=0, help="subject-wise CV folds (0 = shipped model only)")
+    falls.add_argument("--model", type=Path, default=None, help="model JSON (default: the shipped one)")
+    falls.set_defaults(func=run_falls)
+    vitals = bench_sub.add_parser(
+        "vitals",
+        help="vital-sign alarms per hour on a minute-by-minute HR/SpO2 recording",
+        description=(
+            "Replay a CSV (t_min,hr_bpm,spo2_pct; '#' comments; 0/-1 = no reading) through VitalsDetector "
+            "with default limits and list every alarm with its time and reason, so that artifacts that "
+            "alarm are visible."
+        ),
+    )
+    from edge.detection.vitals_bench import add_vitals_arguments, run_vitals
+
+    add_vitals_arguments(vitals)
+    vitals.set_defaults(func=run_vitals)
+
+
+def _progress(i: int, n: int) -> None:
+    if (i + 1) % 500 == 0 or i + 1 == n:
+        print(f"falls bench: {i + 1}/{n} trials", file=sys.stderr, flush=True)
+
+
+def stream_trials(
+    trials: Sequence[Trial], model: FallModel
+) -> tuple[list[TrialAlarms], list[TrialAlarms], float, int]:
+    """Run detector and baseline over every trial in 1 s batches.
+
+    Returns detector alarms, baseline alarms, seconds spent inside the detector and the
+    number of samples it consumed. Alarm times are the detector's decision times."""
+    ours: list[TrialAlarms] = []
+    base: list[TrialAlarms] = []
+    spent = 0.0
+    samples = 0
+    for i, trial in enumerate(trials):
+        acc = load_trial(trial)
+        det = FallDetector(trial.subject, model)
+        naive = PeakThresholdDetector(trial.subject)
+        step = max(1, round(BATCH_S * trial.rate_hz))
+        ours_s: list[float] = []
+        base_s: list[float] = []
+        for start in range(0, len(acc), step):
+            batch = acc[start : start + step]
+            t0 = T0_MS + round(start * 1000 / trial.rate_hz)
+            tic = time.perf_counter()
+            events = det.update(batch, t0, trial.rate_hz)
+            spent += time.perf_counter() - tic
+            ours_s.extend((e.t_ms - T0_MS) / 1000.0 for e in events)
+            base_s.extend((e.t_ms - T0_MS) / 1000.0 for e in naive.update(batch, t0, trial.rate_hz))
+        samples += len(acc)
+        ours.append(TrialAlarms(trial=trial, alarms_s=tuple(ours_s)))
+        base.append(TrialAlarms(trial=trial, alarms_s=tuple(base_s)))
+        _progress(i, len(trials))
+    return ours, base, spent, samples
+
+
+def _fmt(scores: FallScores) -> str:
+    d = scores.as_dict()
+    se_lo, se_hi = wilson_interval(scores.detected, scores.falls)
+    sp_lo, sp_hi = wilson_interval(scores.activities - scores.false_alarm_trials, scores.activities)
+    return (
+        f"sensitivity {scores.sensitivity:.3f} [{se_lo:.3f}, {se_hi:.3f}]  "
+        f"specificity {scores.specificity:.3f} [{sp_lo:.3f}, {sp_hi:.3f}]  "
+        f"false alarms/h {scores.false_alarms_per_hour:.2f}  "
+        f"latency p50 {scores.latency_percentile(50):.2f} s p95 {scores.latency_percentile(95):.2f} s\n"
+        f"    false positives by activity: {d['false_positives_by_activity']}\n"
+        f"    missed falls by activity: {d['missed_by_activity']}"
+    )
+
+
+def run_falls(args: argparse.Namespace) -> int:
+    """``anxin bench falls``: print figures, optionally write JSON; exit code 0."""
+    model = FallModel.from_dict(json.loads(args.model.read_text())) if args.model else load_default_model()
+    trials = read_manifest(args.data)
+    ours, base, spent, samples = stream_trials(trials, model)
+    mine = score_trials(ours)
+    naive = score_trials(base)
+    rate = samples / spent if spent > 0 else math.inf
+    report: dict[str, object] = mine.as_dict()
+    report["samples_per_second"] = rate
+    report["samples"] = samples
+    report["model_threshold"] = model.threshold
+    report["baseline_peak_3g"] = naive.as_dict()
+    print(f"dataset {args.data} ({len(trials)} trials, {samples} samples, 1 s batches)")
+    print(f"FallDetector (shipped params):\n  {_fmt(mine)}\n  throughput {rate:,.0f} samples/s (one core)")
+    print(f"Baseline peak |a| >= 3 g:\n  {_fmt(naive)}")
+    if args.folds and args.folds > 1:
+        from edge.detection.fit_falls import TRIGGER_G, collect_candidates, cross_validate
+
+        cands = collect_candidates(trials, TRIGGER_G)
+        results, thresholds = cross_validate(trials, cands, args.folds, TRIGGER_G, 0.98)
+        cv = score_trials(results)
+        report["cross_validated"] = {**cv.as_dict(), "folds": args.folds, "thresholds_per_fold": thresholds}
+        print(f"Nested leave-subjects-out CV ({args.folds} folds, unseen subjects):\n  {_fmt(cv)}")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, default=_json_default) + "\n", encoding="utf-8")
+    return 0
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(type(value).__name__)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stand-alone entry point: ``python -m edge.detection.bench falls|vitals ...``."""
+    parser = argparse.ArgumentParser(prog="python -m edge.detection.bench", description=__doc__)
+    sub = parser.add_subparsers(dest="bench", required=True)
+    register(sub)
+    args = parser.parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,201 @@
+"""Streaming fall detection from tri-axial acceleration (one instance per device).
+
+:class:`FallScorer` finds impact peaks (|a| ≥ ``model.trigger_g``, the highest sample
+within ±0.5 s) and, once 2 s of post-impact signal have arrived, scores each with the
+logistic :class:`~edge.detection.fall_model.FallModel` over magnitude, free-fall,
+orientation-change and stillness features. :class:`FallDetector` wraps the scorer with
+the decision (probability ≥ ``model.threshold``, then a refractory period) and emits
+:class:`~edge.detection.events.FallEvent`. :class:`PeakThresholdDetector` is the naive
+"peak |a| ≥ 3 g" baseline with the same interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from edge.detection.accel_stream import AccelStream
+from edge.detection.events import AccelWindow, EventKind, Evidence, FallEvent
+from edge.detection.fall_features import (
+    POST_END_S,
+    PRE_START_S,
+    SampleWindows,
+    impact_features,
+    is_impact_peak,
+)
+from edge.detection.fall_model import FallModel, load_default_model
+
+EVIDENCE_S = 2.0
+KEEP_S = PRE_START_S + POST_END_S + 1.5
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScoredImpact:
+    """One scored impact peak at absolute sample ``index`` of the current stream
+    segment. ``decided_ms`` is the time of the last sample the score
+    needed (impact + 2 s): the earliest moment an alarm can be raised."""
+
+    index: int
+    impact_ms: int
+    decided_ms: int
+    probability: float
+    peak_g: float
+    orientation_change_deg: float
+    features: tuple[float, ...]
+
+
+class FallScorer:
+    """Scores every impact peak of one device's acceleration stream."""
+
+    def __init__(self, model: FallModel) -> None:
+        self.model = model
+        self.stream = AccelStream(keep_s=KEEP_S)
+        self._segment = -1
+        self._scan = 0
+        self._win = SampleWindows.at_rate(50.0)
+
+    def update(self, samples: NDArray[np.float64], t0_ms: int, rate_hz: float) -> list[ScoredImpact]:
+        """Consume a batch ((n, 3) array in g, first-sample time, rate) and return the
+        impacts whose scoring window completed within it."""
+        st = self.stream
+        if st.append(samples, t0_ms, rate_hz) == 0:
+            return []
+        if st.segment != self._segment:
+            self._segment = st.segment
+            self._scan = 0
+            self._win = SampleWindows.at_rate(st.rate_hz)
+        win = self._win
+        last = st.count - win.post_end  # last index whose post window is complete
+        if last < self._scan:
+            return []
+        lo = st.local(self._scan)
+        hits = np.flatnonzero(st.mag[lo : st.local(last) + 1] >= self.model.trigger_g) + self._scan
+        self._scan = last + 1
+        out: list[ScoredImpact] = []
+        for k in hits.tolist():
+            local = st.local(k)
+            if not is_impact_peak(st.mag, local, win.peak_half):
+                continue
+            feats = impact_features(st.acc, st.mag, local, st.rate_hz, win)
+            out.append(
+                ScoredImpact(
+                    index=k,
+                    impact_ms=st.time_ms(k),
+                    decided_ms=st.time_ms(k + win.post_end - 1),
+                    probability=self.model.probability(feats),
+                    peak_g=float(st.mag[local]),
+                    orientation_change_deg=float(feats[2] * 90.0),
+                    features=tuple(float(x) for x in feats),
+                )
+            )
+        return out
+
+
+def select_alarms(
+    hits: list[ScoredImpact], threshold: float, refractory_ms: int, last_alarm_ms: int | None = None
+) -> tuple[list[ScoredImpact], int | None]:
+    """The decision rule: keep impacts with probability ≥ ``threshold`` that are not
+    within ``refractory_ms`` after the previous alarmed impact. Returns the alarms and
+    the new last-alarm time (pure; the detector and the fitting script share it)."""
+    alarms: list[ScoredImpact] = []
+    for hit in hits:
+        if hit.probability < threshold:
+            continue
+        if last_alarm_ms is not None and hit.impact_ms < last_alarm_ms + refractory_ms:
+            continue
+        last_alarm_ms = hit.impact_ms
+        alarms.append(hit)
+    return alarms, last_alarm_ms
+
+
+class FallDetector:
+    """Streaming fall detector for one device.
+
+    >>> det = FallDetector("dev-1")
+    >>> events = det.update(samples, t0_ms=1_700_000_000_000, rate_hz=50.0)
+
+    An event is emitted when an impact's probability reaches ``model.threshold``;
+    later impacts within ``refractory_s`` of an alarmed impact are ignored. The event
+    carries the acceleration from 2 s before to 2 s after the impact.
+    """
+
+    def __init__(self, source_id: str, model: FallModel | None = None, *, refractory_s: float = 10.0) -> None:
+        self.source_id = source_id
+        self.scorer = FallScorer(model if model is not None else load_default_model())
+        self._refractory_ms = round(refractory_s * 1000)
+        self._last_alarm_ms: int | None = None
+
+    def update(self, samples: NDArray[np.float64], t0_ms: int, rate_hz: float) -> list[FallEvent]:
+        """Consume one batch and return the falls decided within it."""
+        hits = self.scorer.update(samples, t0_ms, rate_hz)
+        if not hits:
+            return []
+        alarms, self._last_alarm_ms = select_alarms(
+            hits, self.scorer.model.threshold, self._refractory_ms, self._last_alarm_ms
+        )
+        return [self._event(hit) for hit in alarms]
+
+    def _event(self, hit: ScoredImpact) -> FallEvent:
+        st = self.scorer.stream
+        k = st.local(hit.index)
+        half = round(EVIDENCE_S * st.rate_hz)
+        lo = max(0, k - half)
+        window = np.round(st.acc[lo : k + half], 3)
+        accel = AccelWindow(
+            t0_ms=st.time_ms(lo + st.start),
+            rate_hz=st.rate_hz,
+            samples=tuple((float(x), float(y), float(z)) for x, y, z in window),
+        )
+        return FallEvent(
+            kind=EventKind.FALL,
+            source_id=self.source_id,
+            t_ms=hit.decided_ms,
+            onset_ms=hit.impact_ms,
+            reason="impact_then_posture_change",
+            measures=(("probability", round(hit.probability, 4)), ("peak_g", round(hit.peak_g, 3))),
+            evidence=Evidence(accel=accel),
+            probability=hit.probability,
+            peak_g=hit.peak_g,
+            orientation_change_deg=hit.orientation_change_deg,
+        )
+
+
+class PeakThresholdDetector:
+    """Baseline: alarm at every sample with |a| ≥ ``threshold_g`` (no confirmation),
+    at most one alarm per ``refractory_s``."""
+
+    def __init__(self, source_id: str, threshold_g: float = 3.0, *, refractory_s: float = 1.0) -> None:
+        self.source_id = source_id
+        self.threshold_g = threshold_g
+        self.stream = AccelStream(keep_s=1.0)
+        self._refractory_ms = round(refractory_s * 1000)
+        self._last_alarm_ms: int | None = None
+
+    def update(self, samples: NDArray[np.float64], t0_ms: int, rate_hz: float) -> list[FallEvent]:
+        """Consume one batch and return the alarms raised within it."""
+        st = self.stream
+        n = st.append(samples, t0_ms, rate_hz)
+        events: list[FallEvent] = []
+        first = st.count - n
+        for i in np.flatnonzero(st.mag[len(st.mag) - n :] >= self.threshold_g).tolist():
+            t = st.time_ms(first + i)
+            if self._last_alarm_ms is not None and t < self._last_alarm_ms + self._refractory_ms:
+                continue
+            self._last_alarm_ms = t
+            peak = float(st.mag[len(st.mag) - n + i])
+            events.append(
+                FallEvent(
+                    kind=EventKind.FALL,
+                    source_id=self.source_id,
+                    t_ms=t,
+                    onset_ms=t,
+                    reason="peak_above_threshold",
+                    measures=(("peak_g", round(peak, 3)),),
+                    probability=1.0,
+                    peak_g=peak,
+                    orientation_change_deg=0.0,
+                )
+            )
+        return events

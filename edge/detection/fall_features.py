@@ -1,0 +1,112 @@
+"""Features of one impact candidate, computed from a window of tri-axial acceleration.
+
+Only the acceleration magnitude and the *change* of the gravity direction are used, so
+the features do not assume which device axis is vertical or where the device is worn.
+All window positions are in seconds relative to the impact peak (sample ``k``):
+
+* ``log_peak_g``: log of the peak magnitude |a| at ``k``;
+* ``freefall_min_g``: lowest |a| in the second before the peak (free fall dips below 1 g);
+* ``orientation_change``: angle between the mean acceleration vector over
+  [-2.5 s, -1.0 s] (pre-impact gravity) and over [+1.0 s, +2.0 s] (resting gravity),
+  in units of 90 degrees;
+* ``log_post_std_g``: log of the standard deviation of |a| over [+1.0 s, +2.0 s]
+  (stillness after the impact), floored at sensor-noise level;
+* ``log_impact_g_s``: log of the integral of ||a| - 1 g| over [-0.5 s, +0.5 s].
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "log_peak_g",
+    "freefall_min_g",
+    "orientation_change",
+    "log_post_std_g",
+    "log_impact_g_s",
+)
+
+PRE_START_S = 2.5
+PRE_END_S = 1.0
+POST_START_S = 1.0
+POST_END_S = 2.0
+PEAK_HALF_S = 0.5
+FREEFALL_S = 1.0
+NOISE_FLOOR_G = 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class SampleWindows:
+    """The feature windows converted to sample counts for one sampling rate."""
+
+    pre_start: int
+    pre_end: int
+    post_start: int
+    post_end: int
+    peak_half: int
+    freefall: int
+
+    @classmethod
+    def at_rate(cls, rate_hz: float) -> SampleWindows:
+        """Window lengths in samples at ``rate_hz``."""
+
+        def n(seconds: float) -> int:
+            return max(1, round(seconds * rate_hz))
+
+        return cls(
+            pre_start=n(PRE_START_S),
+            pre_end=n(PRE_END_S),
+            post_start=n(POST_START_S),
+            post_end=n(POST_END_S),
+            peak_half=n(PEAK_HALF_S),
+            freefall=n(FREEFALL_S),
+        )
+
+
+def angle_deg(u: NDArray[np.float64], v: NDArray[np.float64]) -> float:
+    """Angle between two vectors in degrees (0 when either is zero)."""
+    nu = float(np.linalg.norm(u))
+    nv = float(np.linalg.norm(v))
+    if nu < 1e-9 or nv < 1e-9:
+        return 0.0
+    cos = float(np.dot(u, v)) / (nu * nv)
+    return math.degrees(math.acos(min(1.0, max(-1.0, cos))))
+
+
+def impact_features(
+    acc: NDArray[np.float64],
+    mag: NDArray[np.float64],
+    k: int,
+    rate_hz: float,
+    win: SampleWindows,
+) -> NDArray[np.float64]:
+    """Feature vector (ordered as :data:`FEATURE_NAMES`) for a peak at index ``k``.
+
+    ``acc`` is (n, 3) in g, ``mag`` its row norms; samples up to ``k + win.post_end``
+    must be present. Missing history before index 0 is simply not used.
+    """
+    pre = acc[max(0, k - win.pre_start) : max(1, k - win.pre_end)]
+    post = acc[k + win.post_start : k + win.post_end]
+    post_mag = mag[k + win.post_start : k + win.post_end]
+    around = mag[max(0, k - win.peak_half) : k + win.peak_half + 1]
+    freefall = float(mag[max(0, k - win.freefall) : k + 1].min())
+    change = angle_deg(pre.mean(axis=0), post.mean(axis=0)) / 90.0
+    post_std = max(float(post_mag.std()), NOISE_FLOOR_G)
+    impact = max(float(np.abs(around - 1.0).sum()) / rate_hz, NOISE_FLOOR_G)
+    return np.array(
+        [math.log(float(mag[k])), freefall, change, math.log(post_std), math.log(impact)],
+        dtype=np.float64,
+    )
+
+
+def is_impact_peak(mag: NDArray[np.float64], k: int, half: int) -> bool:
+    """True when ``mag[k]`` is the first maximum of ``mag[k-half : k+half+1]``."""
+    lo = max(0, k - half)
+    value = mag[k]
+    if value < mag[lo : k + half + 1].max():
+        return False
+    return not (k > lo and value <= mag[lo:k].max())
