@@ -1,0 +1,307 @@
+// The operator console: live incident queue over SSE, detail pane, keyboard-first actions.
+
+import { act, ApiError, getIncident, listIncidents, logout, openStream, requireLogin } from "./api.js";
+import { beep, setTitleCount, showBanner, unlockAudio } from "./cue.js";
+import { renderDetail, severityBadge, statusChip, subjectText, whereText } from "./detail.js";
+import { anyDialogOpen, askAction } from "./dialogs.js";
+import { domId, h } from "./dom.js";
+import { formatClock, formatElapsed, toMillis } from "./format.js";
+import { applyTranslations, bindLangToggle, label, t } from "./i18n.js";
+import { IncidentStore, isOpen, matchesFilter } from "./queue.js";
+
+const FRESH_MS = 15000; // how long a new alarm stays highlighted (or until acknowledged)
+const ACTION_LABELS = {
+  acknowledge: "action.ack",
+  dispatch: "action.dispatch",
+  resolve: "action.resolve",
+  falseAlarm: "action.falseAlarm",
+  note: "action.note",
+};
+
+const state = {
+  store: new IncidentStore(),
+  filter: "open",
+  selectedId: null,
+  fresh: new Map(), // id -> epoch ms when it arrived
+  detail: null, // the full incident shown in the detail pane
+  busy: false,
+};
+
+const $ = (id) => document.getElementById(id);
+
+// ---- queue --------------------------------------------------------------------------------------
+
+function rowFor(incident, now) {
+  const id = String(incident.id);
+  const since = toMillis(incident.device_ts) ?? toMillis(incident.cloud_ts);
+  const fresh = state.fresh.has(id) && incident.status === "new";
+  return h(
+    "li",
+    {
+      id: domId("incident", id),
+      role: "option",
+      "aria-selected": String(id === state.selectedId),
+      class: `row sev-${incident.severity} status-${incident.status}${fresh ? " fresh" : ""}`,
+      dataset: { id },
+    },
+    severityBadge(incident.severity),
+    h("span", { class: "row-main" }, h("span", { class: "kind" }, label("kind", incident.kind)), h("span", { class: "who" }, subjectText(incident.subject))),
+    h("span", { class: "where" }, whereText(incident.subject)),
+    statusChip(incident.status),
+    isOpen(incident)
+      ? h("span", { class: "elapsed mono", dataset: { since: since ?? "" } }, formatElapsed(since, now))
+      : h("span", { class: "elapsed mono closed" }, formatClock(since)),
+  );
+}
+
+function renderQueue() {
+  const now = Date.now();
+  const items = state.store.visible(state.filter, toMillis);
+  if (state.selectedId !== null && !items.some((item) => String(item.id) === state.selectedId)) {
+    state.selectedId = items.length ? String(items[0].id) : null;
+    loadDetail();
+  }
+  const list = $("queue-list");
+  list.replaceChildren(...items.map((item) => rowFor(item, now)));
+  list.setAttribute("aria-activedescendant", state.selectedId ? domId("incident", state.selectedId) : "");
+  $("queue-empty").hidden = items.length > 0;
+  $("queue-count").textContent = t("queue.count", { n: items.length });
+  const waiting = [...state.store.byId.values()].filter((item) => item.status === "new").length;
+  setTitleCount(t("app.console"), waiting);
+  updateActionButtons();
+}
+
+function tick() {
+  const now = Date.now();
+  for (const el of document.querySelectorAll(".elapsed[data-since]")) {
+    const since = el.dataset.since === "" ? null : Number(el.dataset.since);
+    el.textContent = formatElapsed(since, now);
+  }
+  for (const [id, at] of state.fresh) {
+    if (now - at > FRESH_MS) {
+      state.fresh.delete(id);
+      document.getElementById(domId("incident", id))?.classList.remove("fresh");
+    }
+  }
+}
+
+function select(id) {
+  state.selectedId = id === null ? null : String(id);
+  for (const row of $("queue-list").children) {
+    row.setAttribute("aria-selected", String(row.dataset.id === state.selectedId));
+  }
+  $("queue-list").setAttribute("aria-activedescendant", state.selectedId ? domId("incident", state.selectedId) : "");
+  document.getElementById(domId("incident", state.selectedId ?? ""))?.scrollIntoView({ block: "nearest" });
+  loadDetail();
+}
+
+function moveSelection(step) {
+  const rows = [...$("queue-list").children];
+  if (rows.length === 0) return;
+  const index = rows.findIndex((row) => row.dataset.id === state.selectedId);
+  const next = index === -1 ? 0 : Math.max(0, Math.min(rows.length - 1, index + step));
+  select(rows[next].dataset.id);
+}
+
+async function reloadQueue() {
+  try {
+    state.store.replaceAll(await listIncidents(state.filter === "all" ? "all" : state.filter));
+  } catch (error) {
+    toast(t("queue.loadError"), true);
+    return;
+  }
+  if (state.selectedId === null) {
+    const first = state.store.visible(state.filter, toMillis)[0];
+    if (first) state.selectedId = String(first.id);
+    loadDetail();
+  }
+  renderQueue();
+}
+
+// ---- detail ---------------------------------------------------------------------------------------
+
+let detailRequest = 0;
+
+async function loadDetail() {
+  const id = state.selectedId;
+  const request = ++detailRequest;
+  if (id === null) {
+    state.detail = null;
+    $("detail-body").hidden = true;
+    $("detail-none").hidden = false;
+    updateActionButtons();
+    return;
+  }
+  const summary = state.store.get(id);
+  if (summary) showDetail({ ...summary, timeline: state.detail?.id === summary.id ? state.detail.timeline : [] });
+  try {
+    const full = await getIncident(id);
+    if (request === detailRequest) showDetail(full);
+  } catch {
+    // the summary stays on screen; the next update retries
+  }
+}
+
+function showDetail(incident) {
+  state.detail = incident;
+  $("detail-none").hidden = true;
+  $("detail-body").hidden = false;
+  renderDetail($("detail-body"), incident);
+  updateActionButtons();
+}
+
+function updateActionButtons() {
+  const incident = state.selectedId ? state.store.get(state.selectedId) : null;
+  const status = incident?.status;
+  const allowed = {
+    acknowledge: status === "new",
+    dispatch: status === "new" || status === "acknowledged",
+    resolve: incident !== null && isOpen(incident),
+    falseAlarm: incident !== null && isOpen(incident),
+    note: incident !== null,
+  };
+  for (const button of document.querySelectorAll("[data-action]")) {
+    button.disabled = state.busy || !allowed[button.dataset.action];
+  }
+}
+
+// ---- actions ----------------------------------------------------------------------------------
+
+let toastTimer = 0;
+
+function toast(text, isError = false) {
+  const el = $("toast");
+  el.textContent = text;
+  el.classList.toggle("error", isError);
+  el.classList.add("shown");
+  window.clearTimeout(toastTimer);
+  toastTimer = window.setTimeout(() => el.classList.remove("shown"), 5000);
+}
+
+async function runAction(action) {
+  const id = state.selectedId;
+  const button = document.querySelector(`[data-action="${action}"]`);
+  if (id === null || state.busy || button?.disabled) return;
+  const body = await askAction(action);
+  if (body === null) return;
+  state.busy = true;
+  updateActionButtons();
+  try {
+    const result = await act(id, action, body);
+    if (result && typeof result === "object" && "status" in result) state.store.upsert(result);
+    toast(t("action.done", { action: t(ACTION_LABELS[action]) }));
+    renderQueue();
+    await loadDetail();
+  } catch (error) {
+    const reason = error instanceof ApiError && error.status === 409 ? t("action.conflict") : error.message;
+    toast(t("action.failed", { reason }), true);
+  } finally {
+    state.busy = false;
+    updateActionButtons();
+    $("queue-list").focus();
+  }
+}
+
+// ---- live stream ------------------------------------------------------------------------------------
+
+function onIncident(incident, created) {
+  const { accepted, isNew } = state.store.upsert(incident);
+  if (!accepted) return;
+  const id = String(incident.id);
+  if ((created || isNew) && incident.status === "new") {
+    state.fresh.set(id, Date.now());
+    const urgent = incident.severity === "P1";
+    beep(urgent);
+    showBanner(
+      t("alert.new", {
+        kind: label("kind", incident.kind),
+        severity: label("severity", incident.severity),
+        where: whereText(incident.subject),
+      }),
+      urgent,
+    );
+  }
+  if (state.selectedId === null && matchesFilter(incident, state.filter)) state.selectedId = id;
+  renderQueue();
+  if (id === state.selectedId) loadDetail();
+}
+
+function setConnection(status) {
+  const el = $("conn");
+  el.className = `conn conn-${status}`;
+  const key = { open: "conn.open", connecting: "conn.connecting", lost: "conn.lost" }[status];
+  $("conn-text").dataset.i18n = key;
+  $("conn-text").textContent = t(key);
+}
+
+// ---- keyboard ---------------------------------------------------------------------------------
+
+const KEY_ACTIONS = { a: "acknowledge", d: "dispatch", r: "resolve", f: "falseAlarm", n: "note" };
+
+function onKey(event) {
+  unlockAudio();
+  if (event.ctrlKey || event.metaKey || event.altKey || anyDialogOpen()) return;
+  if (event.target instanceof HTMLElement && event.target.closest("input, textarea, select")) return;
+  const key = event.key;
+  if (key === "j" || key === "ArrowDown") moveSelection(1);
+  else if (key === "k" || key === "ArrowUp") moveSelection(-1);
+  else if (key === "?") $("help-dialog").showModal();
+  else if (key in KEY_ACTIONS) runAction(KEY_ACTIONS[key]);
+  else return;
+  event.preventDefault();
+}
+
+// ---- start --------------------------------------------------------------------------------------
+
+function setFilter(filter) {
+  state.filter = filter;
+  for (const button of document.querySelectorAll("[data-filter]")) {
+    button.setAttribute("aria-pressed", String(button.dataset.filter === filter));
+  }
+  state.selectedId = null;
+  reloadQueue();
+}
+
+async function init() {
+  applyTranslations();
+  const operator = await requireLogin();
+  if (operator === null) return;
+  $("operator-name").textContent = operator.username ?? operator.handle ?? "—";
+  bindLangToggle($("lang-toggle"), () => {
+    renderQueue();
+    if (state.detail) renderDetail($("detail-body"), state.detail);
+  });
+  $("logout").addEventListener("click", async () => {
+    try {
+      await logout();
+    } finally {
+      window.location.assign("/login");
+    }
+  });
+  $("help-button").addEventListener("click", () => $("help-dialog").showModal());
+  for (const button of document.querySelectorAll("[data-filter]")) {
+    button.addEventListener("click", () => setFilter(button.dataset.filter));
+  }
+  for (const button of document.querySelectorAll("[data-action]")) {
+    button.addEventListener("click", () => runAction(button.dataset.action));
+  }
+  $("queue-list").addEventListener("click", (event) => {
+    const row = event.target.closest("[role=option]");
+    if (row) select(row.dataset.id);
+  });
+  document.addEventListener("keydown", onKey);
+  document.addEventListener("pointerdown", unlockAudio);
+  openStream(
+    {
+      "incident.created": (data) => onIncident(data, true),
+      "incident.updated": (data) => onIncident(data, false),
+    },
+    setConnection,
+    reloadQueue,
+  );
+  await reloadQueue();
+  window.setInterval(tick, 1000);
+  $("queue-list").focus();
+}
+
+init();
