@@ -43,11 +43,15 @@ export class IncidentStore {
     this.byId = new Map(items.filter(isIncident).map((item) => [String(item.id), item]));
   }
 
+  /** Add an incident, or merge fields into a known one (an update may carry only what changed). */
   upsert(item) {
-    if (!isIncident(item)) return { accepted: false, isNew: false };
+    const known = item !== null && typeof item === "object" && this.byId.has(String(item.id));
+    if (!isIncident(item) && !known) return { accepted: false, isNew: false };
     const id = String(item.id);
-    const isNew = !this.byId.has(id);
-    this.byId.set(id, { ...(this.byId.get(id) ?? {}), ...item });
+    const isNew = !known;
+    const merged = { ...(this.byId.get(id) ?? {}), ...item };
+    if (!isIncident(merged)) return { accepted: false, isNew: false };
+    this.byId.set(id, merged);
     return { accepted: true, isNew };
   }
 
