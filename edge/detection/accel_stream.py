@@ -77,8 +77,9 @@ class AccelStream:
         self._origin_ms = float(t0_ms)
 
     def _clean(self, arr: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Clip to the sensor range and hold the last good sample over NaN/inf rows."""
-        good: NDArray[np.bool_] = np.asarray(np.isfinite(arr).all(axis=1))
+        """Hold the last good sample over rows that are NaN/inf or beyond ±32 g (no
+        accelerometer worn on a body reports that: it is a corrupt reading)."""
+        good: NDArray[np.bool_] = np.asarray((np.abs(arr) <= MAX_ABS_G).all(axis=1))
         if not good.all():
             arr = arr.copy()
             last = self.acc[-1] if len(self.acc) else self._last_good
@@ -87,6 +88,5 @@ class AccelStream:
                     last = arr[i]
                 else:
                     arr[i] = last
-        out = np.clip(arr, -MAX_ABS_G, MAX_ABS_G)
-        self._last_good = out[-1].copy()
-        return out
+        self._last_good = arr[-1].copy()
+        return arr
