@@ -1,0 +1,196 @@
+"""The FastAPI application of the district center: ``create_app(settings)``.
+
+Resources (database, notifier, outbox worker) are built in the lifespan and kept on
+``app.state.cloud``; the live hub and the metrics registry exist from ``create_app`` on, so the
+server can end the live streams before it waits for open connections at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from cloud.auth import views as auth_views
+from cloud.auth.tokens import PasswordHash, SessionSigner
+from cloud.commands import views as command_views
+from cloud.db import Database, open_database
+from cloud.http_errors import install_error_handlers
+from cloud.incidents import views as incident_views
+from cloud.intake import views as intake_views
+from cloud.live import LiveHub
+from cloud.metrics import CloudMetrics
+from cloud.notify import views as notify_views
+from cloud.notify.console import ConsoleNotifier
+from cloud.notify.port import Notifier
+from cloud.notify.twilio import TwilioNotifier
+from cloud.notify.worker import OutboxWorker
+from cloud.registry import service as registry_service
+from cloud.registry import views as registry_views
+from cloud.registry.demo import load_demo
+from cloud.settings import CloudSettings
+from cloud.state import CloudState
+from cloud.stream import router as stream_router
+
+log = logging.getLogger(__name__)
+
+HEALTH_TIMEOUT_S = 2.0
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def build_notifier(
+    settings: CloudSettings,
+    db: Database,
+    hub: LiveHub,
+    now_ms: Callable[[], int],
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Notifier:
+    if settings.notifier == "twilio":
+        return TwilioNotifier(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token.get_secret_value(),
+            sender=settings.twilio_from,
+            base_url=settings.twilio_base_url,
+            timeout_s=settings.notify_timeout_s,
+            transport=transport,
+        )
+    return ConsoleNotifier(now_ms=now_ms, sessions=db.sessions, hub=hub)
+
+
+def _operator_password(settings: CloudSettings) -> PasswordHash:
+    if settings.operator_password is not None:
+        return PasswordHash.create(settings.operator_password.get_secret_value())
+    generated = secrets.token_urlsafe(12)
+    log.warning(
+        "auth.generated_password username=operator password=%s "
+        "(set ANXIN_CLOUD_OPERATOR_PASSWORD to choose one)",
+        generated,
+    )
+    return PasswordHash.create(generated)
+
+
+def _session_signer(settings: CloudSettings) -> SessionSigner:
+    if settings.session_secret is not None:
+        return SessionSigner(settings.session_secret.get_secret_value().encode())
+    log.info("auth.ephemeral_session_secret (sessions end when the service restarts)")
+    return SessionSigner(secrets.token_bytes(32))
+
+
+async def _prepare_registry(db: Database, settings: CloudSettings, now_ms: int) -> None:
+    async with db.sessions() as session:
+        seeded = await registry_service.seed_district(session=session)
+        demo = settings.demo_data and await load_demo(session=session, now_ms=now_ms)
+        await session.commit()
+    if seeded or demo:
+        log.info("registry.seeded district=%s demo=%s", seeded, demo)
+
+
+def create_app(
+    settings: CloudSettings,
+    *,
+    now_ms: Callable[[], int] = wall_clock_ms,
+    twilio_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The district center's API. ``now_ms`` and ``twilio_transport`` are seams for tests."""
+    hub = LiveHub()
+    metrics = CloudMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = await open_database(settings.database_url)
+        notifier: Notifier | None = None
+        try:
+            await _prepare_registry(db, settings, now_ms())
+            notifier = build_notifier(settings, db, hub, now_ms, twilio_transport)
+            state = CloudState(
+                settings=settings,
+                db=db,
+                hub=hub,
+                metrics=metrics,
+                notifier=notifier,
+                signer=_session_signer(settings),
+                operator_password=_operator_password(settings),
+                now_ms=now_ms,
+            )
+            worker = OutboxWorker(
+                sessions=db.sessions,
+                notifier=notifier,
+                now_ms=now_ms,
+                wakeup=state.outbox_wakeup,
+                metrics=metrics,
+                max_attempts=settings.notify_retry_max,
+                send_timeout_s=settings.notify_timeout_s,
+            )
+            app.state.cloud = state
+            async with asyncio.TaskGroup() as tg:
+                worker_task = tg.create_task(worker.run(), name="notify-outbox")
+                log.info(
+                    "cloud.started backend=%s notifier=%s",
+                    db.engine.url.get_backend_name(),
+                    settings.notifier,
+                )
+                try:
+                    yield
+                finally:
+                    hub.close()
+                    worker_task.cancel()
+        finally:
+            app.state.cloud = None
+            hub.close()
+            if notifier is not None:
+                await notifier.aclose()
+            await db.close()
+            log.info("cloud.stopped")
+
+    app = FastAPI(
+        title="Anxin 安心 — district alert dispatch",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+    )
+    app.state.hub = hub
+    app.state.metrics = metrics
+    app.state.cloud = None
+    install_error_handlers(app)
+    for router in (
+        auth_views.router,
+        registry_views.router,
+        intake_views.router,
+        incident_views.router,
+        command_views.router,
+        stream_router,
+        notify_views.router,
+    ):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> JSONResponse:
+        state: CloudState | None = app.state.cloud
+        if state is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT_S), state.db.sessions() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception:
+            log.exception("health.db_failed")
+            return JSONResponse({"status": "db_unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,64 @@
+"""Incidents and their timelines.
+
+``fusion_key`` holds the incident kind while the incident is open and NULL once it is closed; the
+unique constraint on ``(subject_id, fusion_key)`` makes "one open incident per person and kind" hold
+even for concurrent writers (NULLs never collide).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cloud.orm import Base, EpochMs
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (UniqueConstraint("subject_id", "fusion_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    severity: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    outcome: Mapped[str | None] = mapped_column(String(32), default=None)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    fusion_key: Mapped[str | None] = mapped_column(String(32), default=None)
+    device_id: Mapped[str] = mapped_column(String(64))
+    edge_id: Mapped[str] = mapped_column(String(64))
+    origin_key: Mapped[str] = mapped_column(String(140))
+    origin_seq: Mapped[int] = mapped_column(BigInteger)
+    device_ts: Mapped[int] = mapped_column(EpochMs)
+    edge_ts: Mapped[int] = mapped_column(EpochMs)
+    cloud_ts: Mapped[int] = mapped_column(EpochMs, index=True)
+    acknowledged_at: Mapped[int | None] = mapped_column(EpochMs, default=None)
+    dispatched_at: Mapped[int | None] = mapped_column(EpochMs, default=None)
+    resolved_at: Mapped[int | None] = mapped_column(EpochMs, default=None)
+    updated_at: Mapped[int] = mapped_column(EpochMs)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    responder: Mapped[str | None] = mapped_column(String(64), default=None)
+    eta_min: Mapped[int | None] = mapped_column(Integer, default=None)
+    event_count: Mapped[int] = mapped_column(Integer, default=1)
+    last_lat: Mapped[float | None] = mapped_column(Float, default=None)
+    last_lon: Mapped[float | None] = mapped_column(Float, default=None)
+    last_accuracy_m: Mapped[float | None] = mapped_column(Float, default=None)
+    last_fix_source: Mapped[str | None] = mapped_column(String(8), default=None)
+    last_fix_at: Mapped[int | None] = mapped_column(EpochMs, default=None)
+    timeline: Mapped[list[TimelineEntry]] = relationship(
+        back_populates="incident", order_by="TimelineEntry.id", cascade="all, delete-orphan"
+    )
+
+
+class TimelineEntry(Base):
+    __tablename__ = "incident_timeline"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    at: Mapped[int] = mapped_column(EpochMs)
+    type: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    incident: Mapped[Incident] = relationship(back_populates="timeline")

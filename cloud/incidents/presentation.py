@@ -1,0 +1,136 @@
+"""Build the API shapes of incidents (list item, detail) from the tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from cloud.incidents.lifecycle import Status
+from cloud.incidents.models import Incident, TimelineEntry
+from cloud.incidents.schemas import (
+    EvidenceOut,
+    IncidentDetail,
+    IncidentItem,
+    LocationOut,
+    NotificationOut,
+    TimelineOut,
+)
+from cloud.intake.models import EventRecord
+from cloud.notify.models import Notification
+from cloud.notify.port import mask_phone
+from cloud.registry.models import Community, Subject
+from cloud.registry.schemas import SubjectKind, SubjectSummary
+from contracts.intake import Severity
+
+
+def _summary(subject: Subject) -> SubjectSummary:
+    return SubjectSummary(
+        id=subject.id,
+        kind=SubjectKind(subject.kind),
+        masked_name=subject.masked_name,
+        birth_year=subject.birth_year,
+        community=subject.community.name_zh,
+        street=subject.community.street.name_zh,
+    )
+
+
+def _item(incident: Incident, subject: Subject) -> IncidentItem:
+    location = None
+    if incident.last_lat is not None and incident.last_lon is not None:
+        location = LocationOut(
+            lat=incident.last_lat,
+            lon=incident.last_lon,
+            accuracy_m=incident.last_accuracy_m,
+            source=incident.last_fix_source,
+            at=incident.last_fix_at,
+        )
+    return IncidentItem(
+        id=incident.id,
+        kind=incident.kind,
+        severity=Severity(incident.severity),
+        status=Status(incident.status),
+        outcome=incident.outcome,
+        subject=_summary(subject),
+        device_id=incident.device_id,
+        edge_id=incident.edge_id,
+        origin_key=incident.origin_key,
+        device_ts=incident.device_ts,
+        edge_ts=incident.edge_ts,
+        cloud_ts=incident.cloud_ts,
+        acknowledged_at=incident.acknowledged_at,
+        dispatched_at=incident.dispatched_at,
+        resolved_at=incident.resolved_at,
+        updated_at=incident.updated_at,
+        acknowledged_by=incident.acknowledged_by,
+        responder=incident.responder,
+        eta_min=incident.eta_min,
+        event_count=incident.event_count,
+        last_location=location,
+    )
+
+
+async def _subjects(session: AsyncSession, ids: set[int]) -> dict[int, Subject]:
+    if not ids:
+        return {}
+    rows = await session.scalars(
+        select(Subject)
+        .where(Subject.id.in_(ids))
+        .options(selectinload(Subject.community).selectinload(Community.street))
+    )
+    return {s.id: s for s in rows}
+
+
+async def incident_items(*, session: AsyncSession, incidents: Sequence[Incident]) -> list[IncidentItem]:
+    subjects = await _subjects(session, {i.subject_id for i in incidents})
+    return [_item(i, subjects[i.subject_id]) for i in incidents]
+
+
+async def incident_item(*, session: AsyncSession, incident: Incident) -> IncidentItem:
+    return (await incident_items(session=session, incidents=[incident]))[0]
+
+
+async def incident_detail(*, session: AsyncSession, incident: Incident) -> IncidentDetail:
+    item = await incident_item(session=session, incident=incident)
+    timeline = await session.scalars(
+        select(TimelineEntry).where(TimelineEntry.incident_id == incident.id).order_by(TimelineEntry.id)
+    )
+    events = await session.scalars(
+        select(EventRecord).where(EventRecord.incident_id == incident.id).order_by(EventRecord.id)
+    )
+    notes = await session.scalars(
+        select(Notification).where(Notification.incident_id == incident.id).order_by(Notification.id)
+    )
+    return IncidentDetail(
+        **item.model_dump(),
+        timeline=[
+            TimelineOut(id=t.id, at=t.at, type=t.type, actor=t.actor, text=t.text, data=t.data or {})
+            for t in timeline
+        ],
+        evidence=[
+            EvidenceOut(
+                key=e.key,
+                kind=e.kind,
+                severity=e.severity,
+                device_ts=e.device_ts,
+                edge_ts=e.edge_ts,
+                cloud_ts=e.cloud_ts,
+                detail=e.payload.get("detail"),
+                evidence=e.payload.get("evidence"),
+            )
+            for e in events
+        ],
+        notifications=[
+            NotificationOut(
+                id=n.id,
+                to=mask_phone(n.to_phone),
+                language=n.language,
+                status=n.status,
+                attempts=n.attempts,
+                sent_at=n.sent_at,
+            )
+            for n in notes
+        ],
+    )

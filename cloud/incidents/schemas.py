@@ -1,0 +1,107 @@
+"""Incident request and response bodies. Subjects appear only as a masked summary."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cloud.incidents.lifecycle import Outcome, Status
+from cloud.registry.schemas import SubjectSummary
+from contracts.intake import Severity
+
+
+class StatusFilter(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    ALL = "all"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class AcknowledgeIn(Strict):
+    eta_min: Annotated[int, Field(ge=0, le=24 * 60)] | None = None
+
+
+class DispatchIn(Strict):
+    responder: Annotated[str, Field(max_length=64)] | None = None
+
+
+class ResolveIn(Strict):
+    outcome: Outcome
+
+
+class NoteIn(Strict):
+    text: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class LocationOut(BaseModel):
+    lat: float
+    lon: float
+    accuracy_m: float | None
+    source: str | None
+    at: int | None
+
+
+class IncidentItem(BaseModel):
+    """One incident as listed, and as sent on the live stream (``incident.created/updated``)."""
+
+    id: int
+    kind: str
+    severity: Severity
+    status: Status
+    outcome: str | None
+    subject: SubjectSummary
+    device_id: str
+    edge_id: str
+    origin_key: str
+    device_ts: int
+    edge_ts: int
+    cloud_ts: int
+    acknowledged_at: int | None
+    dispatched_at: int | None
+    resolved_at: int | None
+    updated_at: int
+    acknowledged_by: str | None
+    responder: str | None
+    eta_min: int | None
+    event_count: int
+    last_location: LocationOut | None
+
+
+class TimelineOut(BaseModel):
+    id: int
+    at: int
+    type: str
+    actor: str
+    text: str
+    data: dict[str, Any]
+
+
+class EvidenceOut(BaseModel):
+    key: str
+    kind: str
+    severity: str
+    device_ts: int
+    edge_ts: int
+    cloud_ts: int
+    detail: str | None
+    evidence: dict[str, Any] | None
+
+
+class NotificationOut(BaseModel):
+    id: int
+    to: str  # masked
+    language: str
+    status: str
+    attempts: int
+    sent_at: int | None
+
+
+class IncidentDetail(IncidentItem):
+    timeline: list[TimelineOut]
+    evidence: list[EvidenceOut]
+    notifications: list[NotificationOut]

@@ -1,0 +1,337 @@
+"""Incident service: open or join (fusion), operator transitions, notes, device cancel.
+
+Functions flush and never commit: the request's unit of work commits incident, timeline, queued
+notifications and device commands together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloud.commands.service import queue_command
+from cloud.errors import IllegalTransition, NotFound
+from cloud.incidents import lifecycle
+from cloud.incidents.lifecycle import IncidentKind, LifecycleState, Outcome, Status
+from cloud.incidents.models import Incident, TimelineEntry
+from cloud.notify.service import queue_guardian_alerts
+from cloud.registry.models import Device, Subject
+from contracts.downlink import AlarmClosed, OperatorAcknowledged
+from contracts.intake import EdgeEvent, EventKind, Severity
+
+DEVICE_ACTOR = "device"
+EDGE_ACTOR = "edge"
+SYSTEM_ACTOR = "system"
+_DEVICE_KINDS = frozenset({EventKind.SOS, EventKind.SOS_CANCEL, EventKind.FALL_DEVICE})
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    incident: Incident
+    created: bool
+    notifications: int
+
+
+def actor_of(kind: EventKind) -> str:
+    return DEVICE_ACTOR if kind in _DEVICE_KINDS else EDGE_ACTOR
+
+
+def _add_entry(
+    session: AsyncSession,
+    incident: Incident,
+    *,
+    at: int,
+    type_: str,
+    actor: str,
+    text: str = "",
+    **data: object,
+) -> None:
+    session.add(TimelineEntry(incident_id=incident.id, at=at, type=type_, actor=actor, text=text, data=data))
+
+
+def _set_fix(incident: Incident, event: EdgeEvent) -> None:
+    if event.fix is not None:
+        incident.last_lat = event.fix.lat
+        incident.last_lon = event.fix.lon
+        incident.last_accuracy_m = event.fix.accuracy_m
+        incident.last_fix_source = event.fix.source.value
+        incident.last_fix_at = event.device_ts
+
+
+async def find_open(*, session: AsyncSession, subject_id: int, kind: IncidentKind) -> Incident | None:
+    return await session.scalar(
+        select(Incident).where(Incident.subject_id == subject_id, Incident.fusion_key == kind.value)
+    )
+
+
+async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Device, now_ms: int) -> Opened:
+    """Open an incident for ``event``, or add it to the subject's open incident of the same kind."""
+    kind = lifecycle.incident_kind_of(event.kind)
+    actor = actor_of(event.kind)
+    incident = await find_open(session=session, subject_id=device.subject_id, kind=kind)
+    if incident is not None:
+        severity = lifecycle.higher_severity(Severity(incident.severity), event.severity)
+        if severity != incident.severity:
+            _add_entry(
+                session, incident, at=now_ms, type_="severity_raised", actor=actor, severity=severity.value
+            )
+        incident.severity = severity.value
+        incident.event_count += 1
+        incident.updated_at = now_ms
+        _set_fix(incident, event)
+        _add_entry(
+            session,
+            incident,
+            at=now_ms,
+            type_="event_joined",
+            actor=actor,
+            key=event.key,
+            event=event.kind.value,
+            device_id=event.device_id,
+            device_ts=event.device_ts,
+        )
+        await session.flush()
+        return Opened(incident=incident, created=False, notifications=0)
+
+    incident = Incident(
+        kind=kind.value,
+        severity=event.severity.value,
+        status=Status.NEW.value,
+        subject_id=device.subject_id,
+        fusion_key=lifecycle.fusion_key(kind, Status.NEW),
+        device_id=event.device_id,
+        edge_id=event.edge_id,
+        origin_key=event.key,
+        origin_seq=event.seq,
+        device_ts=event.device_ts,
+        edge_ts=event.edge_ts,
+        cloud_ts=now_ms,
+        updated_at=now_ms,
+        event_count=1,
+    )
+    _set_fix(incident, event)
+    session.add(incident)
+    await session.flush()
+    _add_entry(
+        session,
+        incident,
+        at=now_ms,
+        type_="created",
+        actor=actor,
+        key=event.key,
+        event=event.kind.value,
+        device_ts=event.device_ts,
+        edge_ts=event.edge_ts,
+    )
+    queued = 0
+    if lifecycle.should_notify_guardians(event.severity):
+        subject = await session.get(Subject, device.subject_id)
+        assert subject is not None
+        notes = await queue_guardian_alerts(
+            session=session,
+            incident_id=incident.id,
+            subject_id=subject.id,
+            masked_name=subject.masked_name,
+            device_kind=device.kind,
+            incident_kind=kind.value,
+            at_ms=event.device_ts,
+            now_ms=now_ms,
+        )
+        queued = len(notes)
+        if queued:
+            _add_entry(
+                session, incident, at=now_ms, type_="notifications_queued", actor=SYSTEM_ACTOR, count=queued
+            )
+    await session.flush()
+    return Opened(incident=incident, created=True, notifications=queued)
+
+
+async def get_incident(*, session: AsyncSession, incident_id: int) -> Incident:
+    incident = await session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFound(f"no incident {incident_id}", field="incident_id")
+    return incident
+
+
+async def list_incidents(
+    *, session: AsyncSession, statuses: Sequence[Status] | None, kind: str | None, limit: int
+) -> list[Incident]:
+    query = select(Incident).order_by(Incident.cloud_ts.desc(), Incident.id.desc()).limit(limit)
+    if statuses is not None:
+        query = query.where(Incident.status.in_([s.value for s in statuses]))
+    if kind is not None:
+        query = query.where(Incident.kind == kind)
+    return list((await session.scalars(query)).all())
+
+
+def _state(incident: Incident) -> LifecycleState:
+    return LifecycleState(
+        status=Status(incident.status),
+        acknowledged_at=incident.acknowledged_at,
+        dispatched_at=incident.dispatched_at,
+        resolved_at=incident.resolved_at,
+        outcome=incident.outcome,
+        acknowledged_by=incident.acknowledged_by,
+        responder=incident.responder,
+        eta_min=incident.eta_min,
+    )
+
+
+def _apply(incident: Incident, new: LifecycleState, now_ms: int) -> None:
+    incident.status = new.status.value
+    incident.acknowledged_at = new.acknowledged_at
+    incident.dispatched_at = new.dispatched_at
+    incident.resolved_at = new.resolved_at
+    incident.outcome = new.outcome
+    incident.acknowledged_by = new.acknowledged_by
+    incident.responder = new.responder
+    incident.eta_min = new.eta_min
+    incident.fusion_key = lifecycle.fusion_key(IncidentKind(incident.kind), new.status)
+    incident.updated_at = now_ms
+
+
+def _transition_error(exc: lifecycle.IllegalTransitionError) -> IllegalTransition:
+    return IllegalTransition(str(exc), field="status")
+
+
+async def _device_kind(session: AsyncSession, device_id: str) -> str | None:
+    device = await session.get(Device, device_id)
+    return device.kind if device is not None else None
+
+
+async def acknowledge(
+    *, session: AsyncSession, incident_id: int, operator: str, eta_min: int | None, now_ms: int
+) -> Incident:
+    incident = await get_incident(session=session, incident_id=incident_id)
+    try:
+        new = lifecycle.acknowledge(_state(incident), operator=operator, eta_min=eta_min, now_ms=now_ms)
+    except lifecycle.IllegalTransitionError as exc:
+        raise _transition_error(exc) from exc
+    _apply(incident, new, now_ms)
+    _add_entry(session, incident, at=now_ms, type_="acknowledged", actor=operator, eta_min=eta_min)
+    if lifecycle.wants_device_feedback(IncidentKind(incident.kind)):
+        downlink = OperatorAcknowledged(
+            device_id=incident.device_id,
+            ts=now_ms,
+            ref_seq=incident.origin_seq,
+            incident_key=incident.origin_key,
+            operator=operator[:32],
+            eta_min=eta_min,
+        )
+        command = await queue_command(
+            session=session,
+            edge_id=incident.edge_id,
+            device_id=incident.device_id,
+            downlink=downlink,
+            incident_id=incident.id,
+            now_ms=now_ms,
+        )
+        _add_entry(
+            session,
+            incident,
+            at=now_ms,
+            type_="command_queued",
+            actor=SYSTEM_ACTOR,
+            command_id=command.id,
+            downlink="operator_ack",
+        )
+    await session.flush()
+    return incident
+
+
+async def dispatch(
+    *, session: AsyncSession, incident_id: int, operator: str, responder: str | None, now_ms: int
+) -> Incident:
+    incident = await get_incident(session=session, incident_id=incident_id)
+    try:
+        new = lifecycle.dispatch(_state(incident), responder=responder, now_ms=now_ms)
+    except lifecycle.IllegalTransitionError as exc:
+        raise _transition_error(exc) from exc
+    _apply(incident, new, now_ms)
+    _add_entry(session, incident, at=now_ms, type_="dispatched", actor=operator, responder=responder)
+    await session.flush()
+    return incident
+
+
+async def _close(
+    session: AsyncSession, incident: Incident, new: LifecycleState, actor: str, now_ms: int
+) -> None:
+    _apply(incident, new, now_ms)
+    _add_entry(session, incident, at=now_ms, type_=new.status.value, actor=actor, outcome=new.outcome)
+    if lifecycle.wants_device_feedback(IncidentKind(incident.kind)):
+        downlink = AlarmClosed(
+            device_id=incident.device_id,
+            ts=now_ms,
+            ref_seq=incident.origin_seq,
+            incident_key=incident.origin_key,
+            outcome=(new.outcome or new.status.value)[:32],
+        )
+        command = await queue_command(
+            session=session,
+            edge_id=incident.edge_id,
+            device_id=incident.device_id,
+            downlink=downlink,
+            incident_id=incident.id,
+            now_ms=now_ms,
+        )
+        _add_entry(
+            session,
+            incident,
+            at=now_ms,
+            type_="command_queued",
+            actor=SYSTEM_ACTOR,
+            command_id=command.id,
+            downlink="alarm_closed",
+        )
+    await session.flush()
+
+
+async def resolve(
+    *, session: AsyncSession, incident_id: int, operator: str, outcome: Outcome, now_ms: int
+) -> Incident:
+    incident = await get_incident(session=session, incident_id=incident_id)
+    try:
+        new = lifecycle.resolve(_state(incident), outcome=outcome, now_ms=now_ms)
+    except lifecycle.IllegalTransitionError as exc:
+        raise _transition_error(exc) from exc
+    await _close(session, incident, new, operator, now_ms)
+    return incident
+
+
+async def mark_false_alarm(
+    *, session: AsyncSession, incident_id: int, operator: str, now_ms: int
+) -> Incident:
+    incident = await get_incident(session=session, incident_id=incident_id)
+    try:
+        new = lifecycle.mark_false_alarm(_state(incident), now_ms=now_ms)
+    except lifecycle.IllegalTransitionError as exc:
+        raise _transition_error(exc) from exc
+    await _close(session, incident, new, operator, now_ms)
+    return incident
+
+
+async def cancel_from_device(
+    *, session: AsyncSession, incident: Incident, event: EdgeEvent, now_ms: int
+) -> bool:
+    """Apply a device's SOS cancel to ``incident``; False (and a timeline note) if it is already closed."""
+    try:
+        new = lifecycle.cancel(_state(incident), now_ms=now_ms)
+    except lifecycle.IllegalTransitionError:
+        _add_entry(session, incident, at=now_ms, type_="cancel_ignored", actor=DEVICE_ACTOR, key=event.key)
+        await session.flush()
+        return False
+    await _close(session, incident, new, DEVICE_ACTOR, now_ms)
+    return True
+
+
+async def add_note(
+    *, session: AsyncSession, incident_id: int, operator: str, text: str, now_ms: int
+) -> Incident:
+    incident = await get_incident(session=session, incident_id=incident_id)
+    incident.updated_at = now_ms
+    _add_entry(session, incident, at=now_ms, type_="note", actor=operator, text=text)
+    await session.flush()
+    return incident

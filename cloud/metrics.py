@@ -1,0 +1,38 @@
+"""Prometheus metrics of one app instance (a registry per app, so tests can run several apps)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+@dataclass
+class CloudMetrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.intake_events = Counter(
+            "anxin_cloud_intake_events", "Edge events received", ["result"], registry=r
+        )
+        self.incidents_created = Counter(
+            "anxin_cloud_incidents_created", "Incidents opened", ["kind", "severity"], registry=r
+        )
+        self.incident_transitions = Counter(
+            "anxin_cloud_incident_transitions", "Incident status changes", ["status"], registry=r
+        )
+        self.edge_to_cloud_seconds = Histogram(
+            "anxin_cloud_edge_to_cloud_seconds",
+            "Time from edge receipt to cloud receipt of an event",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
+            registry=r,
+        )
+        self.notifications = Counter("anxin_cloud_notifications", "SMS send attempts", ["result"], registry=r)
+        self.commands_queued = Counter(
+            "anxin_cloud_commands_queued", "Commands queued for edges", ["type"], registry=r
+        )
+        self.stream_clients = Gauge("anxin_cloud_stream_clients", "Open SSE streams", ["stream"], registry=r)
+        self.auth_failures = Counter(
+            "anxin_cloud_auth_failures", "Rejected credentials", ["kind"], registry=r
+        )

@@ -1,0 +1,67 @@
+"""The default notifier: "sends" by keeping each message in memory and in the ``console_sms`` table.
+
+The dev phone page (``GET /api/v1/dev/sms``) shows them, and each one is published on the live
+stream as ``sms.sent``. Logs carry only a masked number.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cloud.live import OPERATORS, LiveEvent, LiveHub
+from cloud.notify.models import ConsoleSms
+from cloud.notify.port import E164_RE, NotifierError, mask_phone
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SentSms:
+    message_id: str
+    to: str
+    body: str
+    sent_at: int
+
+
+class ConsoleNotifier:
+    def __init__(
+        self,
+        *,
+        now_ms: Callable[[], int],
+        sessions: async_sessionmaker[AsyncSession] | None = None,
+        hub: LiveHub | None = None,
+    ) -> None:
+        self._now_ms = now_ms
+        self._sessions = sessions
+        self._hub = hub
+        self.messages: list[SentSms] = []
+
+    async def send_sms(self, *, to: str, body: str) -> str:
+        if not E164_RE.match(to):
+            raise NotifierError("recipient is not an E.164 number", retryable=False)
+        sms = SentSms(message_id=f"console-{uuid.uuid4().hex[:16]}", to=to, body=body, sent_at=self._now_ms())
+        if self._sessions is not None:
+            async with self._sessions() as session:
+                session.add(
+                    ConsoleSms(message_id=sms.message_id, to_phone=to, body=body, sent_at=sms.sent_at)
+                )
+                await session.commit()
+        self.messages.append(sms)
+        log.info("sms.sent provider=console to=%s id=%s", mask_phone(to), sms.message_id)
+        if self._hub is not None:
+            self._hub.publish(
+                OPERATORS,
+                LiveEvent(
+                    name="sms.sent",
+                    data={"id": sms.message_id, "to": to, "body": body, "sent_at": sms.sent_at},
+                ),
+            )
+        return sms.message_id
+
+    async def aclose(self) -> None:
+        return None

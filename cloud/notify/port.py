@@ -1,0 +1,31 @@
+"""The notifier port: what the outbox worker needs from an SMS provider."""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+E164_RE = re.compile(r"^\+[1-9]\d{7,14}$")
+
+
+class NotifierError(Exception):
+    """Sending failed. ``retryable`` says whether trying again later may help."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class Notifier(Protocol):
+    async def send_sms(self, *, to: str, body: str) -> str:
+        """Send one SMS to an E.164 number; returns the provider's message id."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+def mask_phone(phone: str) -> str:
+    """``+8613800001234`` -> ``+86138****1234``: safe for logs."""
+    if len(phone) <= 7:
+        return "****"
+    return phone[:6] + "****" + phone[-4:]

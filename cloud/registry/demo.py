@@ -1,0 +1,154 @@
+"""A deterministic demo district (seeded RNG): ~40 elders with a card and a wearable, 3 children.
+
+Guardians get numbers in the ``+86 1xx 0000 xxxx`` style test range so no real person is texted.
+Device ids: ``card-0001``…, ``wear-0001``…, ``kid-0001``…; every demo device is served by
+:data:`DEMO_EDGE_ID`.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloud.registry.models import Community, Device, Guardian, Subject
+from contracts.ids import DeviceKind
+
+DEMO_SEED = 20_240_611
+DEMO_EDGE_ID = "edge-xiqing-01"
+ELDER_COUNT = 40
+CHILD_COUNT = 3
+
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
+ELDER_GIVEN = ("秀英", "桂兰", "玉兰", "淑珍", "凤英", "建国", "国强", "德明", "志刚", "文华", "振华", "福生")
+CHILD_GIVEN = ("子涵", "浩然", "欣怡", "梓萱", "宇轩")
+CARE_NOTES = ("独居", "高血压，每日服药", "行动不便，使用助行器", "糖尿病", "听力较弱，请大声说话", "")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPerson:
+    kind: str
+    name: str
+    birth_year: int
+    community_index: int
+    address: str
+    care_notes: str
+    devices: tuple[tuple[str, DeviceKind], ...]
+    guardians: tuple[tuple[str, str, str, str], ...]  # name, phone, relation, language
+
+
+def _test_phone(rng: random.Random) -> str:
+    return f"+861{rng.choice('3589')}{rng.randint(0, 9)}0000{rng.randint(0, 9999):04d}"
+
+
+def _demo_address(rng: random.Random) -> str:
+    building, door, floor, flat = rng.randint(1, 30), rng.randint(1, 6), rng.randint(1, 18), rng.randint(1, 4)
+    return f"{building}号楼{door}门{floor}0{flat}"
+
+
+def demo_people(community_count: int, seed: int = DEMO_SEED) -> list[DemoPerson]:
+    """The demo population, identical for a given seed and community count."""
+    rng = random.Random(seed)
+    people = []
+    for i in range(1, ELDER_COUNT + 1):
+        surname = rng.choice(SURNAMES)
+        child_surname = surname if rng.random() < 0.7 else rng.choice(SURNAMES)
+        guardians = [
+            (
+                child_surname + rng.choice(ELDER_GIVEN[4:]),
+                _test_phone(rng),
+                rng.choice(("儿子", "女儿")),
+                "zh",
+            )
+        ]
+        if rng.random() < 0.5:
+            guardians.append((rng.choice(SURNAMES) + "网格员", _test_phone(rng), "网格员", "zh"))
+        if i % 10 == 0:
+            guardians.append(("Alex Chen", _test_phone(rng), "亲属", "en"))
+        community = (i - 1) % community_count
+        people.append(
+            DemoPerson(
+                kind="elder",
+                name=surname + rng.choice(ELDER_GIVEN),
+                birth_year=rng.randint(1930, 1960),
+                community_index=community,
+                address=_demo_address(rng),
+                care_notes=rng.choice(CARE_NOTES),
+                devices=((f"card-{i:04d}", DeviceKind.SOS_CARD), (f"wear-{i:04d}", DeviceKind.WEARABLE)),
+                guardians=tuple(guardians),
+            )
+        )
+    for i in range(1, CHILD_COUNT + 1):
+        surname = rng.choice(SURNAMES)
+        people.append(
+            DemoPerson(
+                kind="child",
+                name=surname + rng.choice(CHILD_GIVEN),
+                birth_year=rng.randint(2014, 2019),
+                community_index=rng.randrange(community_count),
+                address=f"{rng.randint(1, 30)}号楼{rng.randint(1, 6)}门",
+                care_notes="",
+                devices=((f"kid-{i:04d}", DeviceKind.CHILD_MONITOR),),
+                guardians=(
+                    (surname + rng.choice(ELDER_GIVEN[5:]), _test_phone(rng), "父亲", "zh"),
+                    (rng.choice(SURNAMES) + rng.choice(ELDER_GIVEN[:5]), _test_phone(rng), "母亲", "zh"),
+                ),
+            )
+        )
+    return people
+
+
+def demo_devices() -> list[tuple[str, DeviceKind]]:
+    """Every demo device as ``(device_id, kind)``, for the simulator."""
+    devices = [(f"card-{i:04d}", DeviceKind.SOS_CARD) for i in range(1, ELDER_COUNT + 1)]
+    devices += [(f"wear-{i:04d}", DeviceKind.WEARABLE) for i in range(1, ELDER_COUNT + 1)]
+    devices += [(f"kid-{i:04d}", DeviceKind.CHILD_MONITOR) for i in range(1, CHILD_COUNT + 1)]
+    return devices
+
+
+async def load_demo(*, session: AsyncSession, now_ms: int, edge_id: str = DEMO_EDGE_ID) -> bool:
+    """Add the demo people to a registry that has no subjects yet; True if it did (flushes only)."""
+    if await session.scalar(select(func.count()).select_from(Subject)):
+        return False
+    communities = (await session.scalars(select(Community).order_by(Community.id))).all()
+    if not communities:
+        raise RuntimeError("seed the district before the demo data")
+    for person in demo_people(len(communities)):
+        community = communities[person.community_index]
+        subject = Subject(
+            kind=person.kind,
+            display_name=person.name,
+            birth_year=person.birth_year,
+            community_id=community.id,
+            address=community.name_zh + person.address,
+            care_notes=person.care_notes,
+            created_at=now_ms,
+        )
+        session.add(subject)
+        await session.flush()
+        for device_id, kind in person.devices:
+            session.add(
+                Device(
+                    device_id=device_id,
+                    kind=kind.value,
+                    subject_id=subject.id,
+                    edge_id=edge_id,
+                    created_at=now_ms,
+                )
+            )
+        for priority, (name, phone, relation, language) in enumerate(person.guardians, start=1):
+            session.add(
+                Guardian(
+                    subject_id=subject.id,
+                    name=name,
+                    phone=phone,
+                    relation=relation,
+                    language=language,
+                    priority=priority,
+                    created_at=now_ms,
+                )
+            )
+    await session.flush()
+    return True

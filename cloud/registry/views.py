@@ -1,0 +1,93 @@
+"""Registry routes: subjects, devices, guardians (operators) and the edge's device snapshot (edges)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from cloud.deps import ClockDep, EdgeDep, OperatorDep, SessionDep
+from cloud.errors import Forbidden
+from cloud.registry import service
+from cloud.registry.schemas import (
+    DeviceIn,
+    DeviceOut,
+    EdgeDevice,
+    GuardianIn,
+    GuardianOut,
+    StreetOut,
+    SubjectIn,
+    SubjectOut,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["registry"])
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+@router.get("/streets")
+async def list_streets(session: SessionDep, _op: OperatorDep) -> list[StreetOut]:
+    return await service.list_streets(session=session)
+
+
+@router.get("/subjects")
+async def list_subjects(
+    session: SessionDep,
+    _op: OperatorDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    community_id: Annotated[int | None, Query(ge=1)] = None,
+) -> list[SubjectOut]:
+    return await service.list_subjects(session=session, limit=limit, offset=offset, community_id=community_id)
+
+
+@router.post("/subjects", status_code=201)
+async def create_subject(body: SubjectIn, session: SessionDep, now: ClockDep, _op: OperatorDep) -> SubjectOut:
+    subject = await service.create_subject(session=session, data=body, now_ms=now())
+    await session.commit()
+    return subject
+
+
+@router.get("/subjects/{subject_id}")
+async def get_subject(subject_id: int, session: SessionDep, _op: OperatorDep) -> SubjectOut:
+    return await service.get_subject(session=session, subject_id=subject_id)
+
+
+@router.get("/subjects/{subject_id}/guardians")
+async def list_guardians(subject_id: int, session: SessionDep, _op: OperatorDep) -> list[GuardianOut]:
+    return await service.list_guardians(session=session, subject_id=subject_id)
+
+
+@router.post("/subjects/{subject_id}/guardians", status_code=201)
+async def create_guardian(
+    subject_id: int, body: GuardianIn, session: SessionDep, now: ClockDep, _op: OperatorDep
+) -> GuardianOut:
+    guardian = await service.create_guardian(session=session, subject_id=subject_id, data=body, now_ms=now())
+    await session.commit()
+    return guardian
+
+
+@router.get("/devices")
+async def list_devices(
+    session: SessionDep,
+    _op: OperatorDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    edge_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> list[DeviceOut]:
+    return await service.list_devices(session=session, limit=limit, offset=offset, edge_id=edge_id)
+
+
+@router.post("/devices", status_code=201)
+async def create_device(body: DeviceIn, session: SessionDep, now: ClockDep, _op: OperatorDep) -> DeviceOut:
+    device = await service.create_device(session=session, data=body, now_ms=now())
+    await session.commit()
+    return device
+
+
+@router.get("/edges/{edge_id}/devices")
+async def edge_devices(edge_id: str, session: SessionDep, edge: EdgeDep) -> list[EdgeDevice]:
+    if edge != edge_id:
+        raise Forbidden("this token belongs to another edge", field="edge_id")
+    return await service.edge_devices(session=session, edge_id=edge_id)

@@ -1,0 +1,140 @@
+"""Test harness for the cloud service: settings, a running server, SSE reading, event builders."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from cloud.settings import CloudSettings
+from contracts.intake import EdgeEvent, EventKind, Severity
+
+EDGE_ID = "edge-xiqing-01"
+EDGE_TOKEN = "edge-token-0123456789abcdef"
+OTHER_EDGE_ID = "edge-other"
+OTHER_EDGE_TOKEN = "other-token-0123456789abcdef"
+PASSWORD = "s3cure-operator-pw"
+WAIT_S = 10.0
+T0 = 1_760_000_000_000
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> CloudSettings:
+    values: dict[str, Any] = {
+        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'cloud.db'}",
+        "edge_tokens": {EDGE_ID: EDGE_TOKEN, OTHER_EDGE_ID: OTHER_EDGE_TOKEN},
+        "operator_password": PASSWORD,
+        "session_secret": "test-session-secret-0123456789",
+        "demo_data": True,
+        "sse_keepalive_s": 15.0,
+    }
+    values.update(overrides)
+    return CloudSettings(**values)
+
+
+def edge_event(
+    device_id: str = "card-0001",
+    seq: int = 1,
+    kind: EventKind = EventKind.SOS,
+    *,
+    severity: Severity = Severity.P1,
+    ref_key: str | None = None,
+    edge_id: str = EDGE_ID,
+    device_ts: int = T0,
+) -> dict[str, Any]:
+    event = EdgeEvent(
+        key=f"{device_id}:{seq}",
+        edge_id=edge_id,
+        device_id=device_id,
+        seq=seq,
+        kind=kind,
+        severity=severity,
+        device_ts=device_ts,
+        edge_ts=device_ts + 150,
+        ref_key=ref_key,
+        fix={"lat": 39.13, "lon": 117.01, "accuracy_m": 25.0, "source": "gnss"},
+        evidence={"trigger": "button"},
+    )
+    return event.model_dump(mode="json", exclude_none=True)
+
+
+@dataclass
+class SseEvent:
+    name: str
+    data: Any
+    id: str | None
+
+
+class SseReader:
+    """Reads an open SSE response event by event; ``next()`` waits at most ``WAIT_S``."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._lines = response.aiter_lines()
+        self.comments: list[str] = []
+
+    async def next(self, wait_s: float = WAIT_S) -> SseEvent:
+        return await asyncio.wait_for(self._read(), wait_s)
+
+    async def until(self, name: str, wait_s: float = WAIT_S) -> SseEvent:
+        async with asyncio.timeout(wait_s):
+            while True:
+                event = await self._read()
+                if event.name == name:
+                    return event
+
+    async def comment(self, wait_s: float = WAIT_S) -> str:
+        """Wait for the next comment line (``: connected``, ``: keepalive``)."""
+        async with asyncio.timeout(wait_s):
+            async for line in self._lines:
+                if line.startswith(":"):
+                    return line[1:].strip()
+        raise EOFError("stream ended")
+
+    async def _read(self) -> SseEvent:
+        name, data, event_id = "message", [], None
+        async for line in self._lines:
+            if line == "":
+                if data:
+                    return SseEvent(name=name, data=orjson.loads("\n".join(data)), id=event_id)
+                continue
+            if line.startswith(":"):
+                self.comments.append(line[1:].strip())
+                continue
+            field, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if field == "event":
+                name = value
+            elif field == "data":
+                data.append(value)
+            elif field == "id":
+                event_id = value
+        raise EOFError("stream ended")
+
+
+@dataclass
+class RunningCloud:
+    url: str
+    settings: CloudSettings
+
+    def client(self, **kwargs: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=WAIT_S, **kwargs)
+
+    def edge_client(self, token: str = EDGE_TOKEN) -> httpx.AsyncClient:
+        return self.client(headers={"Authorization": f"Bearer {token}"})
+
+    async def operator_client(self) -> httpx.AsyncClient:
+        client = self.client()
+        response = await client.post(
+            "/api/v1/auth/login", json={"username": "operator", "password": PASSWORD}
+        )
+        response.raise_for_status()
+        return client
+
+
+async def stream_lines(response: httpx.Response) -> AsyncIterator[str]:
+    async for line in response.aiter_lines():
+        yield line
