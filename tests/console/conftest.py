@@ -87,7 +87,9 @@ async def browser(chromium_path: Path) -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
+async def page(browser: Browser, serve_app: ServeApp) -> AsyncIterator[Page]:
+    """A fresh browser tab. It closes before any server started with ``serve_app`` stops, so no
+    open live stream holds the server's shutdown up."""
     context = await browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
     opened = await context.new_page()
     errors: list[str] = []

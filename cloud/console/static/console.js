@@ -154,9 +154,10 @@ function updateActionButtons() {
   const incident = state.selectedId ? state.store.get(state.selectedId) : null;
   const status = incident?.status;
   const allowed = {
+    // cloud/incidents/lifecycle.py TRANSITIONS
     acknowledge: status === "new",
-    dispatch: status === "new" || status === "acknowledged",
-    resolve: incident !== null && isOpen(incident),
+    dispatch: status === "acknowledged",
+    resolve: status === "acknowledged" || status === "dispatched",
     falseAlarm: incident !== null && isOpen(incident),
     note: incident !== null,
   };

@@ -1,4 +1,5 @@
-// The detail pane: who/where, the SLA clock to the millisecond, the timeline, location and evidence.
+// The detail pane: who/where, the SLA clock to the millisecond, the timeline, location, evidence and
+// guardian notifications. Field names follow cloud/incidents/schemas.py (IncidentDetail).
 
 import { h } from "./dom.js";
 import { formatCoordinates, formatDelta, formatTimestamp, toMillis } from "./format.js";
@@ -8,14 +9,14 @@ import { locationSketch } from "./sketch.js";
 const EVIDENCE_VALUE_MAX = 240;
 
 export function severityBadge(severity) {
-  return h("span", { class: `badge sev sev-${severity}` }, label("severity", severity));
+  return h("span", { class: `badge sev-${severity}` }, label("severity", severity));
 }
 
 export function statusChip(status) {
   return h("span", { class: `chip status-${status}` }, label("status", status));
 }
 
-function whereText(subject) {
+export function whereText(subject) {
   return [subject?.community, subject?.street].filter(Boolean).join(" / ") || "—";
 }
 
@@ -24,14 +25,38 @@ export function subjectText(subject) {
   return subject?.kind ? `${who} · ${label("subject", subject.kind)}` : who;
 }
 
-export { whereText };
+/** The incident's location, whichever name the API gives it. */
+export function locationOf(incident) {
+  return incident.last_location ?? incident.location ?? null;
+}
 
-function stampRow(key, value, origin) {
-  const delta = origin !== null && toMillis(value) !== null ? formatDelta(origin, value) : "";
-  return [
-    h("dt", {}, t(key)),
-    h("dd", {}, h("time", { class: "mono" }, formatTimestamp(value)), delta ? h("span", { class: "delta" }, delta) : null),
-  ];
+function fact(key, ...value) {
+  return [h("dt", {}, t(key)), h("dd", {}, ...value)];
+}
+
+function stamp(key, value, origin) {
+  if (toMillis(value) === null) return null;
+  const delta = origin !== null ? formatDelta(origin, value) : "";
+  return fact(key, h("time", { class: "mono" }, formatTimestamp(value)), delta ? h("span", { class: "delta" }, delta) : null);
+}
+
+/** A short human line for a timeline entry, from its type and data. */
+function entryDetail(entry) {
+  const data = entry.data && typeof entry.data === "object" ? entry.data : {};
+  const parts = [];
+  if (data.event) parts.push(label("kind", data.event));
+  if (data.severity) parts.push(label("severity", data.severity));
+  if (typeof data.eta_min === "number") parts.push(t("tl.eta", { n: data.eta_min }));
+  if (data.responder) parts.push(String(data.responder));
+  if (data.outcome) parts.push(label("outcome", data.outcome));
+  if (typeof data.count === "number") parts.push(t("tl.count", { n: data.count }));
+  if (data.downlink) parts.push(label("downlink", data.downlink));
+  if (entry.text) parts.push(String(entry.text));
+  return parts.join(" · ");
+}
+
+function actorText(actor) {
+  return ["device", "edge", "system"].includes(actor) ? label("actor", actor) : String(actor ?? "—");
 }
 
 function timeline(entries, origin) {
@@ -39,17 +64,19 @@ function timeline(entries, origin) {
   return h(
     "ol",
     { class: "timeline" },
-    entries.map((entry) =>
-      h(
+    entries.map((entry) => {
+      const type = entry.type ?? entry.action ?? "";
+      const detail = entryDetail(entry) || entry.detail || "";
+      return h(
         "li",
-        {},
+        { class: `tl-${type}` },
         h("time", { class: "mono" }, formatTimestamp(entry.at)),
         h("span", { class: "delta" }, origin !== null ? formatDelta(origin, entry.at) : ""),
-        h("span", { class: "tl-actor" }, entry.actor ?? "—"),
-        h("span", { class: "tl-action" }, label("timeline", entry.action ?? "")),
-        entry.detail ? h("span", { class: "tl-detail" }, String(entry.detail)) : null,
-      ),
-    ),
+        h("span", { class: "tl-action" }, label("timeline", type)),
+        h("span", { class: "tl-actor" }, actorText(entry.actor)),
+        detail ? h("span", { class: "tl-detail" }, detail) : null,
+      );
+    }),
   );
 }
 
@@ -57,39 +84,80 @@ function locationBlock(location) {
   if (!location || typeof location.lat !== "number" || typeof location.lon !== "number") {
     return h("p", { class: "muted" }, t("detail.noLocation"));
   }
+  const accuracy = typeof location.accuracy_m === "number" ? t("loc.accuracy", { m: Math.round(location.accuracy_m) }) : "—";
   return h(
     "div",
     { class: "location" },
     h(
       "dl",
       { class: "facts" },
-      h("dt", {}, t("loc.coords")),
-      h("dd", { class: "mono" }, formatCoordinates(location.lat, location.lon)),
-      h("dt", {}, t("loc.accuracyLabel")),
-      h("dd", {}, t("loc.accuracy", { m: Math.round(Number(location.accuracy_m) || 0) })),
-      h("dt", {}, t("loc.source")),
-      h("dd", {}, label("source", location.source ?? "")),
+      fact("loc.coords", h("span", { class: "mono" }, formatCoordinates(location.lat, location.lon))),
+      fact("loc.accuracyLabel", accuracy),
+      fact("loc.source", location.source ? label("source", location.source) : "—"),
+      location.at ? fact("loc.at", h("time", { class: "mono" }, formatTimestamp(location.at))) : null,
     ),
     locationSketch(location),
   );
 }
 
+function shortValue(value) {
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  return text.length > EVIDENCE_VALUE_MAX ? `${text.slice(0, EVIDENCE_VALUE_MAX)}…` : text;
+}
+
+/** Evidence: one block per event that joined the incident (the API's `evidence` list). */
 function evidenceBlock(evidence) {
-  if (!evidence || typeof evidence !== "object" || Object.keys(evidence).length === 0) {
-    return h("p", { class: "muted" }, t("detail.noEvidence"));
-  }
+  const events = Array.isArray(evidence) ? evidence : evidence && typeof evidence === "object" ? [{ evidence }] : [];
+  if (events.length === 0) return h("p", { class: "muted" }, t("detail.noEvidence"));
   return h(
-    "dl",
-    { class: "facts evidence" },
-    Object.entries(evidence).map(([key, value]) => {
-      let text = typeof value === "string" ? value : JSON.stringify(value);
-      if (text.length > EVIDENCE_VALUE_MAX) text = `${text.slice(0, EVIDENCE_VALUE_MAX)}…`;
-      return [h("dt", { class: "mono" }, key), h("dd", { class: "mono" }, text)];
-    }),
+    "ol",
+    { class: "evidence-list" },
+    events.map((event) =>
+      h(
+        "li",
+        {},
+        event.kind
+          ? h("p", { class: "ev-head" }, h("strong", {}, label("kind", event.kind)), " ", h("span", { class: "mono muted" }, event.key ?? ""))
+          : null,
+        event.detail ? h("p", { class: "ev-detail" }, String(event.detail)) : null,
+        event.evidence && typeof event.evidence === "object"
+          ? h(
+              "dl",
+              { class: "facts evidence" },
+              Object.entries(event.evidence).map(([key, value]) => [
+                h("dt", { class: "mono" }, key),
+                h("dd", { class: "mono" }, shortValue(value)),
+              ]),
+            )
+          : null,
+      ),
+    ),
   );
 }
 
-/** Render the full incident (list item fields + timeline + evidence) into `container`. */
+function notificationsBlock(notifications) {
+  if (!Array.isArray(notifications) || notifications.length === 0) {
+    return h("p", { class: "muted" }, t("detail.noNotifications"));
+  }
+  return h(
+    "ul",
+    { class: "notifications" },
+    notifications.map((n) =>
+      h(
+        "li",
+        {},
+        h("span", { class: "mono" }, n.to ?? n.to_masked ?? "—"),
+        " ",
+        h("span", { class: `chip notify-${n.status}` }, label("notify", n.status)),
+        " ",
+        h("span", { class: "muted" }, [n.language, n.attempts ? t("notify.attempts", { n: n.attempts }) : null].filter(Boolean).join(" · ")),
+        n.sent_at ? h("time", { class: "mono delta" }, formatTimestamp(n.sent_at)) : null,
+      ),
+    ),
+  );
+}
+
+/** Render the full incident into `container`. */
 export function renderDetail(container, incident) {
   const origin = toMillis(incident.device_ts);
   container.replaceChildren(
@@ -104,22 +172,27 @@ export function renderDetail(container, incident) {
     h(
       "dl",
       { class: "facts" },
-      h("dt", {}, t("detail.key")),
-      h("dd", { class: "mono" }, incident.key ?? "—"),
-      h("dt", {}, t("detail.device")),
-      h("dd", { class: "mono" }, incident.device_id ?? "—"),
-      stampRow("detail.deviceTs", incident.device_ts, null),
-      stampRow("detail.edgeTs", incident.edge_ts, origin),
-      stampRow("detail.cloudTs", incident.cloud_ts, origin),
-      stampRow("detail.ackAt", incident.acknowledged_at, origin),
-      h("dt", {}, t("detail.ackBy")),
-      h("dd", {}, incident.acknowledged_by ?? "—"),
+      fact("detail.key", h("span", { class: "mono" }, incident.origin_key ?? incident.key ?? "—")),
+      fact("detail.device", h("span", { class: "mono" }, incident.device_id ?? "—")),
+      stamp("detail.deviceTs", incident.device_ts, null),
+      stamp("detail.edgeTs", incident.edge_ts, origin),
+      stamp("detail.cloudTs", incident.cloud_ts, origin),
+      stamp("detail.ackAt", incident.acknowledged_at, origin),
+      incident.acknowledged_by ? fact("detail.ackBy", incident.acknowledged_by) : null,
+      typeof incident.eta_min === "number" ? fact("detail.eta", t("detail.etaValue", { n: incident.eta_min })) : null,
+      stamp("detail.dispatchedAt", incident.dispatched_at, origin),
+      incident.responder ? fact("detail.responder", incident.responder) : null,
+      stamp("detail.resolvedAt", incident.resolved_at, origin),
+      incident.outcome ? fact("detail.outcome", label("outcome", incident.outcome)) : null,
+      incident.event_count > 1 ? fact("detail.events", String(incident.event_count)) : null,
     ),
     h("h3", {}, t("detail.timeline")),
     timeline(incident.timeline, origin),
     h("h3", {}, t("detail.location")),
-    locationBlock(incident.location),
+    locationBlock(locationOf(incident)),
     h("h3", {}, t("detail.evidence")),
     evidenceBlock(incident.evidence),
+    h("h3", {}, t("detail.notifications")),
+    notificationsBlock(incident.notifications),
   );
 }

@@ -19,9 +19,10 @@ export function maskPhone(number) {
   return digits.length > 4 ? `****${digits.slice(-4)}` : "****";
 }
 
-/** One message in the page's own shape, whatever the server's field names ({to|to_masked}, {at|sent_at}). */
+/** One message in the page's shape, whatever the server's names ({to|phone|to_masked}, {at|sent_at}). */
 function normalize(message) {
-  const toMasked = message.to_masked ?? (message.to !== undefined ? maskPhone(message.to) : "?");
+  const raw = message.to ?? message.phone;
+  const toMasked = message.to_masked ?? (raw !== undefined ? maskPhone(raw) : "?");
   return {
     id: message.id ?? message.message_id,
     key: String(message.guardian_id ?? toMasked),

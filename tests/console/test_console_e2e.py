@@ -1,0 +1,163 @@
+"""The operator console and the dev phone page against the real cloud app, in a real Chromium.
+
+The cloud runs under uvicorn on a free port on a SQLite file in tmp_path, with the demo district
+loaded (device ``card-0001`` belongs to an elder with guardians) and the console notifier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from fastapi import FastAPI
+from playwright.async_api import Page, expect
+
+from cloud.app import create_app
+from cloud.console.pages import router as console_router
+from cloud.registry.demo import DEMO_EDGE_ID
+from cloud.settings import CloudSettings
+from contracts import intake as c
+from contracts.uplink import Fix, LocationSource
+
+pytestmark = pytest.mark.e2e
+
+EDGE_TOKEN = "console-e2e-edge-token-0123456789"
+PASSWORD = "console-e2e-operator-pass"
+Screenshot = Callable[[Page, str], Awaitable[Path]]
+
+
+def console_app(settings: CloudSettings) -> FastAPI:
+    """The cloud app with the console pages, whether or not ``create_app`` includes them yet."""
+    app = create_app(settings)
+    if not any(getattr(route, "path", None) == "/console" for route in app.routes):
+        app.include_router(console_router)
+    return app
+
+
+@pytest.fixture
+async def cloud(tmp_path: Path, serve_app: Callable[[Any], Awaitable[str]]) -> str:
+    settings = CloudSettings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'cloud.db'}",
+        edge_tokens={DEMO_EDGE_ID: EDGE_TOKEN},
+        operator_password=PASSWORD,
+        session_secret="console-e2e-session-secret-0123456789",
+        demo_data=True,
+        notifier="console",
+        sse_keepalive_s=5,
+    )
+    return await serve_app(console_app(settings))
+
+
+@pytest.fixture
+async def edge(cloud: str) -> AsyncIterator[httpx.AsyncClient]:
+    headers = {"Authorization": f"Bearer {EDGE_TOKEN}"}
+    async with httpx.AsyncClient(base_url=cloud, headers=headers, timeout=10) as client:
+        yield client
+
+
+def has_class(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(^|\s){name}(\s|$)")
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+async def post_event(
+    edge: httpx.AsyncClient,
+    device_id: str,
+    seq: int,
+    kind: c.EventKind,
+    *,
+    ago_ms: int = 2_000,
+    fix: Fix | None = None,
+    evidence: dict[str, Any] | None = None,
+) -> c.IntakeAck:
+    now = now_ms()
+    event = c.EdgeEvent(
+        key=c.event_key(device_id, seq),
+        edge_id=DEMO_EDGE_ID,
+        device_id=device_id,
+        seq=seq,
+        kind=kind,
+        severity=c.DEFAULT_SEVERITY[kind],
+        device_ts=now - ago_ms,
+        edge_ts=now - ago_ms + 180,
+        fix=fix,
+        evidence=evidence,
+    )
+    response = await edge.post(c.INTAKE_PATH, json=event.model_dump(mode="json"))
+    assert response.status_code == 201, response.text
+    return c.IntakeAck.model_validate(response.json())
+
+
+async def log_in(page: Page, cloud: str, path: str = "/console") -> None:
+    await page.goto(f"{cloud}{path}")
+    await expect(page).to_have_url(f"{cloud}/login?next=%2F{path.strip('/').replace('/', '%2F')}")
+    await page.get_by_label("工号").fill("operator")
+    await page.get_by_label("密码").fill(PASSWORD)
+    await page.get_by_role("button", name="登录").click()
+    await expect(page).to_have_url(f"{cloud}{path}")
+    await expect(page.get_by_role("status").filter(has_text="已连接")).to_be_visible()
+
+
+async def next_command(edge: httpx.AsyncClient, downlink_type: str) -> dict[str, Any]:
+    """Read the edge's command stream until a command with ``downlink_type`` arrives."""
+    path = c.COMMANDS_PATH.format(edge_id=DEMO_EDGE_ID)
+    async with asyncio.timeout(10), edge.stream("GET", path, timeout=None) as response:
+        assert response.status_code == 200
+        async for line in response.aiter_lines():
+            if line.startswith("data:"):
+                command = orjson.loads(line[5:])
+                if command["downlink"]["type"] == downlink_type:
+                    return dict(command)
+    raise AssertionError("command stream ended")
+
+
+async def test_new_sos_appears_live_and_is_acknowledged_with_the_keyboard(
+    page: Page, cloud: str, edge: httpx.AsyncClient, screenshot: Screenshot
+) -> None:
+    await log_in(page, cloud)
+    queue = page.get_by_role("listbox", name="警情队列")
+    await expect(page.get_by_text("暂无警情")).to_be_visible()
+
+    started = time.perf_counter()
+    fix = Fix(lat=39.1186, lon=117.0127, accuracy_m=35, source=LocationSource.GNSS)
+    ack = await post_event(edge, "card-0001", 41, c.EventKind.SOS, fix=fix)
+    row = queue.get_by_role("option").filter(has_text="紧急求助")
+    await expect(row).to_be_visible(timeout=1_000)  # live, no reload
+    appeared_s = time.perf_counter() - started
+    await expect(row).to_contain_text("P1 危急")
+    await expect(row).to_contain_text("待接警")
+    await expect(row).to_have_class(has_class("fresh"))
+    await expect(page.get_by_role("alert")).to_contain_text("新警情：紧急求助")
+    await expect(row).to_have_attribute("aria-selected", "true")
+    detail = page.get_by_role("region", name="警情详情")
+    await expect(detail).to_contain_text("39.11860° N, 117.01270° E")
+    await expect(detail).to_contain_text("警情建立")
+    await screenshot(page, "console-new-sos")
+
+    await queue.focus()
+    await page.keyboard.press("a")
+    dialog = page.get_by_role("dialog", name="接警")
+    eta = dialog.get_by_label("预计到达（分钟）")
+    await expect(eta).to_have_value("15")
+    await page.keyboard.press("Enter")
+    await expect(dialog).to_be_hidden()
+    await expect(row).to_contain_text("已接警")
+    await expect(detail.get_by_role("listitem").filter(has_text="值班员接警")).to_contain_text("operator")
+    await expect(page.get_by_role("button", name="接警")).to_be_disabled()
+    await expect(page.get_by_role("button", name="派出救助")).to_be_enabled()
+
+    command = await next_command(edge, "operator_ack")
+    assert command["device_id"] == "card-0001"
+    assert command["downlink"]["incident_key"] == ack.key
+    assert command["downlink"]["eta_min"] == 15
+    print(f"incident row visible {appeared_s * 1000:.0f} ms after the intake POST was sent")
