@@ -1,0 +1,260 @@
+"""The edge gateway: MQTT ingest → validation → detection → durable outbox → cloud, and back.
+
+``Gateway.run()`` runs every part in one ``asyncio.TaskGroup`` until cancelled. ``started`` is set once
+the outbox is open, the registry is loaded and the uplink subscription is confirmed by the broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+import httpx
+from prometheus_client import CollectorRegistry
+
+from contracts import AnyUplink, FallSuspected, SosPress, downlink_topic, encode, uplink_filter
+from edge.backoff import Backoff
+from edge.cloud_client import CloudClient
+from edge.commands import CommandStream
+from edge.database import Database
+from edge.detectors import DeviceFacts, default_detectors
+from edge.errors import OutboxError
+from edge.forwarder import Forwarder
+from edge.ingest import MqttIngest, RawMessage
+from edge.metrics import EdgeMetrics, serve_metrics
+from edge.outbox import Outbox
+from edge.pipeline import Detector, Pipeline
+from edge.registry import DeviceRegistry, RegistryStore
+from edge.registry_sync import RegistrySync
+from edge.sequence import SequenceTracker
+from edge.settings import EdgeSettings
+from edge.validation import Accepted, Validator
+
+log = logging.getLogger(__name__)
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Gateway:
+    def __init__(
+        self,
+        settings: EdgeSettings,
+        *,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+        detectors: Sequence[Detector] | None = None,
+        cloud_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.started = asyncio.Event()
+        self.meters = EdgeMetrics()
+        self.metrics: CollectorRegistry = self.meters.registry
+        self._clock_ms = clock_ms
+        s = settings
+        self.db = Database(s.database_path)
+        self.outbox = Outbox(self.db)
+        self.registry = DeviceRegistry()
+        self.validator = Validator(
+            self.registry,
+            SequenceTracker(s.sequence_window),
+            accept_unknown_devices=s.accept_unknown_devices,
+            max_payload_bytes=s.max_payload_bytes,
+        )
+        self.pipeline = Pipeline(s.edge_id, default_detectors() if detectors is None else detectors)
+        self.cloud = CloudClient(
+            base_url=s.cloud_url,
+            token=s.cloud_token.get_secret_value(),
+            edge_id=s.edge_id,
+            timeout_s=s.http_timeout_s,
+            transport=cloud_transport,
+        )
+        self.ingest = MqttIngest(
+            endpoint=s.mqtt,
+            client_id=s.client_id,
+            topic_filter=uplink_filter(s.shared_group),
+            protocol=s.mqtt_protocol,
+            queue_size=s.ingest_queue_size,
+            session_expiry_s=s.session_expiry_s,
+            clock_ms=clock_ms,
+            on_connected=lambda up: self.meters.mqtt_connected.set(1 if up else 0),
+        )
+
+        def backoff() -> Backoff:
+            return Backoff(s.backoff_initial_s, max(s.backoff_max_s, s.backoff_initial_s))
+
+        self.forwarder = Forwarder(
+            outbox=self.outbox,
+            cloud=self.cloud,
+            metrics=self.meters,
+            clock_ms=clock_ms,
+            backoff=backoff(),
+            row_backoff=backoff(),
+            batch=s.forward_batch,
+            concurrency=s.forward_concurrency,
+        )
+        self.commands = CommandStream(
+            edge_id=s.edge_id,
+            cloud=self.cloud,
+            publish=self._publish_confirmed,
+            metrics=self.meters,
+            backoff=backoff(),
+            idle_timeout_s=s.command_idle_timeout_s,
+        )
+        self.registry_sync = RegistrySync(
+            registry=self.registry,
+            store=RegistryStore(self.db),
+            cloud=self.cloud,
+            metrics=self.meters,
+            clock_ms=clock_ms,
+            backoff=backoff(),
+            refresh_s=s.registry_refresh_s,
+        )
+        self.handled = 0  # messages taken off the ingest queue and handled (accepted or rejected)
+        self._handled_cond = asyncio.Condition()
+
+    # -- accessors for tests and the demo ----------------------------------------------------------
+    def rejected_count(self, reason: str) -> float:
+        return self.metrics.get_sample_value("anxin_edge_rejected_total", {"reason": reason}) or 0.0
+
+    def accepted_count(self, message_type: str) -> float:
+        return self.metrics.get_sample_value("anxin_edge_accepted_total", {"type": message_type}) or 0.0
+
+    async def wait_handled(self, count: int, within_s: float = 10.0) -> None:
+        """Wait until at least ``count`` messages were handled since start."""
+        async with asyncio.timeout(within_s), self._handled_cond:
+            await self._handled_cond.wait_for(lambda: self.handled >= count)
+
+    async def wait_delivered(self, key: str, within_s: float = 10.0) -> None:
+        """Wait until the event ``key`` is marked delivered in the outbox."""
+        forwarder = self.forwarder
+        async with asyncio.timeout(within_s):
+            while True:
+                before = forwarder.rounds
+                if await self.outbox.status_of(key) == "delivered":
+                    return
+                async with forwarder.progress:
+                    await forwarder.progress.wait_for(lambda b=before: forwarder.rounds > b)  # type: ignore[misc]
+
+    # -- run ---------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        s = self.settings
+        await self.db.open()
+        log.info("gateway.starting edge_id=%s", s.edge_id)
+        try:
+            await self.registry_sync.load_cached()
+            fetched = await self.registry_sync.refresh()
+            counts = await self.outbox.counts()
+            self.meters.outbox_pending.set(counts.pending)
+            async with asyncio.TaskGroup() as tasks:
+                metrics_ready = asyncio.Event()
+                if s.metrics_port > 0:
+                    tasks.create_task(
+                        serve_metrics(self.meters, s.metrics_host, s.metrics_port, metrics_ready)
+                    )
+                else:
+                    metrics_ready.set()
+                tasks.create_task(self.ingest.run())
+                tasks.create_task(self._consume())
+                tasks.create_task(self.forwarder.run())
+                tasks.create_task(self.commands.run())
+                tasks.create_task(self.registry_sync.run(fetched=fetched))
+                tasks.create_task(self._housekeeping())
+                await metrics_ready.wait()
+                await self.ingest.subscribed.wait()
+                self.started.set()
+                log.info("gateway.started edge_id=%s pending=%d", s.edge_id, counts.pending)
+        finally:
+            with contextlib.suppress(Exception):
+                await self.cloud.aclose()
+            await self.db.close()
+            log.info("gateway.stopped edge_id=%s", s.edge_id)
+
+    async def _consume(self) -> None:
+        while True:
+            raw = await self.ingest.get()
+            ack = True
+            try:
+                await self._handle(raw)
+            except OutboxError:
+                ack = False  # not on disk: no PUBACK, the broker redelivers after a reconnect
+                self.meters.handler_errors.inc()
+                log.exception("uplink.store_failed")
+            except Exception:
+                self.meters.handler_errors.inc()
+                log.exception("uplink.handler_failed")
+            finally:
+                self.ingest.done(raw, ack=ack)
+                self.meters.queue_depth.set(self.ingest.qsize())
+                async with self._handled_cond:
+                    self.handled += 1
+                    self._handled_cond.notify_all()
+
+    async def _handle(self, raw: RawMessage) -> None:
+        verdict = self.validator.check(raw.topic, raw.payload)
+        if not isinstance(verdict, Accepted):
+            self.meters.rejected.labels(reason=verdict.reason).inc()
+            log.info("uplink.rejected device=%s reason=%s", verdict.device_id, verdict.reason)
+            if verdict.reason == "unknown_device":
+                self.registry_sync.request_refresh()
+            if isinstance(verdict.message, SosPress | FallSuspected):
+                await self._ack_again(verdict.message, raw)
+            return
+        message = verdict.message
+        self.meters.accepted.labels(type=message.type).inc()
+        outcome = self.pipeline.handle(message, raw.received_ms)
+        for event in outcome.events:
+            started = time.perf_counter()
+            new = await self.outbox.add(event, now_ms=self._clock_ms())
+            self.meters.outbox_write_seconds.observe(time.perf_counter() - started)
+            if new:
+                self.meters.events.labels(kind=event.kind.value).inc()
+                log.info(
+                    "incident.created key=%s kind=%s severity=%s",
+                    event.key,
+                    event.kind.value,
+                    event.severity.value,
+                )
+            else:
+                self.meters.duplicate_events.inc()
+        if outcome.events:
+            self.forwarder.wake()
+        if outcome.ack is not None:  # only now: the alarm is committed to disk
+            self._publish_ack(outcome.ack.device_id, encode(outcome.ack), raw)
+        self._note_devices()
+
+    async def _ack_again(self, message: AnyUplink, raw: RawMessage) -> None:
+        """A repeated alarm: the device may have missed our AlarmReceived, so send it again."""
+        assert isinstance(message, SosPress | FallSuspected)
+        if await self.outbox.status_of(message.key) is None:
+            return  # too old to be in the outbox any more (or never stored): nothing to confirm
+        ack = self.pipeline.alarm_ack(message, self._clock_ms())
+        self._publish_ack(message.device_id, encode(ack), raw)
+
+    def _publish_ack(self, device_id: str, payload: bytes, raw: RawMessage) -> None:
+        self.ingest.publish(downlink_topic(device_id), payload, qos=1)
+        self.meters.downlinks.labels(type="alarm_received").inc()
+        self.meters.alarm_ack_seconds.observe(time.perf_counter() - raw.received_mono)
+
+    async def _publish_confirmed(self, topic: str, payload: bytes) -> None:
+        await self.ingest.publish_confirmed(topic, payload, timeout_s=self.settings.mqtt_timeout_s)
+
+    def _note_devices(self) -> None:
+        for detector in self.pipeline.detectors:
+            if isinstance(detector, DeviceFacts):
+                self.meters.devices_online.set(detector.online_count())
+
+    async def _housekeeping(self) -> None:
+        """Every minute: forget old delivered events, refresh gauges."""
+        while True:
+            retention_ms = int(self.settings.delivered_retention_s * 1000)
+            pruned = await self.outbox.prune_delivered(older_than_ms=self._clock_ms() - retention_ms)
+            if pruned:
+                log.info("outbox.pruned rows=%d", pruned)
+            counts = await self.outbox.counts()
+            self.meters.outbox_pending.set(counts.pending)
+            self.meters.queue_depth.set(self.ingest.qsize())
+            await asyncio.sleep(60)

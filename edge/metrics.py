@@ -1,0 +1,119 @@
+"""Prometheus metrics of one gateway, in its own registry (several gateways can share a process)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+log = logging.getLogger(__name__)
+
+REJECT_REASONS = (
+    "bad_topic",
+    "too_large",
+    "bad_json",
+    "bad_version",
+    "invalid",
+    "device_mismatch",
+    "unknown_device",
+    "replayed",
+)
+
+_FAST_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class EdgeMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.received = Counter(
+            "anxin_edge_received", "MQTT messages handed to the gateway", ["channel"], registry=r
+        )
+        self.accepted = Counter("anxin_edge_accepted", "uplinks that passed validation", ["type"], registry=r)
+        self.rejected = Counter("anxin_edge_rejected", "uplinks dropped, by reason", ["reason"], registry=r)
+        for reason in REJECT_REASONS:
+            self.rejected.labels(reason=reason)
+        self.events = Counter("anxin_edge_events", "events written to the outbox", ["kind"], registry=r)
+        self.duplicate_events = Counter(
+            "anxin_edge_duplicate_events", "events whose key was already in the outbox", registry=r
+        )
+        self.handler_errors = Counter(
+            "anxin_edge_handler_errors", "messages whose handling raised (logged, loop goes on)", registry=r
+        )
+        self.forwarded = Counter(
+            "anxin_edge_forwarded", "outbox sends to the cloud, by result", ["result"], registry=r
+        )
+        self.outbox_pending = Gauge("anxin_edge_outbox_pending", "events waiting for the cloud", registry=r)
+        self.outbox_write_seconds = Histogram(
+            "anxin_edge_outbox_write_seconds",
+            "durable outbox insert (commit + fsync)",
+            registry=r,
+            buckets=_FAST_BUCKETS,
+        )
+        self.alarm_ack_seconds = Histogram(
+            "anxin_edge_alarm_ack_seconds",
+            "from uplink receipt to the AlarmReceived downlink being handed to MQTT",
+            registry=r,
+            buckets=_FAST_BUCKETS,
+        )
+        self.downlinks = Counter("anxin_edge_downlinks", "downlinks published", ["type"], registry=r)
+        self.commands = Counter("anxin_edge_commands", "cloud commands, by result", ["result"], registry=r)
+        self.queue_depth = Gauge(
+            "anxin_edge_ingest_queue_depth", "messages waiting in the ingest queue", registry=r
+        )
+        self.mqtt_connected = Gauge(
+            "anxin_edge_mqtt_connected", "1 while connected to the broker", registry=r
+        )
+        self.cloud_up = Gauge("anxin_edge_cloud_up", "1 while the last cloud call succeeded", registry=r)
+        self.registry_devices = Gauge(
+            "anxin_edge_registry_devices", "devices in the registry snapshot", registry=r
+        )
+        self.devices_online = Gauge(
+            "anxin_edge_devices_online", "devices whose presence is online", registry=r
+        )
+        self.detection_events = Counter(
+            "anxin_edge_detector_errors", "detector calls that raised", ["detector"], registry=r
+        )
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+async def serve_metrics(metrics: EdgeMetrics, host: str, port: int, ready: asyncio.Event) -> None:
+    """A tiny HTTP server answering ``GET /metrics``; runs until cancelled."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            async with asyncio.timeout(5):
+                request_line = await reader.readline()
+                while (await reader.readline()) not in (b"\r\n", b"\n", b""):
+                    pass
+            parts = request_line.split()
+            if len(parts) >= 2 and parts[0] == b"GET" and parts[1].split(b"?")[0] == b"/metrics":
+                body, status, ctype = metrics.exposition(), b"200 OK", CONTENT_TYPE_LATEST.encode()
+            else:
+                body, status, ctype = b"not found\n", b"404 Not Found", b"text/plain"
+            writer.write(
+                b"HTTP/1.1 "
+                + status
+                + b"\r\nContent-Type: "
+                + ctype
+                + b"\r\nContent-Length: "
+                + str(len(body)).encode()
+                + b"\r\nConnection: close\r\n\r\n"
+                + body
+            )
+            async with asyncio.timeout(5):
+                await writer.drain()
+        except (TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, host, port)
+    log.info("metrics.listening port=%d", port)
+    ready.set()
+    async with server:
+        await server.serve_forever()

@@ -1,0 +1,140 @@
+"""Route validated uplinks to events (pure): alarms straight through, telemetry through detectors.
+
+``SosPress`` → ``sos``, ``SosCancel`` → ``sos_cancel`` (``ref_key`` names the cancelled alarm),
+``FallSuspected`` → ``fall_device``; these are keyed ``device_id:seq`` and the device gets an
+:class:`~contracts.AlarmReceived` once the event is on disk. Every other message goes to the
+:class:`Detector` ports; a finding becomes an event keyed ``device_id:seq.kind`` (the message that
+completed the decision, plus the kind, so one message may raise several kinds and a replay raises none).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from contracts import (
+    AlarmReceived,
+    AnyUplink,
+    EdgeEvent,
+    EventKind,
+    FallSuspected,
+    Fix,
+    Presence,
+    SosCancel,
+    SosPress,
+    UplinkMessage,
+    event_key,
+)
+from contracts.intake import DEFAULT_SEVERITY
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What a detector decided about one device, in wire terms."""
+
+    kind: EventKind
+    t_ms: int  # device clock of the decision
+    detail: str | None = None
+    evidence: dict[str, Any] | None = None
+    fix: Fix | None = None
+
+
+class Detector(Protocol):
+    """A port for the streaming detectors: one instance serves every device (per-device state inside)."""
+
+    name: str
+
+    def feed(self, message: UplinkMessage) -> Sequence[Finding]: ...
+
+    def presence(self, message: Presence, received_ms: int) -> Sequence[Finding]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    events: list[EdgeEvent] = field(default_factory=list)
+    ack: AlarmReceived | None = None  # to publish once ``events`` are on disk
+
+
+class DetectorFailed(Exception):
+    def __init__(self, detector: str) -> None:
+        super().__init__(f"detector {detector} raised")
+        self.detector = detector
+
+
+class Pipeline:
+    def __init__(self, edge_id: str, detectors: Sequence[Detector] = ()) -> None:
+        self.edge_id = edge_id
+        self.detectors = list(detectors)
+        self.failures: dict[str, int] = {}
+
+    def _event(self, message: UplinkMessage, kind: EventKind, received_ms: int, **extra: Any) -> EdgeEvent:
+        return EdgeEvent(
+            key=extra.pop("key", None) or event_key(message.device_id, message.seq),
+            edge_id=self.edge_id,
+            device_id=message.device_id,
+            seq=message.seq,
+            kind=kind,
+            severity=DEFAULT_SEVERITY[kind],
+            device_ts=extra.pop("device_ts", None) or message.ts,
+            edge_ts=received_ms,
+            **extra,
+        )
+
+    def alarm_ack(self, message: SosPress | FallSuspected, now_ms: int) -> AlarmReceived:
+        return AlarmReceived(
+            device_id=message.device_id,
+            ts=now_ms,
+            ref_seq=message.seq,
+            incident_key=event_key(message.device_id, message.seq),
+        )
+
+    def handle(self, message: AnyUplink, received_ms: int) -> Outcome:
+        if isinstance(message, Presence):
+            return Outcome(self._run_detectors(message, received_ms, None))
+        if isinstance(message, SosPress):
+            event = self._event(message, EventKind.SOS, received_ms, fix=message.fix, detail=message.trigger)
+            return Outcome([event], self.alarm_ack(message, received_ms))
+        if isinstance(message, FallSuspected):
+            evidence = {"peak_g": message.peak_g, "confidence": message.confidence, "source": "device"}
+            event = self._event(message, EventKind.FALL_DEVICE, received_ms, evidence=evidence)
+            return Outcome([event], self.alarm_ack(message, received_ms))
+        if isinstance(message, SosCancel):
+            ref = event_key(message.device_id, message.ref_seq)
+            return Outcome([self._event(message, EventKind.SOS_CANCEL, received_ms, ref_key=ref)])
+        return Outcome(self._run_detectors(message, received_ms, message))
+
+    def _run_detectors(
+        self, message: AnyUplink, received_ms: int, uplink: UplinkMessage | None
+    ) -> list[EdgeEvent]:
+        events: list[EdgeEvent] = []
+        for detector in self.detectors:
+            try:
+                if uplink is None:
+                    assert isinstance(message, Presence)
+                    findings = detector.presence(message, received_ms)
+                else:
+                    findings = detector.feed(uplink)
+            except Exception:  # one failing detector must not stop the others or the loop
+                self.failures[detector.name] = self.failures.get(detector.name, 0) + 1
+                log.exception("detector.failed detector=%s device=%s", detector.name, message.device_id)
+                continue
+            if uplink is None:
+                continue  # presence has no seq to key an event with; detectors keep it as state
+            for finding in findings:
+                events.append(
+                    self._event(
+                        uplink,
+                        finding.kind,
+                        received_ms,
+                        key=f"{event_key(uplink.device_id, uplink.seq)}.{finding.kind.value}",
+                        device_ts=finding.t_ms,
+                        detail=finding.detail,
+                        evidence=finding.evidence,
+                        fix=finding.fix,
+                    )
+                )
+        return events

@@ -1,0 +1,107 @@
+"""Which devices belong to this gateway: the cloud's registry snapshot, cached in the edge database.
+
+Before the first snapshot ever arrived (a brand-new gateway whose cloud is not reachable yet) every
+device is accepted: refusing would drop real alarms during commissioning, and the cloud rejects
+unknown devices at intake anyway. Once a snapshot exists (fetched now or cached from an earlier run)
+devices missing from it are rejected as ``unknown_device``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from contracts import DeviceKind
+from contracts.ids import DeviceId
+from edge.database import Database
+
+_FETCHED_AT = "registry_fetched_ms"
+
+
+class RegisteredDevice(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    device_id: DeviceId
+    kind: DeviceKind
+    subject_id: str | None = None
+
+
+def parse_snapshot(data: Any) -> tuple[list[RegisteredDevice], int]:
+    """Validate the cloud's answer (a JSON list); return the good entries and how many were bad."""
+    if isinstance(data, dict) and isinstance(data.get("devices"), list):
+        data = data["devices"]
+    if not isinstance(data, list):
+        raise ValueError("registry snapshot must be a JSON list")
+    good: list[RegisteredDevice] = []
+    bad = 0
+    for item in data:
+        try:
+            good.append(RegisteredDevice.model_validate(item))
+        except ValidationError:
+            bad += 1
+    return good, bad
+
+
+class DeviceRegistry:
+    """In-memory view of the snapshot (pure); ``loaded`` is False until a first snapshot exists."""
+
+    __slots__ = ("_devices", "fetched_ms", "loaded")
+
+    def __init__(self) -> None:
+        self._devices: dict[str, RegisteredDevice] = {}
+        self.loaded = False
+        self.fetched_ms: int | None = None
+
+    def __len__(self) -> int:
+        return len(self._devices)
+
+    def replace(self, devices: Iterable[RegisteredDevice], *, fetched_ms: int | None) -> None:
+        self._devices = {device.device_id: device for device in devices}
+        self.loaded = True
+        self.fetched_ms = fetched_ms
+
+    def get(self, device_id: str) -> RegisteredDevice | None:
+        return self._devices.get(device_id)
+
+    def knows(self, device_id: str) -> bool:
+        return device_id in self._devices
+
+
+class RegistryStore:
+    """The snapshot's copy on disk, so a restarted gateway knows its devices while the cloud is down."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def save(self, devices: list[RegisteredDevice], *, fetched_ms: int) -> None:
+        rows = [(d.device_id, d.kind.value, d.subject_id) for d in devices]
+
+        def write(conn: sqlite3.Connection) -> None:
+            with conn:  # one transaction: never a half-written snapshot
+                conn.execute("BEGIN")
+                conn.execute("DELETE FROM registry")
+                conn.executemany("INSERT INTO registry (device_id, kind, subject_id) VALUES (?, ?, ?)", rows)
+                conn.execute(
+                    "INSERT INTO meta (name, value) VALUES (?, ?)"
+                    " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                    (_FETCHED_AT, str(fetched_ms)),
+                )
+
+        await self._db.run(write)
+
+    async def load(self) -> tuple[list[RegisteredDevice], int] | None:
+        """The cached snapshot and when it was fetched, or None if none was ever saved."""
+
+        def read(conn: sqlite3.Connection) -> tuple[list[tuple[str, str, str | None]], str | None]:
+            meta = conn.execute("SELECT value FROM meta WHERE name = ?", (_FETCHED_AT,)).fetchone()
+            rows = conn.execute("SELECT device_id, kind, subject_id FROM registry").fetchall()
+            return rows, None if meta is None else str(meta[0])
+
+        rows, fetched = await self._db.run(read)
+        if fetched is None:
+            return None
+        devices = [RegisteredDevice(device_id=r[0], kind=DeviceKind(r[1]), subject_id=r[2]) for r in rows]
+        return devices, int(fetched)

@@ -1,0 +1,125 @@
+"""Settings of the edge gateway (environment prefix ``ANXIN_EDGE_``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts import MAX_PAYLOAD_BYTES
+
+_PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "changethis", "secret", "token", "xxx"})
+NAME_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
+
+
+@dataclass(frozen=True, slots=True)
+class MqttEndpoint:
+    """``mqtt://[user[:password]@]host[:port]`` (or ``mqtts://`` for TLS) split into parts."""
+
+    host: str
+    port: int
+    tls: bool
+    username: str | None
+    password: str | None
+
+
+def parse_mqtt_url(url: str) -> MqttEndpoint:
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts", "tcp"):
+        raise ValueError("mqtt_url must start with mqtt:// or mqtts://")
+    if not parts.hostname:
+        raise ValueError("mqtt_url needs a host")
+    if parts.path not in ("", "/"):
+        raise ValueError("mqtt_url takes no path")
+    tls = parts.scheme == "mqtts"
+    try:
+        port = parts.port or (8883 if tls else 1883)
+    except ValueError as exc:
+        raise ValueError("mqtt_url has a bad port") from exc
+    return MqttEndpoint(
+        host=parts.hostname,
+        port=port,
+        tls=tls,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+class EdgeSettings(BaseSettings):
+    """Everything the gateway needs; each field is also a flag of ``anxin edge``."""
+
+    model_config = SettingsConfigDict(env_prefix="ANXIN_EDGE_", extra="ignore")
+
+    edge_id: Annotated[str, Field(pattern=NAME_PATTERN, description="this gateway's id at the cloud")] = (
+        "edge-1"
+    )
+    mqtt_url: str = Field(
+        "mqtt://127.0.0.1:1883", description="broker, mqtt://[user[:password]@]host[:port] (mqtts:// = TLS)"
+    )
+    mqtt_protocol: Literal["auto", "5", "3.1.1"] = Field(
+        "auto", description="MQTT version; auto = 5, falling back to 3.1.1 if the broker refuses it"
+    )
+    mqtt_client_id: Annotated[str, Field(pattern=NAME_PATTERN)] | None = Field(
+        None, description="stable client id for the persistent session (default anxin-edge-<edge_id>)"
+    )
+    shared_group: Annotated[str, Field(pattern=NAME_PATTERN)] | None = Field(
+        None, description="MQTT 5 shared-subscription group, so several gateway workers split the load"
+    )
+    cloud_url: str = Field("http://127.0.0.1:8000", description="district center base URL")
+    cloud_token: SecretStr = Field(..., description="bearer token of this edge at the cloud")
+    data_dir: Path = Field(Path("var/edge"), description="folder of the outbox database (edge.sqlite3)")
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = Field(0, description="/metrics port, 0 = off")
+    metrics_host: str = Field("127.0.0.1", description="/metrics listen address")
+    accept_unknown_devices: bool = Field(
+        False, description="accept devices missing from the registry snapshot (tests and demo only)"
+    )
+    max_payload_bytes: Annotated[int, Field(ge=256, le=1024 * 1024)] = MAX_PAYLOAD_BYTES
+    ingest_queue_size: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
+    sequence_window: Annotated[int, Field(ge=1, le=65_536)] = 256
+    forward_batch: Annotated[int, Field(ge=1, le=1000)] = 32
+    forward_concurrency: Annotated[int, Field(ge=1, le=64)] = 8
+    backoff_initial_s: Annotated[float, Field(gt=0, le=60)] = 0.5
+    backoff_max_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    http_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
+    mqtt_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
+    registry_refresh_s: Annotated[float, Field(gt=0, le=86_400)] = 300.0
+    command_idle_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 90.0
+    delivered_retention_s: Annotated[float, Field(ge=0)] = 7 * 86_400.0
+    session_expiry_s: Annotated[int, Field(ge=0, le=2**32 - 1)] = 86_400
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _check_mqtt_url(cls, value: str) -> str:
+        parse_mqtt_url(value)
+        return value
+
+    @field_validator("cloud_url")
+    @classmethod
+    def _check_cloud_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("cloud_url must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("cloud_token")
+    @classmethod
+    def _refuse_placeholder(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:
+            raise ValueError("cloud_token is empty or a placeholder; set the edge's real token")
+        return value
+
+    @property
+    def mqtt(self) -> MqttEndpoint:
+        return parse_mqtt_url(self.mqtt_url)
+
+    @property
+    def client_id(self) -> str:
+        return self.mqtt_client_id or f"anxin-edge-{self.edge_id}"
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "edge.sqlite3"
