@@ -15,7 +15,16 @@ from collections.abc import Callable, Sequence
 import httpx
 from prometheus_client import CollectorRegistry
 
-from contracts import AnyUplink, FallSuspected, SosPress, downlink_topic, encode, uplink_filter
+from contracts import (
+    AnyUplink,
+    DeviceKind,
+    EdgeEvent,
+    FallSuspected,
+    SosPress,
+    downlink_topic,
+    encode,
+    uplink_filter,
+)
 from edge.backoff import Backoff
 from edge.cloud_client import CloudClient
 from edge.commands import CommandStream
@@ -64,7 +73,13 @@ class Gateway:
             accept_unknown_devices=s.accept_unknown_devices,
             max_payload_bytes=s.max_payload_bytes,
         )
-        self.pipeline = Pipeline(s.edge_id, default_detectors() if detectors is None else detectors)
+        if detectors is None:
+            detectors = default_detectors(self._kind_of)
+        self.pipeline = Pipeline(
+            s.edge_id,
+            detectors,
+            on_failure=lambda name: self.meters.detector_errors.labels(detector=name).inc(),
+        )
         self.cloud = CloudClient(
             base_url=s.cloud_url,
             token=s.cloud_token.get_secret_value(),
@@ -116,6 +131,10 @@ class Gateway:
         self.handled = 0  # messages taken off the ingest queue and handled (accepted or rejected)
         self._handled_cond = asyncio.Condition()
 
+    def _kind_of(self, device_id: str) -> DeviceKind | None:
+        found = self.registry.get(device_id)
+        return None if found is None else found.kind
+
     # -- accessors for tests and the demo ----------------------------------------------------------
     def rejected_count(self, reason: str) -> float:
         return self.metrics.get_sample_value("anxin_edge_rejected_total", {"reason": reason}) or 0.0
@@ -163,6 +182,7 @@ class Gateway:
                 tasks.create_task(self.commands.run())
                 tasks.create_task(self.registry_sync.run(fetched=fetched))
                 tasks.create_task(self._housekeeping())
+                tasks.create_task(self._ticker())
                 await metrics_ready.wait()
                 await self.ingest.subscribed.wait()
                 self.started.set()
@@ -206,7 +226,13 @@ class Gateway:
         message = verdict.message
         self.meters.accepted.labels(type=message.type).inc()
         outcome = self.pipeline.handle(message, raw.received_ms)
-        for event in outcome.events:
+        await self._store(outcome.events)
+        if outcome.ack is not None:  # only now: the alarm is committed to disk
+            self._publish_ack(outcome.ack.device_id, encode(outcome.ack), raw)
+        self._note_devices()
+
+    async def _store(self, events: list[EdgeEvent]) -> None:
+        for event in events:
             started = time.perf_counter()
             new = await self.outbox.add(event, now_ms=self._clock_ms())
             self.meters.outbox_write_seconds.observe(time.perf_counter() - started)
@@ -220,11 +246,8 @@ class Gateway:
                 )
             else:
                 self.meters.duplicate_events.inc()
-        if outcome.events:
+        if events:
             self.forwarder.wake()
-        if outcome.ack is not None:  # only now: the alarm is committed to disk
-            self._publish_ack(outcome.ack.device_id, encode(outcome.ack), raw)
-        self._note_devices()
 
     async def _ack_again(self, message: AnyUplink, raw: RawMessage) -> None:
         """A repeated alarm: the device may have missed our AlarmReceived, so send it again."""
@@ -246,6 +269,16 @@ class Gateway:
         for detector in self.pipeline.detectors:
             if isinstance(detector, DeviceFacts):
                 self.meters.devices_online.set(detector.online_count())
+
+    async def _ticker(self) -> None:
+        """Time-driven detection (device silent, inactivity) every ``tick_s``."""
+        while True:
+            await asyncio.sleep(self.settings.tick_s)
+            try:
+                await self._store(self.pipeline.tick(self._clock_ms()))
+            except OutboxError:
+                self.meters.handler_errors.inc()
+                log.exception("tick.store_failed")
 
     async def _housekeeping(self) -> None:
         """Every minute: forget old delivered events, refresh gauges."""

@@ -73,7 +73,7 @@ class EdgeMetrics:
         self.devices_online = Gauge(
             "anxin_edge_devices_online", "devices whose presence is online", registry=r
         )
-        self.detection_events = Counter(
+        self.detector_errors = Counter(
             "anxin_edge_detector_errors", "detector calls that raised", ["detector"], registry=r
         )
 

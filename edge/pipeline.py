@@ -10,7 +10,7 @@ completed the decision, plus the kind, so one message may raise several kinds an
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -48,9 +48,13 @@ class Detector(Protocol):
 
     name: str
 
-    def feed(self, message: UplinkMessage) -> Sequence[Finding]: ...
+    def feed(self, message: UplinkMessage, received_ms: int) -> Sequence[Finding]: ...
 
     def presence(self, message: Presence, received_ms: int) -> Sequence[Finding]: ...
+
+    def tick(self, now_ms: int) -> Sequence[tuple[str, Finding]]:
+        """Time-driven findings (silence, inactivity) as (device id, finding)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +70,17 @@ class DetectorFailed(Exception):
 
 
 class Pipeline:
-    def __init__(self, edge_id: str, detectors: Sequence[Detector] = ()) -> None:
+    def __init__(
+        self,
+        edge_id: str,
+        detectors: Sequence[Detector] = (),
+        on_failure: Callable[[str], None] | None = None,
+    ) -> None:
         self.edge_id = edge_id
+        self._on_failure = on_failure
         self.detectors = list(detectors)
         self.failures: dict[str, int] = {}
+        self._last_seq: dict[str, int] = {}  # keys events that no uplink caused (presence, ticks)
 
     def _event(self, message: UplinkMessage, kind: EventKind, received_ms: int, **extra: Any) -> EdgeEvent:
         return EdgeEvent(
@@ -95,6 +106,7 @@ class Pipeline:
     def handle(self, message: AnyUplink, received_ms: int) -> Outcome:
         if isinstance(message, Presence):
             return Outcome(self._run_detectors(message, received_ms, None))
+        self._last_seq[message.device_id] = max(message.seq, self._last_seq.get(message.device_id, 0))
         if isinstance(message, SosPress):
             event = self._event(message, EventKind.SOS, received_ms, fix=message.fix, detail=message.trigger)
             return Outcome([event], self.alarm_ack(message, received_ms))
@@ -117,13 +129,13 @@ class Pipeline:
                     assert isinstance(message, Presence)
                     findings = detector.presence(message, received_ms)
                 else:
-                    findings = detector.feed(uplink)
+                    findings = detector.feed(uplink, received_ms)
             except Exception:  # one failing detector must not stop the others or the loop
-                self.failures[detector.name] = self.failures.get(detector.name, 0) + 1
-                log.exception("detector.failed detector=%s device=%s", detector.name, message.device_id)
+                self._failed(detector.name, message.device_id)
                 continue
             if uplink is None:
-                continue  # presence has no seq to key an event with; detectors keep it as state
+                events += [self._unsolicited(message.device_id, f, received_ms) for f in findings]
+                continue
             for finding in findings:
                 events.append(
                     self._event(
@@ -137,4 +149,39 @@ class Pipeline:
                         fix=finding.fix,
                     )
                 )
+        return events
+
+    def _failed(self, name: str, device_id: str | None) -> None:
+        self.failures[name] = self.failures.get(name, 0) + 1
+        if self._on_failure is not None:
+            self._on_failure(name)
+        log.exception("detector.failed detector=%s device=%s", name, device_id)
+
+    def _unsolicited(self, device_id: str, finding: Finding, now_ms: int) -> EdgeEvent:
+        """An event no uplink caused: keyed by the device's last seq, the kind and the decision time."""
+        seq = self._last_seq.get(device_id, 0)
+        return EdgeEvent(
+            key=f"{event_key(device_id, seq)}.{finding.kind.value}.t{finding.t_ms}",
+            edge_id=self.edge_id,
+            device_id=device_id,
+            seq=seq,
+            kind=finding.kind,
+            severity=DEFAULT_SEVERITY[finding.kind],
+            device_ts=finding.t_ms,
+            edge_ts=now_ms,
+            detail=finding.detail,
+            evidence=finding.evidence,
+            fix=finding.fix,
+        )
+
+    def tick(self, now_ms: int) -> list[EdgeEvent]:
+        """Run every detector's time-driven checks (silence, inactivity)."""
+        events: list[EdgeEvent] = []
+        for detector in self.detectors:
+            try:
+                found = detector.tick(now_ms)
+            except Exception:
+                self._failed(detector.name, None)
+                continue
+            events += [self._unsolicited(device_id, f, now_ms) for device_id, f in found]
         return events

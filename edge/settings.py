@@ -89,6 +89,7 @@ class EdgeSettings(BaseSettings):
     registry_refresh_s: Annotated[float, Field(gt=0, le=86_400)] = 300.0
     command_idle_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 90.0
     delivered_retention_s: Annotated[float, Field(ge=0)] = 7 * 86_400.0
+    tick_s: Annotated[float, Field(gt=0, le=3600, description="period of time-driven detection")] = 30.0
     session_expiry_s: Annotated[int, Field(ge=0, le=2**32 - 1)] = 86_400
 
     @field_validator("mqtt_url")

@@ -163,7 +163,10 @@ def test_a_failing_detector_is_isolated() -> None:
     class Broken:
         name = "broken"
 
-        def feed(self, message: object) -> list[object]:
+        def feed(self, message: object, received_ms: int) -> list[object]:
+            raise RuntimeError("boom")
+
+        def tick(self, now_ms: int) -> list[object]:
             raise RuntimeError("boom")
 
         def presence(self, message: object, received_ms: int) -> list[object]:
@@ -173,3 +176,5 @@ def test_a_failing_detector_is_isolated() -> None:
     msg = Status(device_id="c1", seq=1, ts=TS, battery_pct=5, low_battery=True)
     assert [e.kind for e in pipeline.handle(msg, TS).events] == [EventKind.LOW_BATTERY]
     assert pipeline.failures == {"broken": 1}
+    assert pipeline.tick(TS) == []
+    assert pipeline.failures == {"broken": 2}
