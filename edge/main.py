@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import sys
 from typing import Any
 
 from pydantic import ValidationError
@@ -77,7 +78,7 @@ def _main(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         for error in exc.errors(include_input=False, include_url=False):
             where = ".".join(str(p) for p in error["loc"])
-            print(f"anxin edge: {where}: {error['msg']}")  # the CLI's own output: no personal data here
+            print(f"anxin edge: {where}: {error['msg']}", file=sys.stderr)
         return 2
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_gateway(settings))

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from contracts import DeviceKind
 from contracts.ids import DeviceId
@@ -26,7 +26,7 @@ class RegisteredDevice(BaseModel):
 
     device_id: DeviceId
     kind: DeviceKind
-    subject_id: str | None = None
+    subject_id: Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)] | None = None
 
 
 def parse_snapshot(data: Any) -> tuple[list[RegisteredDevice], int]:

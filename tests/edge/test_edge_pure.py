@@ -178,3 +178,20 @@ def test_a_failing_detector_is_isolated() -> None:
     assert pipeline.failures == {"broken": 1}
     assert pipeline.tick(TS) == []
     assert pipeline.failures == {"broken": 2}
+
+
+def test_registry_snapshot_takes_numeric_subject_ids_and_skips_bad_rows() -> None:
+    from edge.registry import parse_snapshot
+
+    good, bad = parse_snapshot(
+        [
+            {"device_id": "card-1", "kind": "sos_card", "subject_id": 7},
+            {"device_id": "wear-1", "kind": "wearable", "subject_id": "p-2"},
+            {"device_id": "bad/id", "kind": "wearable"},
+            {"device_id": "x-1", "kind": "toaster"},
+        ]
+    )
+    assert [(d.device_id, d.subject_id) for d in good] == [("card-1", "7"), ("wear-1", "p-2")]
+    assert bad == 2
+    with pytest.raises(ValueError, match="list"):
+        parse_snapshot("nope")
