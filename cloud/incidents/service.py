@@ -1,4 +1,4 @@
-"""Incident service: open or join (fusion), operator transitions, notes, device cancel.
+"""Incident service: queries, operator transitions, notes, device cancel (fusion is in fusion.py).
 
 Functions flush and never commit: the request's unit of work commits incident, timeline, queued
 notifications and device commands together.
@@ -7,7 +7,6 @@ notifications and device commands together.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,137 +15,10 @@ from cloud.commands.service import queue_command
 from cloud.errors import IllegalTransition, NotFound
 from cloud.incidents import lifecycle
 from cloud.incidents.lifecycle import IncidentKind, LifecycleState, Outcome, Status
-from cloud.incidents.models import Incident, TimelineEntry
-from cloud.notify.service import queue_guardian_alerts
-from cloud.registry.models import Device, Subject
+from cloud.incidents.models import Incident
+from cloud.incidents.timeline import DEVICE_ACTOR, SYSTEM_ACTOR, add_entry
 from contracts.downlink import AlarmClosed, OperatorAcknowledged
-from contracts.intake import EdgeEvent, EventKind, Severity
-
-DEVICE_ACTOR = "device"
-EDGE_ACTOR = "edge"
-SYSTEM_ACTOR = "system"
-_DEVICE_KINDS = frozenset({EventKind.SOS, EventKind.SOS_CANCEL, EventKind.FALL_DEVICE})
-
-
-@dataclass(frozen=True, slots=True)
-class Opened:
-    incident: Incident
-    created: bool
-    notifications: int
-
-
-def actor_of(kind: EventKind) -> str:
-    return DEVICE_ACTOR if kind in _DEVICE_KINDS else EDGE_ACTOR
-
-
-def _add_entry(
-    session: AsyncSession,
-    incident: Incident,
-    *,
-    at: int,
-    type_: str,
-    actor: str,
-    text: str = "",
-    **data: object,
-) -> None:
-    session.add(TimelineEntry(incident_id=incident.id, at=at, type=type_, actor=actor, text=text, data=data))
-
-
-def _set_fix(incident: Incident, event: EdgeEvent) -> None:
-    if event.fix is not None:
-        incident.last_lat = event.fix.lat
-        incident.last_lon = event.fix.lon
-        incident.last_accuracy_m = event.fix.accuracy_m
-        incident.last_fix_source = event.fix.source.value
-        incident.last_fix_at = event.device_ts
-
-
-async def find_open(*, session: AsyncSession, subject_id: int, kind: IncidentKind) -> Incident | None:
-    return await session.scalar(
-        select(Incident).where(Incident.subject_id == subject_id, Incident.fusion_key == kind.value)
-    )
-
-
-async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Device, now_ms: int) -> Opened:
-    """Open an incident for ``event``, or add it to the subject's open incident of the same kind."""
-    kind = lifecycle.incident_kind_of(event.kind)
-    actor = actor_of(event.kind)
-    incident = await find_open(session=session, subject_id=device.subject_id, kind=kind)
-    if incident is not None:
-        severity = lifecycle.higher_severity(Severity(incident.severity), event.severity)
-        if severity != incident.severity:
-            _add_entry(
-                session, incident, at=now_ms, type_="severity_raised", actor=actor, severity=severity.value
-            )
-        incident.severity = severity.value
-        incident.event_count += 1
-        incident.updated_at = now_ms
-        _set_fix(incident, event)
-        _add_entry(
-            session,
-            incident,
-            at=now_ms,
-            type_="event_joined",
-            actor=actor,
-            key=event.key,
-            event=event.kind.value,
-            device_id=event.device_id,
-            device_ts=event.device_ts,
-        )
-        await session.flush()
-        return Opened(incident=incident, created=False, notifications=0)
-
-    incident = Incident(
-        kind=kind.value,
-        severity=event.severity.value,
-        status=Status.NEW.value,
-        subject_id=device.subject_id,
-        fusion_key=lifecycle.fusion_key(kind, Status.NEW),
-        device_id=event.device_id,
-        edge_id=event.edge_id,
-        origin_key=event.key,
-        origin_seq=event.seq,
-        device_ts=event.device_ts,
-        edge_ts=event.edge_ts,
-        cloud_ts=now_ms,
-        updated_at=now_ms,
-        event_count=1,
-    )
-    _set_fix(incident, event)
-    session.add(incident)
-    await session.flush()
-    _add_entry(
-        session,
-        incident,
-        at=now_ms,
-        type_="created",
-        actor=actor,
-        key=event.key,
-        event=event.kind.value,
-        device_ts=event.device_ts,
-        edge_ts=event.edge_ts,
-    )
-    queued = 0
-    if lifecycle.should_notify_guardians(event.severity):
-        subject = await session.get(Subject, device.subject_id)
-        assert subject is not None
-        notes = await queue_guardian_alerts(
-            session=session,
-            incident_id=incident.id,
-            subject_id=subject.id,
-            masked_name=subject.masked_name,
-            device_kind=device.kind,
-            incident_kind=kind.value,
-            at_ms=event.device_ts,
-            now_ms=now_ms,
-        )
-        queued = len(notes)
-        if queued:
-            _add_entry(
-                session, incident, at=now_ms, type_="notifications_queued", actor=SYSTEM_ACTOR, count=queued
-            )
-    await session.flush()
-    return Opened(incident=incident, created=True, notifications=queued)
+from contracts.intake import EdgeEvent
 
 
 async def get_incident(*, session: AsyncSession, incident_id: int) -> Incident:
@@ -197,11 +69,6 @@ def _transition_error(exc: lifecycle.IllegalTransitionError) -> IllegalTransitio
     return IllegalTransition(str(exc), field="status")
 
 
-async def _device_kind(session: AsyncSession, device_id: str) -> str | None:
-    device = await session.get(Device, device_id)
-    return device.kind if device is not None else None
-
-
 async def acknowledge(
     *, session: AsyncSession, incident_id: int, operator: str, eta_min: int | None, now_ms: int
 ) -> Incident:
@@ -211,7 +78,7 @@ async def acknowledge(
     except lifecycle.IllegalTransitionError as exc:
         raise _transition_error(exc) from exc
     _apply(incident, new, now_ms)
-    _add_entry(session, incident, at=now_ms, type_="acknowledged", actor=operator, eta_min=eta_min)
+    add_entry(session, incident, at=now_ms, type_="acknowledged", actor=operator, eta_min=eta_min)
     if lifecycle.wants_device_feedback(IncidentKind(incident.kind)):
         downlink = OperatorAcknowledged(
             device_id=incident.device_id,
@@ -229,7 +96,7 @@ async def acknowledge(
             incident_id=incident.id,
             now_ms=now_ms,
         )
-        _add_entry(
+        add_entry(
             session,
             incident,
             at=now_ms,
@@ -251,7 +118,7 @@ async def dispatch(
     except lifecycle.IllegalTransitionError as exc:
         raise _transition_error(exc) from exc
     _apply(incident, new, now_ms)
-    _add_entry(session, incident, at=now_ms, type_="dispatched", actor=operator, responder=responder)
+    add_entry(session, incident, at=now_ms, type_="dispatched", actor=operator, responder=responder)
     await session.flush()
     return incident
 
@@ -260,7 +127,7 @@ async def _close(
     session: AsyncSession, incident: Incident, new: LifecycleState, actor: str, now_ms: int
 ) -> None:
     _apply(incident, new, now_ms)
-    _add_entry(session, incident, at=now_ms, type_=new.status.value, actor=actor, outcome=new.outcome)
+    add_entry(session, incident, at=now_ms, type_=new.status.value, actor=actor, outcome=new.outcome)
     if lifecycle.wants_device_feedback(IncidentKind(incident.kind)):
         downlink = AlarmClosed(
             device_id=incident.device_id,
@@ -277,7 +144,7 @@ async def _close(
             incident_id=incident.id,
             now_ms=now_ms,
         )
-        _add_entry(
+        add_entry(
             session,
             incident,
             at=now_ms,
@@ -320,7 +187,7 @@ async def cancel_from_device(
     try:
         new = lifecycle.cancel(_state(incident), now_ms=now_ms)
     except lifecycle.IllegalTransitionError:
-        _add_entry(session, incident, at=now_ms, type_="cancel_ignored", actor=DEVICE_ACTOR, key=event.key)
+        add_entry(session, incident, at=now_ms, type_="cancel_ignored", actor=DEVICE_ACTOR, key=event.key)
         await session.flush()
         return False
     await _close(session, incident, new, DEVICE_ACTOR, now_ms)
@@ -332,6 +199,6 @@ async def add_note(
 ) -> Incident:
     incident = await get_incident(session=session, incident_id=incident_id)
     incident.updated_at = now_ms
-    _add_entry(session, incident, at=now_ms, type_="note", actor=operator, text=text)
+    add_entry(session, incident, at=now_ms, type_="note", actor=operator, text=text)
     await session.flush()
     return incident

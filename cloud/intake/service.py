@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.errors import InvalidInput
+from cloud.incidents import fusion
 from cloud.incidents import service as incidents
 from cloud.incidents.lifecycle import IncidentKind
 from cloud.incidents.models import Incident
@@ -46,7 +47,7 @@ async def _cancel_target(session: AsyncSession, event: EdgeEvent, device: Device
         if ref is not None and ref.incident_id is not None:
             return await session.get(Incident, ref.incident_id)
     for kind in (IncidentKind.SOS, IncidentKind.FALL):
-        incident = await incidents.find_open(session=session, subject_id=device.subject_id, kind=kind)
+        incident = await fusion.find_open(session=session, subject_id=device.subject_id, kind=kind)
         if incident is not None:
             return incident
     return None
@@ -89,7 +90,7 @@ async def ingest(*, session: AsyncSession, event: EdgeEvent, now_ms: int) -> Ing
             record.incident_id = target.id
         await session.flush()
         return Ingested(key=event.key, incident=target, duplicate=False, changed=changed)
-    opened = await incidents.open_or_join(session=session, event=event, device=device, now_ms=now_ms)
+    opened = await fusion.open_or_join(session=session, event=event, device=device, now_ms=now_ms)
     record.incident_id = opened.incident.id
     await session.flush()
     return Ingested(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,8 @@ class SseReader:
         raise EOFError("stream ended")
 
     async def _read(self) -> SseEvent:
-        name, data, event_id = "message", [], None
+        name, event_id = "message", None
+        data: list[str] = []
         async for line in self._lines:
             if line == "":
                 if data:
@@ -115,6 +117,9 @@ class SseReader:
         raise EOFError("stream ended")
 
 
+StartCloud = Callable[..., "contextlib.AbstractAsyncContextManager[RunningCloud]"]
+
+
 @dataclass
 class RunningCloud:
     url: str
@@ -126,15 +131,12 @@ class RunningCloud:
     def edge_client(self, token: str = EDGE_TOKEN) -> httpx.AsyncClient:
         return self.client(headers={"Authorization": f"Bearer {token}"})
 
-    async def operator_client(self) -> httpx.AsyncClient:
-        client = self.client()
-        response = await client.post(
-            "/api/v1/auth/login", json={"username": "operator", "password": PASSWORD}
-        )
-        response.raise_for_status()
-        return client
-
-
-async def stream_lines(response: httpx.Response) -> AsyncIterator[str]:
-    async for line in response.aiter_lines():
-        yield line
+    @contextlib.asynccontextmanager
+    async def operator_client(self) -> AsyncIterator[httpx.AsyncClient]:
+        """A client logged in as the operator."""
+        async with self.client() as client:
+            response = await client.post(
+                "/api/v1/auth/login", json={"username": "operator", "password": PASSWORD}
+            )
+            response.raise_for_status()
+            yield client

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from cloud_harness import RunningCloud, make_settings
+from cloud_harness import RunningCloud, StartCloud, make_settings
 from fastapi import FastAPI
 
 from anxin.broker import free_port
 from cloud.app import create_app
 from cloud.main import serve_app
 from cloud.settings import CloudSettings
-
-StartCloud = Callable[..., "contextlib.AbstractAsyncContextManager[RunningCloud]"]
 
 
 @contextlib.asynccontextmanager
@@ -60,11 +58,8 @@ async def cloud(start_cloud: StartCloud) -> AsyncIterator[RunningCloud]:
 
 @pytest.fixture
 async def operator(cloud: RunningCloud) -> AsyncIterator[httpx.AsyncClient]:
-    client = await cloud.operator_client()
-    try:
+    async with cloud.operator_client() as client:
         yield client
-    finally:
-        await client.aclose()
 
 
 @pytest.fixture

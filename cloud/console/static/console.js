@@ -187,19 +187,25 @@ async function runAction(action) {
   if (body === null) return;
   state.busy = true;
   updateActionButtons();
+  let done = false;
   try {
     const result = await act(id, action, body);
-    if (result && typeof result === "object" && "status" in result) state.store.upsert(result);
-    toast(t("action.done", { action: t(ACTION_LABELS[action]) }));
-    renderQueue();
-    await loadDetail();
+    if (result && typeof result === "object" && "status" in result) {
+      state.store.upsert(result);
+      if (String(result.id) === state.selectedId) state.detail = result;
+    }
+    done = true;
   } catch (error) {
     const reason = error instanceof ApiError && error.status === 409 ? t("action.conflict") : error.message;
     toast(t("action.failed", { reason }), true);
   } finally {
     state.busy = false;
-    updateActionButtons();
+    renderQueue();
     $("queue-list").focus();
+  }
+  if (done) {
+    toast(t("action.done", { action: t(ACTION_LABELS[action]) }));
+    if (state.detail && String(state.detail.id) === state.selectedId) showDetail(state.detail);
   }
 }
 

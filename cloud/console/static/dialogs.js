@@ -75,6 +75,16 @@ export function askAction(action) {
       event.preventDefault();
       finish(null);
     };
+    // Enter confirms from a <select> too; in the note, Ctrl+Enter confirms and Enter is a new line.
+    const onKey = (event) => {
+      if (event.key !== "Enter" || event.isComposing) return;
+      const tag = event.target.tagName;
+      if (tag === "SELECT" || (tag === "TEXTAREA" && (event.ctrlKey || event.metaKey))) {
+        event.preventDefault();
+        formEl.requestSubmit();
+      }
+    };
+    input?.addEventListener("keydown", onKey);
     formEl.addEventListener("submit", onSubmit);
     cancel.addEventListener("click", onCancel);
     dialog.addEventListener("cancel", onCancel);

@@ -1,0 +1,129 @@
+"""Fusion: open an incident for an event, or join the subject's open incident of the same kind.
+
+Functions flush and never commit (the intake request commits once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloud.incidents import lifecycle
+from cloud.incidents.lifecycle import IncidentKind, Status
+from cloud.incidents.models import Incident
+from cloud.incidents.timeline import DEVICE_ACTOR, EDGE_ACTOR, SYSTEM_ACTOR, add_entry
+from cloud.notify.service import queue_guardian_alerts
+from cloud.registry.models import Device, Subject
+from contracts.intake import EdgeEvent, EventKind, Severity
+
+_DEVICE_KINDS = frozenset({EventKind.SOS, EventKind.SOS_CANCEL, EventKind.FALL_DEVICE})
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    incident: Incident
+    created: bool
+    notifications: int
+
+
+def actor_of(kind: EventKind) -> str:
+    return DEVICE_ACTOR if kind in _DEVICE_KINDS else EDGE_ACTOR
+
+
+def _set_fix(incident: Incident, event: EdgeEvent) -> None:
+    if event.fix is not None:
+        incident.last_lat = event.fix.lat
+        incident.last_lon = event.fix.lon
+        incident.last_accuracy_m = event.fix.accuracy_m
+        incident.last_fix_source = event.fix.source.value
+        incident.last_fix_at = event.device_ts
+
+
+async def find_open(*, session: AsyncSession, subject_id: int, kind: IncidentKind) -> Incident | None:
+    return await session.scalar(
+        select(Incident).where(Incident.subject_id == subject_id, Incident.fusion_key == kind.value)
+    )
+
+
+async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Device, now_ms: int) -> Opened:
+    """Open an incident for ``event``, or add it to the subject's open incident of the same kind."""
+    kind = lifecycle.incident_kind_of(event.kind)
+    actor = actor_of(event.kind)
+    incident = await find_open(session=session, subject_id=device.subject_id, kind=kind)
+    if incident is not None:
+        severity = lifecycle.higher_severity(Severity(incident.severity), event.severity)
+        if severity != incident.severity:
+            add_entry(
+                session, incident, at=now_ms, type_="severity_raised", actor=actor, severity=severity.value
+            )
+        incident.severity = severity.value
+        incident.event_count += 1
+        incident.updated_at = now_ms
+        _set_fix(incident, event)
+        add_entry(
+            session,
+            incident,
+            at=now_ms,
+            type_="event_joined",
+            actor=actor,
+            key=event.key,
+            event=event.kind.value,
+            device_id=event.device_id,
+            device_ts=event.device_ts,
+        )
+        await session.flush()
+        return Opened(incident=incident, created=False, notifications=0)
+
+    incident = Incident(
+        kind=kind.value,
+        severity=event.severity.value,
+        status=Status.NEW.value,
+        subject_id=device.subject_id,
+        fusion_key=lifecycle.fusion_key(kind, Status.NEW),
+        device_id=event.device_id,
+        edge_id=event.edge_id,
+        origin_key=event.key,
+        origin_seq=event.seq,
+        device_ts=event.device_ts,
+        edge_ts=event.edge_ts,
+        cloud_ts=now_ms,
+        updated_at=now_ms,
+        event_count=1,
+    )
+    _set_fix(incident, event)
+    session.add(incident)
+    await session.flush()
+    add_entry(
+        session,
+        incident,
+        at=now_ms,
+        type_="created",
+        actor=actor,
+        key=event.key,
+        event=event.kind.value,
+        device_ts=event.device_ts,
+        edge_ts=event.edge_ts,
+    )
+    queued = 0
+    if lifecycle.should_notify_guardians(event.severity):
+        subject = await session.get(Subject, device.subject_id)
+        assert subject is not None
+        notes = await queue_guardian_alerts(
+            session=session,
+            incident_id=incident.id,
+            subject_id=subject.id,
+            masked_name=subject.masked_name,
+            device_kind=device.kind,
+            incident_kind=kind.value,
+            at_ms=event.device_ts,
+            now_ms=now_ms,
+        )
+        queued = len(notes)
+        if queued:
+            add_entry(
+                session, incident, at=now_ms, type_="notifications_queued", actor=SYSTEM_ACTOR, count=queued
+            )
+    await session.flush()
+    return Opened(incident=incident, created=True, notifications=queued)
