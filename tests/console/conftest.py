@@ -90,7 +90,10 @@ async def browser(chromium_path: Path) -> AsyncIterator[Browser]:
 async def page(browser: Browser, serve_app: ServeApp) -> AsyncIterator[Page]:
     """A fresh browser tab. It closes before any server started with ``serve_app`` stops, so no
     open live stream holds the server's shutdown up."""
-    context = await browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
+    context = await browser.new_context(
+        locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1440, "height": 900}
+    )
+    context.set_default_timeout(5_000)
     opened = await context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))

@@ -161,3 +161,112 @@ async def test_new_sos_appears_live_and_is_acknowledged_with_the_keyboard(
     assert command["downlink"]["incident_key"] == ack.key
     assert command["downlink"]["eta_min"] == 15
     print(f"incident row visible {appeared_s * 1000:.0f} ms after the intake POST was sent")
+
+
+async def test_dev_phones_show_the_guardians_sms_live(
+    page: Page, cloud: str, edge: httpx.AsyncClient, screenshot: Screenshot
+) -> None:
+    await log_in(page, cloud, "/dev/phones")
+    await expect(page.get_by_role("heading", name="开发用：模拟家属手机")).to_be_visible()
+    await expect(page.get_by_text("还没有短信")).to_be_visible()
+
+    await post_event(edge, "wear-0002", 7, c.EventKind.FALL)
+    phones = page.get_by_role("article")
+    await expect(phones.first).to_be_visible(timeout=5_000)  # live over sms.sent, no reload
+    first = phones.first
+    await expect(first.get_by_role("heading")).to_have_text(re.compile(r"^家属手机 \+86 1\d\d\*\*\*\*\d{4}$"))
+    await expect(first.get_by_role("listitem").first).to_contain_text("跌倒")
+    page_text = await page.locator("main").inner_text()
+    assert not re.search(r"\+861\d{10}", page_text), "a full phone number is on the page"
+    await screenshot(page, "dev-phones")
+
+    await page.reload()  # the same messages come back from GET /api/v1/dev/sms, masked, once each
+    await expect(page.get_by_role("article")).to_have_count(await phones.count())
+    await expect(first.get_by_role("listitem")).to_have_count(1)
+
+
+async def test_full_lifecycle_with_buttons_and_keys(
+    page: Page, cloud: str, edge: httpx.AsyncClient, screenshot: Screenshot
+) -> None:
+    await log_in(page, cloud)
+    await post_event(edge, "wear-0003", 3, c.EventKind.HR_HIGH, ago_ms=95_000, evidence={"hr_bpm_max": 148})
+    await post_event(edge, "kid-0001", 5, c.EventKind.GEOFENCE_EXIT, ago_ms=30_000)
+    await post_event(edge, "card-0004", 9, c.EventKind.SOS, ago_ms=4_000)
+    queue = page.get_by_role("listbox", name="警情队列")
+    rows = queue.get_by_role("option")
+    await expect(rows).to_have_count(3)
+    # a waiting P1 on top, then P2s newest first
+    await expect(rows.nth(0)).to_contain_text("紧急求助")
+    await expect(rows.nth(1)).to_contain_text("离开电子围栏")
+    await expect(rows.nth(2)).to_contain_text("心率/血氧异常")
+    await expect(rows.nth(2)).to_contain_text(re.compile(r"1 分 3\d 秒"))
+
+    await queue.focus()
+    await page.keyboard.press("?")
+    await expect(page.get_by_role("dialog", name="键盘快捷键")).to_be_visible()
+    await page.keyboard.press("Escape")
+    await page.keyboard.press("j")
+    await page.keyboard.press("j")
+    await expect(rows.nth(2)).to_have_attribute("aria-selected", "true")
+    detail = page.get_by_role("region", name="警情详情")
+    await expect(detail).to_contain_text("hr_bpm_max")
+
+    # acknowledge with a chosen ETA by button, dispatch by key, add a note, resolve with an outcome
+    await page.get_by_role("button", name="接警").click()
+    await page.get_by_label("预计到达（分钟）").fill("8")
+    await page.get_by_role("button", name="确定").click()
+    await expect(detail).to_contain_text("预计 8 分钟到达")
+    await expect(page.get_by_role("status").filter(has_text="已完成：接警")).to_be_visible()
+    await page.keyboard.press("d")
+    await page.get_by_label("救助人员 / 单位（工号或代号，可不填）").fill("网格员-07")
+    await page.keyboard.press("Enter")
+    await expect(rows.filter(has_text="心率/血氧异常")).to_contain_text("救助途中")
+    await expect(page.get_by_role("status").filter(has_text="已完成：派出救助")).to_be_visible()
+    await page.keyboard.press("n")
+    await page.get_by_label("备注内容（请勿填写姓名、电话、住址）").fill("已电话联系，人员到场")
+    await page.get_by_role("button", name="确定").click()
+    await expect(detail.get_by_role("listitem").filter(has_text="备注")).to_contain_text("已电话联系")
+    await expect(page.get_by_role("status").filter(has_text="已完成：备注")).to_be_visible()
+    await page.keyboard.press("r")
+    await page.get_by_label("处置结果").select_option("taken_to_hospital")
+    await page.keyboard.press("Enter")
+    await expect(rows).to_have_count(2)  # closed incidents leave the open queue
+    await page.get_by_role("button", name="已关闭").click()
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_contain_text("已办结")
+
+    # the SOS that the person never cancelled: false alarm by key
+    await page.get_by_role("button", name="处理中").click()
+    await rows.filter(has_text="紧急求助").click()
+    await page.keyboard.press("f")
+    await page.get_by_role("dialog", name="标记为误报").get_by_role("button", name="确定").click()
+    await expect(rows).to_have_count(1)
+
+
+async def test_english_toggle_is_remembered_across_reloads(
+    page: Page, cloud: str, edge: httpx.AsyncClient, screenshot: Screenshot
+) -> None:
+    await log_in(page, cloud)
+    await post_event(edge, "kid-0001", 5, c.EventKind.GEOFENCE_EXIT, ago_ms=30_000)
+    await expect(page.get_by_role("option").filter(has_text="离开电子围栏")).to_be_visible()
+    await page.get_by_role("button", name="English").click()
+    await expect(page.get_by_role("heading", name="Incident queue")).to_be_visible()
+    await page.reload()
+    await expect(page.get_by_role("button", name="中文")).to_be_visible()
+    rows = page.get_by_role("listbox", name="Incident queue").get_by_role("option")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_contain_text("Left the geofence")
+    await expect(rows.first).to_contain_text("P2 urgent")
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await screenshot(page, "console-english")
+    await page.get_by_role("button", name="中文").click()
+    await expect(page.get_by_role("heading", name="警情队列")).to_be_visible()
+
+
+async def test_wrong_password_is_refused_on_the_login_page(page: Page, cloud: str) -> None:
+    await page.goto(f"{cloud}/login")
+    await page.get_by_label("工号").fill("operator")
+    await page.get_by_label("密码").fill("not-the-password")
+    await page.get_by_role("button", name="登录").click()
+    await expect(page.get_by_role("alert")).to_have_text("工号或密码不正确")
+    await expect(page).to_have_url(f"{cloud}/login")
