@@ -94,6 +94,7 @@ class Gateway:
             protocol=s.mqtt_protocol,
             queue_size=s.ingest_queue_size,
             session_expiry_s=s.session_expiry_s,
+            connack_timeout_s=min(s.mqtt_timeout_s, 5.0),
             clock_ms=clock_ms,
             on_connected=lambda up: self.meters.mqtt_connected.set(1 if up else 0),
         )

@@ -63,6 +63,7 @@ class MqttIngest:
         protocol: str = "auto",
         queue_size: int = 10_000,
         session_expiry_s: int = 86_400,
+        connack_timeout_s: float = 5.0,
         clock_ms: Callable[[], int],
         on_connected: Callable[[bool], None] | None = None,
     ) -> None:
@@ -71,6 +72,7 @@ class MqttIngest:
         self.topic_filter = topic_filter
         self.protocol = protocol
         self.session_expiry_s = session_expiry_s
+        self.connack_timeout_s = connack_timeout_s
         self._clock_ms = clock_ms
         self._on_connected = on_connected
         self._slots = threading.Semaphore(queue_size)
@@ -79,6 +81,8 @@ class MqttIngest:
         self._client: mqtt.Client | None = None
         self._stopping = threading.Event()
         self._downgrade = asyncio.Event()
+        self._socket_open = asyncio.Event()
+        self._answered = asyncio.Event()  # a CONNACK (success or refusal) arrived
         self.connected = asyncio.Event()
         self.subscribed = asyncio.Event()
         self.version: MQTTProtocolVersion = mqtt.MQTTv5 if protocol in ("auto", "5") else mqtt.MQTTv311
@@ -87,8 +91,10 @@ class MqttIngest:
     def _on_socket_open(self, _c: mqtt.Client, _u: Any, sock: Any) -> None:
         with contextlib.suppress(OSError, AttributeError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._call(self._socket_open.set)
 
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        self._call(self._answered.set)
         if reason.is_failure:
             log.warning("mqtt.connect_refused reason=%s", reason)
             if (
@@ -196,8 +202,12 @@ class MqttIngest:
         try:
             while True:
                 self._downgrade.clear()
+                self._socket_open.clear()
+                self._answered.clear()
                 client = self._client = self._make_client()
                 client.loop_start()
+                if self.protocol == "auto" and self.version == mqtt.MQTTv5:
+                    await self._watch_first_connack()
                 await self._downgrade.wait()
                 log.warning("mqtt.downgrade to=3.1.1 reason=broker_refused_mqtt5")
                 await asyncio.to_thread(self._shutdown_client, client)
@@ -206,6 +216,16 @@ class MqttIngest:
             self._stopping.set()
             if self._client is not None:
                 await asyncio.to_thread(self._shutdown_client, self._client)
+
+    async def _watch_first_connack(self) -> None:
+        """Some 3.1.1-only brokers (amqtt) never answer an MQTT 5 CONNECT: treat silence as a refusal."""
+        await self._socket_open.wait()
+        try:
+            async with asyncio.timeout(self.connack_timeout_s):
+                await self._answered.wait()
+        except TimeoutError:
+            log.warning("mqtt.no_connack timeout_s=%.1f", self.connack_timeout_s)
+            self._downgrade.set()
 
     @staticmethod
     def _shutdown_client(client: mqtt.Client) -> None:
