@@ -16,13 +16,14 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from cloud.auth import views as auth_views
 from cloud.auth.tokens import PasswordHash, SessionSigner
 from cloud.commands import views as command_views
+from cloud.console.pages import router as console_router
 from cloud.db import Database, open_database
 from cloud.http_errors import install_error_handlers
 from cloud.incidents import views as incident_views
@@ -173,8 +174,13 @@ def create_app(
         command_views.router,
         stream_router,
         notify_views.router,
+        console_router,  # pages and static files of the operator console (cloud/console/)
     ):
         app.include_router(router)
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> RedirectResponse:
+        return RedirectResponse("/console")
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:

@@ -43,7 +43,9 @@ def _set_fix(incident: Incident, event: EdgeEvent) -> None:
 
 async def find_open(*, session: AsyncSession, subject_id: int, kind: IncidentKind) -> Incident | None:
     return await session.scalar(
-        select(Incident).where(Incident.subject_id == subject_id, Incident.fusion_key == kind.value)
+        select(Incident)
+        .where(Incident.subject_id == subject_id, Incident.fusion_key == kind.value)
+        .with_for_update()  # joiners queue on the row (PostgreSQL); SQLite already holds the write lock
     )
 
 

@@ -21,8 +21,9 @@ from contracts.downlink import AlarmClosed, OperatorAcknowledged
 from contracts.intake import EdgeEvent
 
 
-async def get_incident(*, session: AsyncSession, incident_id: int) -> Incident:
-    incident = await session.get(Incident, incident_id)
+async def get_incident(*, session: AsyncSession, incident_id: int, for_update: bool = False) -> Incident:
+    """The incident, row-locked until commit when ``for_update`` (every change takes the lock)."""
+    incident = await session.get(Incident, incident_id, with_for_update=for_update)
     if incident is None:
         raise NotFound(f"no incident {incident_id}", field="incident_id")
     return incident
@@ -72,7 +73,7 @@ def _transition_error(exc: lifecycle.IllegalTransitionError) -> IllegalTransitio
 async def acknowledge(
     *, session: AsyncSession, incident_id: int, operator: str, eta_min: int | None, now_ms: int
 ) -> Incident:
-    incident = await get_incident(session=session, incident_id=incident_id)
+    incident = await get_incident(session=session, incident_id=incident_id, for_update=True)
     try:
         new = lifecycle.acknowledge(_state(incident), operator=operator, eta_min=eta_min, now_ms=now_ms)
     except lifecycle.IllegalTransitionError as exc:
@@ -112,7 +113,7 @@ async def acknowledge(
 async def dispatch(
     *, session: AsyncSession, incident_id: int, operator: str, responder: str | None, now_ms: int
 ) -> Incident:
-    incident = await get_incident(session=session, incident_id=incident_id)
+    incident = await get_incident(session=session, incident_id=incident_id, for_update=True)
     try:
         new = lifecycle.dispatch(_state(incident), responder=responder, now_ms=now_ms)
     except lifecycle.IllegalTransitionError as exc:
@@ -159,7 +160,7 @@ async def _close(
 async def resolve(
     *, session: AsyncSession, incident_id: int, operator: str, outcome: Outcome, now_ms: int
 ) -> Incident:
-    incident = await get_incident(session=session, incident_id=incident_id)
+    incident = await get_incident(session=session, incident_id=incident_id, for_update=True)
     try:
         new = lifecycle.resolve(_state(incident), outcome=outcome, now_ms=now_ms)
     except lifecycle.IllegalTransitionError as exc:
@@ -171,7 +172,7 @@ async def resolve(
 async def mark_false_alarm(
     *, session: AsyncSession, incident_id: int, operator: str, now_ms: int
 ) -> Incident:
-    incident = await get_incident(session=session, incident_id=incident_id)
+    incident = await get_incident(session=session, incident_id=incident_id, for_update=True)
     try:
         new = lifecycle.mark_false_alarm(_state(incident), now_ms=now_ms)
     except lifecycle.IllegalTransitionError as exc:
@@ -197,7 +198,7 @@ async def cancel_from_device(
 async def add_note(
     *, session: AsyncSession, incident_id: int, operator: str, text: str, now_ms: int
 ) -> Incident:
-    incident = await get_incident(session=session, incident_id=incident_id)
+    incident = await get_incident(session=session, incident_id=incident_id, for_update=True)
     incident.updated_at = now_ms
     add_entry(session, incident, at=now_ms, type_="note", actor=operator, text=text)
     await session.flush()

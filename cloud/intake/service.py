@@ -45,7 +45,7 @@ async def _cancel_target(session: AsyncSession, event: EdgeEvent, device: Device
     if event.ref_key:
         ref = await find_event(session=session, key=event.ref_key)
         if ref is not None and ref.incident_id is not None:
-            return await session.get(Incident, ref.incident_id)
+            return await session.get(Incident, ref.incident_id, with_for_update=True)
     for kind in (IncidentKind.SOS, IncidentKind.FALL):
         incident = await fusion.find_open(session=session, subject_id=device.subject_id, kind=kind)
         if incident is not None:

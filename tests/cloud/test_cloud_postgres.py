@@ -1,0 +1,61 @@
+"""The same intake idempotency on PostgreSQL, in a fresh database with the migrations run.
+
+Set ``ANXIN_TEST_POSTGRES_URL`` (e.g. ``postgresql+asyncpg://postgres@127.0.0.1:5432/postgres``) to run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator
+
+import pytest
+from cloud_harness import StartCloud, edge_event
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+pytestmark = pytest.mark.postgres
+
+ADMIN_URL = os.environ.get("ANXIN_TEST_POSTGRES_URL")
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    if not ADMIN_URL:
+        pytest.skip(
+            "set ANXIN_TEST_POSTGRES_URL=postgresql+asyncpg://user@host:port/db to run PostgreSQL tests"
+        )
+    name = f"anxin_test_{secrets.token_hex(4)}"
+    admin = create_async_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+async def test_intake_idempotency_on_postgres(start_cloud: StartCloud, postgres_url: str) -> None:
+    async with (
+        start_cloud(database_url=postgres_url) as cloud,
+        cloud.edge_client() as edge,
+        cloud.operator_client() as operator,
+    ):
+        first = await edge.post("/api/v1/intake/events", json=edge_event(seq=1))
+        assert first.status_code == 201, first.text
+        again = await edge.post("/api/v1/intake/events", json=edge_event(seq=1))
+        assert again.status_code == 200 and again.json()["duplicate"] is True
+        answers = await asyncio.gather(
+            *(edge.post("/api/v1/intake/events", json=edge_event("card-0002", 9)) for _ in range(8))
+        )
+        assert sorted(a.status_code for a in answers) == [200] * 7 + [201]
+        fused = await asyncio.gather(
+            *(edge.post("/api/v1/intake/events", json=edge_event("wear-0003", s)) for s in range(1, 6))
+        )
+        assert {a.status_code for a in fused} == {201}
+        incidents = (await operator.get("/api/v1/incidents", params={"status": "all"})).json()
+        assert sorted(i["event_count"] for i in incidents) == [1, 1, 5]
