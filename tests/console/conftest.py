@@ -28,15 +28,15 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "console-screenshots"
 
 
 @contextlib.asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    """Run ``app`` under uvicorn on a free port; yields its base URL, stops it on exit.
+async def serve(app: Any, port: int = 0) -> AsyncIterator[str]:
+    """Run ``app`` under uvicorn on ``port`` (a free one by default); yields its base URL, stops it on exit.
 
     The socket is bound and listening before the server task starts, so the first request can be
     sent at once: it waits in the kernel backlog until the app's lifespan has run.
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     sock.listen(128)
     port = sock.getsockname()[1]
     config = uvicorn.Config(
@@ -55,6 +55,7 @@ async def serve(app: Any) -> AsyncIterator[str]:
 
 
 ServeApp = Callable[[Any], Awaitable[str]]
+ServeContext = Callable[..., contextlib.AbstractAsyncContextManager[str]]
 Screenshot = Callable[[Page, str], Awaitable[Path]]
 
 
@@ -67,6 +68,12 @@ async def serve_app() -> AsyncIterator[ServeApp]:
             return await stack.enter_async_context(serve(app))
 
         yield start
+
+
+@pytest.fixture
+def serve_context() -> ServeContext:
+    """``async with serve_context(app, port=...) as base:`` for a test that stops and restarts a server."""
+    return serve
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ loaded (device ``card-0001`` belongs to an elder with guardians) and the console
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -19,6 +20,7 @@ import pytest
 from fastapi import FastAPI
 from playwright.async_api import Page, expect
 
+from anxin.broker import free_port
 from cloud.app import create_app
 from cloud.console.pages import router as console_router
 from cloud.registry.demo import DEMO_EDGE_ID
@@ -41,9 +43,8 @@ def console_app(settings: CloudSettings) -> FastAPI:
     return app
 
 
-@pytest.fixture
-async def cloud(tmp_path: Path, serve_app: Callable[[Any], Awaitable[str]]) -> str:
-    settings = CloudSettings(
+def cloud_settings(tmp_path: Path) -> CloudSettings:
+    return CloudSettings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'cloud.db'}",
         edge_tokens={DEMO_EDGE_ID: EDGE_TOKEN},
         operator_password=PASSWORD,
@@ -52,13 +53,21 @@ async def cloud(tmp_path: Path, serve_app: Callable[[Any], Awaitable[str]]) -> s
         notifier="console",
         sse_keepalive_s=5,
     )
-    return await serve_app(console_app(settings))
+
+
+@pytest.fixture
+async def cloud(tmp_path: Path, serve_app: Callable[[Any], Awaitable[str]]) -> str:
+    return await serve_app(console_app(cloud_settings(tmp_path)))
+
+
+def edge_client(base: str) -> httpx.AsyncClient:
+    headers = {"Authorization": f"Bearer {EDGE_TOKEN}"}
+    return httpx.AsyncClient(base_url=base, headers=headers, timeout=10)
 
 
 @pytest.fixture
 async def edge(cloud: str) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"Authorization": f"Bearer {EDGE_TOKEN}"}
-    async with httpx.AsyncClient(base_url=cloud, headers=headers, timeout=10) as client:
+    async with edge_client(cloud) as client:
         yield client
 
 
@@ -270,3 +279,23 @@ async def test_wrong_password_is_refused_on_the_login_page(page: Page, cloud: st
     await page.get_by_role("button", name="登录").click()
     await expect(page.get_by_role("alert")).to_have_text("工号或密码不正确")
     await expect(page).to_have_url(f"{cloud}/login")
+
+
+async def test_connection_indicator_and_resync_when_the_cloud_restarts(
+    page: Page, tmp_path: Path, serve_context: Callable[..., contextlib.AbstractAsyncContextManager[str]]
+) -> None:
+    settings = cloud_settings(tmp_path)
+    port = free_port()
+    indicator = page.get_by_role("status", name="实时连接状态")
+    first = console_app(settings)
+    async with serve_context(first, port=port) as base:
+        await log_in(page, base)
+        first.state.hub.close()  # what shutdown does: every live stream ends
+    await expect(indicator).to_have_text("连接中断")
+
+    async with serve_context(console_app(settings), port=port) as base:
+        async with edge_client(base) as edge:
+            await post_event(edge, "card-0005", 2, c.EventKind.SOS)  # happened while the page was away
+        await expect(indicator).to_have_text("已连接", timeout=10_000)  # EventSource retried by itself
+        await expect(page.get_by_role("option").filter(has_text="紧急求助")).to_be_visible()
+        await page.close()  # before the server stops, so no open stream holds it up
