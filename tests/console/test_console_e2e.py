@@ -270,6 +270,11 @@ async def test_english_toggle_is_remembered_across_reloads(
     await screenshot(page, "console-english")
     await page.get_by_role("button", name="中文").click()
     await expect(page.get_by_role("heading", name="警情队列")).to_be_visible()
+    sound = page.get_by_role("button", name="提示音")
+    await expect(sound).to_have_attribute("aria-pressed", "true")
+    await sound.click()
+    await page.reload()
+    await expect(sound).to_have_attribute("aria-pressed", "false")
 
 
 async def test_wrong_password_is_refused_on_the_login_page(page: Page, cloud: str) -> None:

@@ -1,7 +1,7 @@
 // The operator console: live incident queue over SSE, detail pane, keyboard-first actions.
 
 import { act, ApiError, getIncident, listIncidents, logout, openStream, requireLogin } from "./api.js";
-import { beep, setTitleCount, showBanner, unlockAudio } from "./cue.js";
+import { beep, setSoundWanted, setTitleCount, showBanner, soundWanted, unlockAudio } from "./cue.js";
 import { renderDetail, severityBadge, statusChip, subjectText, whereText } from "./detail.js";
 import { anyDialogOpen, askAction } from "./dialogs.js";
 import { domId, h } from "./dom.js";
@@ -286,6 +286,12 @@ async function init() {
     }
   });
   $("help-button").addEventListener("click", () => $("help-dialog").showModal());
+  const sound = $("sound-toggle");
+  sound.setAttribute("aria-pressed", String(soundWanted()));
+  sound.addEventListener("click", () => {
+    setSoundWanted(!soundWanted());
+    sound.setAttribute("aria-pressed", String(soundWanted()));
+  });
   for (const button of document.querySelectorAll("[data-filter]")) {
     button.addEventListener("click", () => setFilter(button.dataset.filter));
   }

@@ -2,6 +2,17 @@
 // screen readers (role=alert), and the unacknowledged count in the tab title.
 
 let audio = null;
+const SOUND_KEY = "anxin.sound";
+
+/** Whether the operator wants the beep (remembered; on unless switched off). */
+export function soundWanted() {
+  return window.localStorage.getItem(SOUND_KEY) !== "off";
+}
+
+export function setSoundWanted(on) {
+  window.localStorage.setItem(SOUND_KEY, on ? "on" : "off");
+  if (on) unlockAudio();
+}
 
 /** Browsers only allow sound after a user gesture: call this from the first click/keypress. */
 export function unlockAudio() {
@@ -10,7 +21,7 @@ export function unlockAudio() {
 }
 
 export function beep(urgent) {
-  if (audio === null || audio.state !== "running") return;
+  if (!soundWanted() || audio === null || audio.state !== "running") return;
   const tones = urgent ? [880, 660, 880] : [660];
   tones.forEach((frequency, i) => {
     const osc = audio.createOscillator();
