@@ -11,7 +11,20 @@ All window positions are in seconds relative to the impact peak (sample ``k``):
   in units of 90 degrees;
 * ``log_post_std_g``: log of the standard deviation of |a| over [+1.0 s, +2.0 s]
   (stillness after the impact), floored at sensor-noise level;
-* ``log_impact_g_s``: log of the integral of ||a| - 1 g| over [-0.5 s, +0.5 s].
+* ``log_impact_g_s``: log of the integral of ||a| - 1 g| over [-0.5 s, +0.5 s];
+* ``impact_duration_s``: time |a| stays above 1.5 g within [-0.5 s, +0.5 s] (a fall's
+  impact lasts; a bounce on a mattress or a sensor knock is one or two samples);
+* ``log_impact_excess_g_s``: log of the integral of max(|a| - 1.3 g, 0) over
+  [-0.5 s, +0.5 s] (impact energy above the level of brisk movement);
+* ``freefall_s``: time |a| spends below 0.6 g in the second before the peak;
+* ``log_pre_std_g``: log of the standard deviation of |a| over [-2.5 s, -1.0 s]
+  (activity before the impact), floored at sensor-noise level;
+* ``pre_impact_velocity_mps``: lowest value over [-1.5 s, 0] of the running integral
+  of (|a| - b) * 9.81, with b the mean |a| over [-2.5 s, -1.5 s] (the sensor's own
+  1 g, so a miscalibrated sensor does not drift). |a| - 1 g approximates the
+  vertical component of the body's acceleration whatever the device orientation,
+  so this is the downward velocity reached before the impact (Bourke et al. 2010
+  use ~0.7 m/s), negative when falling.
 """
 
 from __future__ import annotations
@@ -28,7 +41,13 @@ FEATURE_NAMES: tuple[str, ...] = (
     "orientation_change",
     "log_post_std_g",
     "log_impact_g_s",
+    "impact_duration_s",
+    "log_impact_excess_g_s",
+    "freefall_s",
+    "log_pre_std_g",
+    "pre_impact_velocity_mps",
 )
+ORIENTATION_FEATURE = FEATURE_NAMES.index("orientation_change")
 
 PRE_START_S = 2.5
 PRE_END_S = 1.0
@@ -36,7 +55,13 @@ POST_START_S = 1.0
 POST_END_S = 2.0
 PEAK_HALF_S = 0.5
 FREEFALL_S = 1.0
+VELOCITY_S = 1.5
 NOISE_FLOOR_G = 0.01
+IMPACT_LEVEL_G = 1.5
+EXCESS_LEVEL_G = 1.3
+FREEFALL_LEVEL_G = 0.6
+EXCESS_FLOOR_G_S = 1e-3
+STANDARD_GRAVITY = 9.81
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +74,7 @@ class SampleWindows:
     post_end: int
     peak_half: int
     freefall: int
+    velocity: int
 
     @classmethod
     def at_rate(cls, rate_hz: float) -> SampleWindows:
@@ -64,6 +90,7 @@ class SampleWindows:
             post_end=n(POST_END_S),
             peak_half=n(PEAK_HALF_S),
             freefall=n(FREEFALL_S),
+            velocity=n(VELOCITY_S),
         )
 
 
@@ -89,18 +116,46 @@ def impact_features(
     ``acc`` is (n, 3) in g, ``mag`` its row norms; samples up to ``k + win.post_end``
     must be present. Missing history before index 0 is simply not used.
     """
-    pre = acc[max(0, k - win.pre_start) : max(1, k - win.pre_end)]
+    pre_lo = max(0, k - win.pre_start)
+    pre = acc[pre_lo : max(1, k - win.pre_end)]
     post = acc[k + win.post_start : k + win.post_end]
     post_mag = mag[k + win.post_start : k + win.post_end]
     around = mag[max(0, k - win.peak_half) : k + win.peak_half + 1]
-    freefall = float(mag[max(0, k - win.freefall) : k + 1].min())
+    before = mag[max(0, k - win.freefall) : k + 1]
+    freefall = float(before.min())
     change = angle_deg(pre.mean(axis=0), post.mean(axis=0)) / 90.0
     post_std = max(float(post_mag.std()), NOISE_FLOOR_G)
     impact = max(float(np.abs(around - 1.0).sum()) / rate_hz, NOISE_FLOOR_G)
+    impact_s = float(np.count_nonzero(around > IMPACT_LEVEL_G)) / rate_hz
+    excess = max(float(np.clip(around - EXCESS_LEVEL_G, 0.0, None).sum()) / rate_hz, EXCESS_FLOOR_G_S)
+    freefall_s = float(np.count_nonzero(before < FREEFALL_LEVEL_G)) / rate_hz
+    pre_std = max(float(mag[pre_lo : max(1, k - win.pre_end)].std()), NOISE_FLOOR_G)
     return np.array(
-        [math.log(float(mag[k])), freefall, change, math.log(post_std), math.log(impact)],
+        [
+            math.log(float(mag[k])),
+            freefall,
+            change,
+            math.log(post_std),
+            math.log(impact),
+            impact_s,
+            math.log(excess),
+            freefall_s,
+            math.log(pre_std),
+            pre_impact_velocity(mag, k, rate_hz, win),
+        ],
         dtype=np.float64,
     )
+
+
+def pre_impact_velocity(mag: NDArray[np.float64], k: int, rate_hz: float, win: SampleWindows) -> float:
+    """Lowest running integral of (|a| - b)·g over the ``win.velocity`` samples up to
+    the peak ``k``, in m/s; b is the mean |a| from ``win.pre_start`` to
+    ``win.velocity`` before the peak (1 g when that history is missing)."""
+    ref = mag[max(0, k - win.pre_start) : max(0, k - win.velocity)]
+    base = float(ref.mean()) if len(ref) else 1.0
+    seg = mag[max(0, k - win.velocity) : k + 1]
+    velocity = np.cumsum(seg - base) * (STANDARD_GRAVITY / rate_hz)
+    return float(velocity.min())
 
 
 def is_impact_peak(mag: NDArray[np.float64], k: int, half: int) -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edge.detection.errors import DetectionError
-from edge.detection.fall_features import FEATURE_NAMES
+from edge.detection.fall_features import FEATURE_NAMES, ORIENTATION_FEATURE
 
 MODEL_FILE = "fall_model.json"
 Z_CLIP = 5.0
@@ -24,9 +24,14 @@ Z_CLIP = 5.0
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FallModel:
-    """Standardised logistic regression over :data:`FEATURE_NAMES`.
+    """Standardised logistic regression over :data:`FEATURE_NAMES`, behind a gate.
 
-    ``trigger_g`` is the |a| a peak must reach to be scored at all; ``threshold`` the
+    ``trigger_g`` is the |a| a peak must reach to be scored at all;
+    ``min_orientation_change`` (in units of 90°) the posture change it must be followed
+    by — impacts below it score 0 and are left out of the fit, so the regression only
+    has to tell falls from other impacts that end in a new posture (lying down on a
+    bed, rolling over) instead of also from jogging and jumps, whose hard impacts
+    would otherwise teach it that a soft impact is fall-like. ``threshold`` is the
     probability at which the detector alarms. Standardised features are clipped to
     ±5 so that a sensor unlike the training one cannot push the score to an extreme.
     """
@@ -38,6 +43,7 @@ class FallModel:
     intercept: float
     threshold: float
     trigger_g: float
+    min_orientation_change: float = 0.0
     provenance: str = ""
 
     def __post_init__(self) -> None:
@@ -48,7 +54,10 @@ class FallModel:
             raise DetectionError("model parameter lengths do not match the features")
 
     def probability(self, features: NDArray[np.float64]) -> float:
-        """Fall probability for one feature vector (NaN features give 0)."""
+        """Fall probability for one feature vector (0 below the posture-change gate;
+        NaN features give 0)."""
+        if not features[ORIENTATION_FEATURE] >= self.min_orientation_change:
+            return 0.0
         z = (features - np.asarray(self.mean)) / np.asarray(self.scale)
         if not np.all(np.isfinite(z)):
             return 0.0
@@ -71,6 +80,7 @@ class FallModel:
             intercept=float(raw["intercept"]),
             threshold=float(raw["threshold"]),
             trigger_g=float(raw["trigger_g"]),
+            min_orientation_change=float(raw.get("min_orientation_change", 0.0)),
             provenance=str(raw.get("provenance", "")),
         )
 

@@ -6,6 +6,8 @@
    their features (the exact code the gateway runs).
 2. Candidates are labelled: an impact within [onset - 1 s, end + 1 s] of a labelled fall
    is positive; impacts in activity trials, and impacts before a fall, are negative.
+   Only candidates past the model's posture-change gate (``MIN_ORIENTATION_CHANGE``,
+   in units of 90°) are fitted on; the others score 0.
 3. Nested leave-subjects-out cross-validation: for each outer fold the logistic model is
    fitted on the other subjects and its alarm threshold is chosen by an inner
    subject-wise CV on those subjects only (largest threshold whose inner sensitivity
@@ -27,12 +29,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edge.detection.fall import FallScorer, ScoredImpact, select_alarms
-from edge.detection.fall_features import FEATURE_NAMES
+from edge.detection.fall_features import FEATURE_NAMES, ORIENTATION_FEATURE
 from edge.detection.fall_model import MODEL_FILE, FallModel
 from edge.detection.fall_scoring import TrialAlarms, score_trials
 from edge.detection.falls_dataset import Trial, load_trial, read_manifest
 
 TRIGGER_G = 2.0
+MIN_ORIENTATION_CHANGE = 0.5
 REFRACTORY_MS = 10_000
 L2 = 1e-2
 Candidates = list[list[ScoredImpact]]
@@ -78,13 +81,21 @@ def label(trial: Trial, hit: ScoredImpact) -> float | None:
     return 0.0 if t < trial.onset_s - 1.0 else None
 
 
-def fit_model(trials: Sequence[Trial], cands: Candidates, trigger_g: float) -> FallModel:
-    """Standardised L2 logistic regression (Newton iterations) on labelled candidates."""
+def fit_model(
+    trials: Sequence[Trial],
+    cands: Candidates,
+    trigger_g: float,
+    min_orientation_change: float = MIN_ORIENTATION_CHANGE,
+) -> FallModel:
+    """Standardised L2 logistic regression (Newton iterations) on the labelled
+    candidates that pass the posture-change gate."""
     rows: list[tuple[float, ...]] = []
     ys: list[float] = []
     for trial, hits in zip(trials, cands, strict=True):
         for hit in hits:
             y = label(trial, hit)
+            if not hit.features[ORIENTATION_FEATURE] >= min_orientation_change:
+                continue
             if y is not None:
                 rows.append(hit.features)
                 ys.append(y)
@@ -111,6 +122,7 @@ def fit_model(trials: Sequence[Trial], cands: Candidates, trigger_g: float) -> F
         intercept=float(beta[0]),
         threshold=0.5,
         trigger_g=trigger_g,
+        min_orientation_change=min_orientation_change,
     )
 
 

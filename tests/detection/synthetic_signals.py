@@ -23,7 +23,8 @@ def walking(
     """Periodic vertical acceleration between ``lo`` and ``hi`` g at ~2 steps/s."""
     t = np.arange(round(seconds * rate)) / rate
     mag = (lo + hi) / 2 + (hi - lo) / 2 * np.sin(2 * np.pi * 2.0 * t)
-    return mag[:, None] * UP + rng.normal(0.0, 0.03, size=(len(t), 3))
+    out: NDArray[np.float64] = mag[:, None] * UP + rng.normal(0.0, 0.03, size=(len(t), 3))
+    return out
 
 
 def fall(
@@ -56,7 +57,8 @@ def jogging(seconds: float, rng: np.random.Generator, rate: float = RATE) -> NDA
     t = np.arange(round(seconds * rate)) / rate
     phase = (t % 0.35) / 0.35
     mag = 0.4 + 3.1 * np.exp(-(((phase - 0.2) / 0.06) ** 2))
-    return mag[:, None] * UP + rng.normal(0.0, 0.05, size=(len(t), 3))
+    out: NDArray[np.float64] = mag[:, None] * UP + rng.normal(0.0, 0.05, size=(len(t), 3))
+    return out
 
 
 def random_rotation(rng: np.random.Generator) -> NDArray[np.float64]:

@@ -131,3 +131,44 @@ def test_model_json_round_trips_and_shipped_model_is_sane() -> None:
     assert FallModel.from_dict(json.loads(model.to_json())) == model
     assert 0.0 < model.threshold < 1.0 and model.trigger_g >= 1.5
     assert model.provenance
+
+
+def _lie_down_on_a_bed(rng: np.random.Generator) -> np.ndarray:
+    """Sitting still, a quick 0.6 s turn onto the back, one mattress-bounce sample of
+    2.6 g (and a 0.3 g rebound), then lying still: what SisFall D13 looks like."""
+    w = np.linspace(0, 1, 30)[:, None]
+    turn = (1 - w) * UP + w * LYING
+    bounce = np.array([LYING * 2.6, LYING * 0.3])
+    return np.concatenate([still(4, UP, rng), turn, bounce, still(6, LYING, rng)])
+
+
+def test_quick_lie_down_with_a_one_sample_bounce_does_not_alarm() -> None:
+    rng = np.random.default_rng(12)
+    signal = _lie_down_on_a_bed(rng)
+    det = FallDetector("dev")
+    assert run(det, signal) == []
+    # the candidate was scored (it passed the trigger and the posture gate) and rejected
+    det2 = FallDetector("dev")
+    hits = [h for b, t in batches(signal, 50, T0, RATE) for h in det2.scorer.update(b, t, RATE)]
+    assert len(hits) == 1 and hits[0].orientation_change_deg > 80
+    assert hits[0].probability < det2.scorer.model.threshold
+
+
+def test_shipped_model_gates_on_posture_change() -> None:
+    model = load_default_model()
+    assert model.min_orientation_change > 0
+    signal, _ = fall(np.random.default_rng(13))
+    # the same fall with no posture change afterwards (the person gets up at once)
+    k = round(4.3 * RATE)
+    signal[k + 50 :] = walking(len(signal[k + 50 :]) / RATE, np.random.default_rng(14))
+    assert run(FallDetector("dev"), signal) == []
+
+
+def test_the_same_turn_with_a_lasting_impact_alarms() -> None:
+    """Counterpart of the bed test: the impact lasts 0.12 s after a short drop (a fall
+    from a chair), so the gate and the impact features let it through."""
+    signal = _lie_down_on_a_bed(np.random.default_rng(12))
+    k = int(np.argmax(np.linalg.norm(signal, axis=1)))
+    signal[k - 4 : k - 2] = UP * 0.3
+    signal[k - 2 : k + 4] = LYING * 2.6
+    assert len(run(FallDetector("dev"), signal)) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from edge.detection.errors import OutOfOrderError
@@ -12,7 +14,10 @@ MIN = 60_000
 
 
 def feed(
-    det: VitalsDetector, hr: list[float | None], spo2: list[float | None] | None = None, start_min: int = 0
+    det: VitalsDetector,
+    hr: Sequence[float | None],
+    spo2: Sequence[float | None] | None = None,
+    start_min: int = 0,
 ) -> list[DetectionEvent]:
     spo2 = spo2 if spo2 is not None else [97.0] * len(hr)
     out: list[DetectionEvent] = []
