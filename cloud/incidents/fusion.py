@@ -55,8 +55,9 @@ async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Devic
     actor = actor_of(event.kind)
     incident = await find_open(session=session, subject_id=device.subject_id, kind=kind)
     if incident is not None:
-        severity = lifecycle.higher_severity(Severity(incident.severity), event.severity)
-        if severity != incident.severity:
+        before = Severity(incident.severity)
+        severity = lifecycle.higher_severity(before, event.severity)
+        if severity != before:
             add_entry(
                 session, incident, at=now_ms, type_="severity_raised", actor=actor, severity=severity.value
             )
@@ -75,8 +76,13 @@ async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Devic
             device_id=event.device_id,
             device_ts=event.device_ts,
         )
+        queued = 0
+        if lifecycle.should_notify_guardians(severity) and not lifecycle.should_notify_guardians(before):
+            queued = await _alert_guardians(
+                session, incident, event=event, device=device, kind=kind, now_ms=now_ms
+            )
         await session.flush()
-        return Opened(incident=incident, created=False, notifications=0)
+        return Opened(incident=incident, created=False, notifications=queued)
 
     incident = Incident(
         kind=kind.value,
@@ -110,22 +116,38 @@ async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Devic
     )
     queued = 0
     if lifecycle.should_notify_guardians(event.severity):
-        subject = await session.get(Subject, device.subject_id)
-        assert subject is not None
-        notes = await queue_guardian_alerts(
-            session=session,
-            incident_id=incident.id,
-            subject_id=subject.id,
-            masked_name=subject.masked_name,
-            device_kind=device.kind,
-            incident_kind=kind.value,
-            at_ms=event.device_ts,
-            now_ms=now_ms,
+        queued = await _alert_guardians(
+            session, incident, event=event, device=device, kind=kind, now_ms=now_ms
         )
-        queued = len(notes)
-        if queued:
-            add_entry(
-                session, incident, at=now_ms, type_="notifications_queued", actor=SYSTEM_ACTOR, count=queued
-            )
     await session.flush()
     return Opened(incident=incident, created=True, notifications=queued)
+
+
+async def _alert_guardians(
+    session: AsyncSession,
+    incident: Incident,
+    *,
+    event: EdgeEvent,
+    device: Device,
+    kind: IncidentKind,
+    now_ms: int,
+) -> int:
+    """Queue the guardians' SMS for ``incident`` (on opening, or when it becomes urgent)."""
+    subject = await session.get(Subject, device.subject_id)
+    if subject is None:
+        return 0
+    notes = await queue_guardian_alerts(
+        session=session,
+        incident_id=incident.id,
+        subject_id=subject.id,
+        masked_name=subject.masked_name,
+        device_kind=device.kind,
+        incident_kind=kind.value,
+        at_ms=event.device_ts,
+        now_ms=now_ms,
+    )
+    if notes:
+        add_entry(
+            session, incident, at=now_ms, type_="notifications_queued", actor=SYSTEM_ACTOR, count=len(notes)
+        )
+    return len(notes)

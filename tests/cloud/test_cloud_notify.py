@@ -245,3 +245,21 @@ async def test_outbox_worker_retries_with_backoff(tmp_path: Path) -> None:
     finally:
         await notifier.aclose()
         await db.close()
+
+
+async def test_guardians_are_texted_when_an_incident_becomes_urgent(start_cloud: StartCloud) -> None:
+    async with start_cloud() as cloud, cloud.operator_client() as operator, cloud.edge_client() as edge:
+        subject = (await operator.get("/api/v1/subjects", params={"limit": 1})).json()[0]
+        guardians = (await operator.get(f"/api/v1/subjects/{subject['id']}/guardians")).json()
+        wearable = next(d for d in subject["device_ids"] if d.startswith("wear-"))
+        async with operator.stream("GET", "/api/v1/stream", timeout=httpx.Timeout(10, read=None)) as stream:
+            reader = SseReader(stream)
+            await reader.comment()
+            drift = edge_event(wearable, 1, EventKind.VITALS_DRIFT, severity=Severity.P3)
+            await edge.post(INTAKE, json=drift)
+            assert (await reader.until("incident.created")).data["severity"] == "P3"
+            await edge.post(INTAKE, json=edge_event(wearable, 2, EventKind.HR_HIGH, severity=Severity.P2))
+            sent = [await reader.until("sms.sent") for _ in guardians]
+        assert all("健康指标异常" in s.data["body"] for s in sent if s.data["body"].startswith("【"))
+        detail = (await operator.get("/api/v1/incidents")).json()[0]
+        assert (detail["severity"], detail["event_count"]) == ("P2", 2)
