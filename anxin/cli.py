@@ -63,6 +63,9 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    # Per-request lines from HTTP clients and migration plugin chatter drown the events that matter.
+    for noisy in ("httpx", "httpcore", "alembic.runtime.plugins", "amqtt", "transitions"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

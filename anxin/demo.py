@@ -83,9 +83,8 @@ async def run_demo(config: DemoConfig, *, ready: asyncio.Event | None = None) ->
     """Run broker, cloud, edge and fleet until cancelled."""
     from cloud.main import serve
     from cloud.registry.demo import demo_devices
-    from edge.main import run_gateway
-
     from cloud.settings import CloudSettings
+    from edge.main import run_gateway
     from edge.settings import EdgeSettings
 
     if config.data_dir.exists() and not config.keep_data:
@@ -119,7 +118,7 @@ async def run_demo(config: DemoConfig, *, ready: asyncio.Event | None = None) ->
             tasks.create_task(run_gateway(edge_settings, started=edge_started))
             await asyncio.wait_for(edge_started.wait(), 30)
             if config.devices > 0:
-                from firmware_sim.fleet import run_fleet
+                from firmware_sim.runner import run_fleet
 
                 fleet = _pick_fleet(demo_devices(), config.devices)
                 tasks.create_task(
