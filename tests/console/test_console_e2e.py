@@ -198,7 +198,16 @@ async def test_full_lifecycle_with_buttons_and_keys(
     page: Page, cloud: str, edge: httpx.AsyncClient, screenshot: Screenshot
 ) -> None:
     await log_in(page, cloud)
-    await post_event(edge, "wear-0003", 3, c.EventKind.HR_HIGH, ago_ms=95_000, evidence={"hr_bpm_max": 148})
+    fix = Fix(lat=39.0712, lon=117.0034, accuracy_m=420, source=LocationSource.LBS)
+    await post_event(
+        edge,
+        "wear-0003",
+        3,
+        c.EventKind.HR_HIGH,
+        ago_ms=95_000,
+        fix=fix,
+        evidence={"hr_bpm_max": 148, "window_s": 60},
+    )
     await post_event(edge, "kid-0001", 5, c.EventKind.GEOFENCE_EXIT, ago_ms=30_000)
     await post_event(edge, "card-0004", 9, c.EventKind.SOS, ago_ms=4_000)
     queue = page.get_by_role("listbox", name="警情队列")
@@ -219,6 +228,7 @@ async def test_full_lifecycle_with_buttons_and_keys(
     await expect(rows.nth(2)).to_have_attribute("aria-selected", "true")
     detail = page.get_by_role("region", name="警情详情")
     await expect(detail).to_contain_text("hr_bpm_max")
+    await screenshot(page, "console-queue")
 
     # acknowledge with a chosen ETA by button, dispatch by key, add a note, resolve with an outcome
     await page.get_by_role("button", name="接警").click()
@@ -277,12 +287,15 @@ async def test_english_toggle_is_remembered_across_reloads(
     await expect(sound).to_have_attribute("aria-pressed", "false")
 
 
-async def test_wrong_password_is_refused_on_the_login_page(page: Page, cloud: str) -> None:
+async def test_wrong_password_is_refused_on_the_login_page(
+    page: Page, cloud: str, screenshot: Screenshot
+) -> None:
     await page.goto(f"{cloud}/login")
     await page.get_by_label("工号").fill("operator")
     await page.get_by_label("密码").fill("not-the-password")
     await page.get_by_role("button", name="登录").click()
     await expect(page.get_by_role("alert")).to_have_text("工号或密码不正确")
+    await screenshot(page, "login-refused")
     await expect(page).to_have_url(f"{cloud}/login")
 
 

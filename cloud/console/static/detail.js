@@ -51,7 +51,11 @@ function entryDetail(entry) {
   if (data.outcome) parts.push(label("outcome", data.outcome));
   if (typeof data.count === "number") parts.push(t("tl.count", { n: data.count }));
   if (data.downlink) parts.push(label("downlink", data.downlink));
-  if (entry.text) parts.push(String(entry.text));
+  if (entry.text) {
+    // "短信已发送 SMS sent to +86138****5678": the label already says it; keep the masked number.
+    const masked = entry.type === "sms_sent" ? /\+?[\d*]{6,}\s*$/.exec(entry.text) : null;
+    parts.push(masked ? masked[0].trim() : String(entry.text));
+  }
   return parts.join(" · ");
 }
 
