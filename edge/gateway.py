@@ -150,11 +150,15 @@ class Gateway:
 
     async def wait_delivered(self, key: str, within_s: float = 10.0) -> None:
         """Wait until the event ``key`` is marked delivered in the outbox."""
+        await self.wait_outbox_status(key, "delivered", within_s)
+
+    async def wait_outbox_status(self, key: str, status: str, within_s: float = 10.0) -> None:
+        """Wait until the outbox row ``key`` has ``status`` (pending, delivered, rejected)."""
         forwarder = self.forwarder
         async with asyncio.timeout(within_s):
             while True:
                 before = forwarder.rounds
-                if await self.outbox.status_of(key) == "delivered":
+                if await self.outbox.status_of(key) == status:
                     return
                 async with forwarder.progress:
                     await forwarder.progress.wait_for(lambda b=before: forwarder.rounds > b)  # type: ignore[misc]

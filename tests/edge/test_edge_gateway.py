@@ -213,3 +213,19 @@ def test_settings_refuse_placeholder_token(make_settings: Callable[..., EdgeSett
 
     with pytest.raises(ValidationError, match="placeholder"):
         make_settings(cloud_token="changeme")
+
+
+async def test_an_event_the_cloud_refuses_is_parked_not_retried(
+    cloud: CloudStandIn, gateway_factory: Callable[..., Any], device: DeviceLink
+) -> None:
+    cloud.fail_with = 422
+    async with gateway_factory() as gateway:
+        await device.publish("card-1", "sos", sos("card-1", 1))
+        await gateway.wait_outbox_status("card-1:1", "rejected")
+        cloud.fail_with = None
+        await device.publish("card-2", "sos", sos("card-2", 1))
+        await gateway.wait_delivered("card-2:1")
+        assert cloud.attempts == [("card-1:1", 422), ("card-2:1", 201)]
+        with sqlite3.connect(gateway.settings.database_path) as conn:
+            [(error,)] = conn.execute("SELECT error FROM outbox WHERE key = 'card-1:1'").fetchall()
+        assert "422" in error
