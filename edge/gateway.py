@@ -21,6 +21,7 @@ from contracts import (
     EdgeEvent,
     FallSuspected,
     SosPress,
+    UplinkChannel,
     downlink_topic,
     encode,
     uplink_filter,
@@ -43,6 +44,8 @@ from edge.settings import EdgeSettings
 from edge.validation import Accepted, Validator
 
 log = logging.getLogger(__name__)
+
+_CHANNELS = frozenset(channel.value for channel in UplinkChannel)
 
 
 def wall_clock_ms() -> int:
@@ -219,6 +222,8 @@ class Gateway:
                     self._handled_cond.notify_all()
 
     async def _handle(self, raw: RawMessage) -> None:
+        channel = raw.topic.rpartition("/")[2]
+        self.meters.received.labels(channel=channel if channel in _CHANNELS else "other").inc()
         verdict = self.validator.check(raw.topic, raw.payload)
         if not isinstance(verdict, Accepted):
             self.meters.rejected.labels(reason=verdict.reason).inc()
