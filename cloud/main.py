@@ -32,7 +32,11 @@ class CloudServer(uvicorn.Server):
         self._started_event = started
 
     async def startup(self, sockets: Any = None) -> None:
-        await super().startup(sockets=sockets)
+        try:
+            await super().startup(sockets=sockets)
+        except SystemExit:  # uvicorn exits the process when it cannot bind; we report it instead
+            self.should_exit = True
+            return
         if self.started and self._started_event is not None:
             self._started_event.set()
 

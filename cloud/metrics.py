@@ -29,9 +29,6 @@ class CloudMetrics:
             registry=r,
         )
         self.notifications = Counter("anxin_cloud_notifications", "SMS send attempts", ["result"], registry=r)
-        self.commands_queued = Counter(
-            "anxin_cloud_commands_queued", "Commands queued for edges", ["type"], registry=r
-        )
         self.stream_clients = Gauge("anxin_cloud_stream_clients", "Open SSE streams", ["stream"], registry=r)
         self.auth_failures = Counter(
             "anxin_cloud_auth_failures", "Rejected credentials", ["kind"], registry=r

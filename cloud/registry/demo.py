@@ -23,6 +23,8 @@ CHILD_COUNT = 3
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
 ELDER_GIVEN = ("秀英", "桂兰", "玉兰", "淑珍", "凤英", "建国", "国强", "德明", "志刚", "文华", "振华", "福生")
+MALE_GIVEN = ("伟", "强", "磊", "军", "涛", "志刚", "海波")
+FEMALE_GIVEN = ("丽", "静", "敏", "燕", "艳", "丽娟", "晓红")
 CHILD_GIVEN = ("子涵", "浩然", "欣怡", "梓萱", "宇轩")
 CARE_NOTES = ("独居", "高血压，每日服药", "行动不便，使用助行器", "糖尿病", "听力较弱，请大声说话", "")
 
@@ -55,16 +57,13 @@ def demo_people(community_count: int, seed: int = DEMO_SEED) -> list[DemoPerson]
     for i in range(1, ELDER_COUNT + 1):
         surname = rng.choice(SURNAMES)
         child_surname = surname if rng.random() < 0.7 else rng.choice(SURNAMES)
-        guardians = [
-            (
-                child_surname + rng.choice(ELDER_GIVEN[4:]),
-                _test_phone(rng),
-                rng.choice(("儿子", "女儿")),
-                "zh",
-            )
-        ]
+        relation = rng.choice(("儿子", "女儿"))
+        given = MALE_GIVEN if relation == "儿子" else FEMALE_GIVEN
+        guardians = [(child_surname + rng.choice(given), _test_phone(rng), relation, "zh")]
         if rng.random() < 0.5:
-            guardians.append((rng.choice(SURNAMES) + "网格员", _test_phone(rng), "网格员", "zh"))
+            guardians.append(
+                (rng.choice(SURNAMES) + rng.choice(FEMALE_GIVEN), _test_phone(rng), "网格员", "zh")
+            )
         if i % 10 == 0:
             guardians.append(("Alex Chen", _test_phone(rng), "亲属", "en"))
         community = (i - 1) % community_count
@@ -92,8 +91,8 @@ def demo_people(community_count: int, seed: int = DEMO_SEED) -> list[DemoPerson]
                 care_notes="",
                 devices=((f"kid-{i:04d}", DeviceKind.CHILD_MONITOR),),
                 guardians=(
-                    (surname + rng.choice(ELDER_GIVEN[5:]), _test_phone(rng), "父亲", "zh"),
-                    (rng.choice(SURNAMES) + rng.choice(ELDER_GIVEN[:5]), _test_phone(rng), "母亲", "zh"),
+                    (surname + rng.choice(MALE_GIVEN), _test_phone(rng), "父亲", "zh"),
+                    (rng.choice(SURNAMES) + rng.choice(FEMALE_GIVEN), _test_phone(rng), "母亲", "zh"),
                 ),
             )
         )

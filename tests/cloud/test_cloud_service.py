@@ -96,3 +96,14 @@ def test_cli_registers_anxin_cloud() -> None:
     args = build_parser().parse_args(["cloud", "--port", "8123", "--db", "sqlite+aiosqlite:///x.db"])
     assert (args.port, args.db, args.host) == (8123, "sqlite+aiosqlite:///x.db", "127.0.0.1")
     assert callable(args.func)
+
+
+async def test_serve_reports_a_busy_port(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(RuntimeError, match="did not start"):
+            await asyncio.wait_for(serve(make_settings(tmp_path), host="127.0.0.1", port=port), WAIT_S)
