@@ -7,7 +7,7 @@ it directly, so a day-long scenario runs in seconds and the output never depends
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from contracts import DeviceKind, DownlinkMessage, uplink_topic
@@ -57,6 +57,7 @@ class FleetSimulation:
         timeline: list[TimelineEvent] | None = None,
         faults: FaultRates | None = None,
         accel_mode: AccelMode = AccelMode.FULL,
+        sos_every_s: float | None = None,
     ) -> None:
         self.fleet = fleet
         self.now_ms = start_ms
@@ -72,8 +73,12 @@ class FleetSimulation:
             for d in fleet
         ]
         self._topics = [{ch: uplink_topic(d.device_id, ch) for ch in UplinkChannel} for d in fleet]
-        self._timeline = timeline or []
-        self._next_event = 0
+        self._events: list[tuple[int, int, TimelineEvent]] = [(e.ts, e.order, e) for e in timeline or []]
+        heapq.heapify(self._events)
+        self._added = 1 << 40  # order of events added while running: after the scenario's
+        self._sos_every_ms = int(sos_every_s * 1000) if sos_every_s else None
+        self._sos_rng = device_rng(seed, "*fleet*", "periodic-sos")
+        self._next_sos = start_ms + self._draw_sos_gap() if self._sos_every_ms else None
         self._heap: list[tuple[int, int]] = []
         for i in range(len(self.devices)):
             self._push(i)
@@ -111,7 +116,23 @@ class FleetSimulation:
         return min(candidates) if candidates else None
 
     def _event_ts(self) -> int | None:
-        return self._timeline[self._next_event].ts if self._next_event < len(self._timeline) else None
+        return self._events[0][0] if self._events else None
+
+    def schedule(self, event: TimelineEvent) -> None:
+        """Add an event while running (ordered after scenario events at the same time)."""
+        self._added += 1
+        heapq.heappush(self._events, (event.ts, self._added, event))
+
+    def _draw_sos_gap(self) -> int:
+        assert self._sos_every_ms is not None
+        return max(1, int(self._sos_rng.exponential(self._sos_every_ms)))
+
+    def _schedule_periodic_sos(self, until_ms: int) -> None:
+        while self._next_sos is not None and self._next_sos <= until_ms and self.devices:
+            i = int(self._sos_rng.integers(len(self.devices)))
+            if self.devices[i].powered:
+                self.schedule(TimelineEvent(self._next_sos, 0, i, "sos"))
+            self._next_sos += self._draw_sos_gap()
 
     def advance(self, until_ms: int) -> Advance:
         """Run every timer and timeline event up to and including ``until_ms``."""
@@ -119,12 +140,12 @@ class FleetSimulation:
         if self._start_truths:
             result.truths.extend(self._start_truths)
             self._start_truths = []
+        self._schedule_periodic_sos(until_ms)
         while True:
             event_ts = self._event_ts()
             device_ts = self._heap[0][0] if self._heap else None
             if event_ts is not None and event_ts <= until_ms and (device_ts is None or event_ts <= device_ts):
-                self._next_event += 1
-                self._apply_event(self._timeline[self._next_event - 1], result)
+                self._apply_event(heapq.heappop(self._events)[2], result)
             elif device_ts is not None and device_ts <= until_ms:
                 due, i = heapq.heappop(self._heap)
                 dev = self.devices[i]
@@ -182,6 +203,23 @@ class FleetSimulation:
                     detail["victim"] = self.fleet[victim].device_id
                 result.truths.append(Truth(now_ms, spec.device_id, f"fault.{kind}", spec.subject_id, detail))
         self.messages += len(outgoing)
+
+    def rebase(self, start_ms: int) -> None:
+        """Move a simulation that has not advanced yet to start at ``start_ms`` (all timers shift)."""
+        delta = start_ms - self.now_ms
+        if delta == 0:
+            return
+        for dev in self.devices:
+            dev.shift(delta)
+        self._heap = []
+        for i in range(len(self.devices)):
+            self._push(i)
+        self._events = [(ts + delta, order, replace(e, ts=e.ts + delta)) for ts, order, e in self._events]
+        heapq.heapify(self._events)
+        if self._next_sos is not None:
+            self._next_sos += delta
+        self._start_truths = [replace(t, ts=t.ts + delta) for t in self._start_truths]
+        self.now_ms = start_ms
 
     def deliver_downlink(self, i: int, message: DownlinkMessage, now_ms: int) -> None:
         self.devices[i].on_downlink(message, now_ms)

@@ -259,6 +259,12 @@ class DeviceModel:
         self._battery_at = now_ms
         self._timers = {name: max(due, now_ms) for name, due in self._timers.items()}
 
+    def shift(self, delta_ms: int) -> None:
+        """Move every timer by ``delta_ms`` (before the first step: re-anchoring the start)."""
+        self._timers = {name: due + delta_ms for name, due in self._timers.items()}
+        self._pending_cancel = {ref: due + delta_ms for ref, due in self._pending_cancel.items()}
+        self._battery_at += delta_ms
+
     # -- downlinks -------------------------------------------------------------------------------------
     def on_downlink(self, message: DownlinkMessage, now_ms: int) -> None:
         if isinstance(message, DeviceConfig):
