@@ -239,7 +239,8 @@ class Gateway:
         await self._store(outcome.events)
         if outcome.ack is not None:  # only now: the alarm is committed to disk
             self._publish_ack(outcome.ack.device_id, encode(outcome.ack), raw)
-        self._note_devices()
+        if message.type == "presence":
+            self._note_devices()
 
     async def _store(self, events: list[EdgeEvent]) -> None:
         for event in events:
@@ -300,4 +301,5 @@ class Gateway:
             counts = await self.outbox.counts()
             self.meters.outbox_pending.set(counts.pending)
             self.meters.queue_depth.set(self.ingest.qsize())
+            self._note_devices()
             await asyncio.sleep(60)

@@ -17,6 +17,7 @@ Protocol: MQTT 5; with ``protocol="auto"`` a broker answering "unsupported proto
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import socket
@@ -81,7 +82,10 @@ class MqttIngest:
         self._clock_ms = clock_ms
         self._on_connected = on_connected
         self._slots = threading.Semaphore(queue_size)
-        self._queue: asyncio.Queue[RawMessage] = asyncio.Queue()
+        # paho thread → loop: a deque plus one wake-up per batch (not one self-pipe write per message)
+        self._buffer: collections.deque[RawMessage] = collections.deque()
+        self._signalled = False
+        self._ready = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: mqtt.Client | None = None
         self._stopping = threading.Event()
@@ -147,8 +151,10 @@ class MqttIngest:
         while not self._slots.acquire(timeout=0.5):  # queue full: hold the socket, the broker buffers
             if self._stopping.is_set():
                 return
-        if not self._call(self._queue.put_nowait, raw):
-            self._slots.release()
+        self._buffer.append(raw)
+        if not self._signalled:  # the loop is (about to be) waiting: wake it once
+            self._signalled = True
+            self._call(self._ready.set)
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> bool:
         loop = self._loop
@@ -242,10 +248,19 @@ class MqttIngest:
         client.loop_stop()
 
     async def get(self) -> RawMessage:
-        return await self._queue.get()
+        while True:
+            try:
+                return self._buffer.popleft()
+            except IndexError:
+                pass
+            self._signalled = False
+            self._ready.clear()
+            if self._buffer:  # appended while we were resetting: no wake-up was sent for it
+                continue
+            await self._ready.wait()
 
     def qsize(self) -> int:
-        return self._queue.qsize()
+        return len(self._buffer)
 
     def done(self, message: RawMessage, *, ack: bool = True) -> None:
         """The gateway handled ``message``: free its queue slot and acknowledge it to the broker.
