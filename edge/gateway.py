@@ -20,6 +20,7 @@ from contracts import (
     DeviceKind,
     EdgeEvent,
     FallSuspected,
+    Presence,
     SosPress,
     UplinkChannel,
     downlink_topic,
@@ -236,7 +237,12 @@ class Gateway:
         message = verdict.message
         self.meters.accepted.labels(type=message.type).inc()
         outcome = self.pipeline.handle(message, raw.received_ms)
-        await self._store(outcome.events)
+        try:
+            await self._store(outcome.events)
+        except OutboxError:
+            if not isinstance(message, Presence):  # not stored: the broker's redelivery must get in
+                self.validator.sequences.unmark(message.device_id, message.seq)
+            raise
         if outcome.ack is not None:  # only now: the alarm is committed to disk
             self._publish_ack(outcome.ack.device_id, encode(outcome.ack), raw)
         if message.type == "presence":

@@ -82,5 +82,11 @@ class SequenceTracker:
             return Verdict.RESTARTED
         return Verdict.STALE
 
+    def unmark(self, device_id: str, seq: int) -> None:
+        """Forget that ``seq`` was seen (it could not be stored): its redelivery must be accepted."""
+        state = self._devices.get(device_id)
+        if state is not None and 0 <= state.high - seq < self.window:
+            state.seen &= ~(1 << (state.high - seq))
+
     def forget(self, device_id: str) -> None:
         self._devices.pop(device_id, None)

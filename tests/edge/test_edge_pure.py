@@ -50,6 +50,14 @@ def test_restart_inside_the_window_is_not_mistaken_for_a_replay() -> None:
     assert seq.check("d", 2, TS + 60_000) is Verdict.RESTARTED
 
 
+def test_unmarked_seq_is_accepted_again() -> None:
+    seq = SequenceTracker(window=8)
+    assert seq.check("d", 5, TS) is Verdict.NEW
+    seq.unmark("d", 5)  # could not be stored
+    assert seq.check("d", 5, TS) is Verdict.OUT_OF_ORDER
+    assert seq.check("d", 5, TS) is Verdict.REPLAYED
+
+
 def test_devices_are_independent() -> None:
     seq = SequenceTracker(window=4)
     assert seq.check("a", 1, TS) is Verdict.NEW
