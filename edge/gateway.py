@@ -15,18 +15,7 @@ from collections.abc import Callable, Sequence
 import httpx
 from prometheus_client import CollectorRegistry
 
-from contracts import (
-    AnyUplink,
-    DeviceKind,
-    EdgeEvent,
-    FallSuspected,
-    Presence,
-    SosPress,
-    UplinkChannel,
-    downlink_topic,
-    encode,
-    uplink_filter,
-)
+from contracts import DeviceKind, uplink_filter
 from edge.backoff import Backoff
 from edge.cloud_client import CloudClient
 from edge.commands import CommandStream
@@ -34,7 +23,7 @@ from edge.database import Database
 from edge.detectors import DeviceFacts, default_detectors
 from edge.errors import OutboxError
 from edge.forwarder import Forwarder
-from edge.ingest import MqttIngest, RawMessage
+from edge.ingest import MqttIngest
 from edge.metrics import EdgeMetrics, serve_metrics
 from edge.outbox import Outbox
 from edge.pipeline import Detector, Pipeline
@@ -42,11 +31,10 @@ from edge.registry import DeviceRegistry, RegistryStore
 from edge.registry_sync import RegistrySync
 from edge.sequence import SequenceTracker
 from edge.settings import EdgeSettings
-from edge.validation import Accepted, Validator
+from edge.uplinks import UplinkHandler
+from edge.validation import Validator
 
 log = logging.getLogger(__name__)
-
-_CHANNELS = frozenset(channel.value for channel in UplinkChannel)
 
 
 def wall_clock_ms() -> int:
@@ -133,6 +121,17 @@ class Gateway:
             backoff=backoff(),
             refresh_s=s.registry_refresh_s,
         )
+        self.uplinks = UplinkHandler(
+            validator=self.validator,
+            pipeline=self.pipeline,
+            outbox=self.outbox,
+            ingest=self.ingest,
+            metrics=self.meters,
+            clock_ms=clock_ms,
+            on_stored=self.forwarder.wake,
+            on_unknown_device=self.registry_sync.request_refresh,
+            on_presence=self._note_devices,
+        )
         self.handled = 0  # messages taken off the ingest queue and handled (accepted or rejected)
         self._handled_cond = asyncio.Condition()
 
@@ -207,7 +206,7 @@ class Gateway:
             raw = await self.ingest.get()
             ack = True
             try:
-                await self._handle(raw)
+                await self.uplinks.handle(raw)
             except OutboxError:
                 ack = False  # not on disk: no PUBACK, the broker redelivers after a reconnect
                 self.meters.handler_errors.inc()
@@ -222,63 +221,6 @@ class Gateway:
                     self.handled += 1
                     self._handled_cond.notify_all()
 
-    async def _handle(self, raw: RawMessage) -> None:
-        channel = raw.topic.rpartition("/")[2]
-        self.meters.received.labels(channel=channel if channel in _CHANNELS else "other").inc()
-        verdict = self.validator.check(raw.topic, raw.payload)
-        if not isinstance(verdict, Accepted):
-            self.meters.rejected.labels(reason=verdict.reason).inc()
-            log.info("uplink.rejected device=%s reason=%s", verdict.device_id, verdict.reason)
-            if verdict.reason == "unknown_device":
-                self.registry_sync.request_refresh()
-            if isinstance(verdict.message, SosPress | FallSuspected):
-                await self._ack_again(verdict.message, raw)
-            return
-        message = verdict.message
-        self.meters.accepted.labels(type=message.type).inc()
-        outcome = self.pipeline.handle(message, raw.received_ms)
-        try:
-            await self._store(outcome.events)
-        except OutboxError:
-            if not isinstance(message, Presence):  # not stored: the broker's redelivery must get in
-                self.validator.sequences.unmark(message.device_id, message.seq)
-            raise
-        if outcome.ack is not None:  # only now: the alarm is committed to disk
-            self._publish_ack(outcome.ack.device_id, encode(outcome.ack), raw)
-        if message.type == "presence":
-            self._note_devices()
-
-    async def _store(self, events: list[EdgeEvent]) -> None:
-        for event in events:
-            started = time.perf_counter()
-            new = await self.outbox.add(event, now_ms=self._clock_ms())
-            self.meters.outbox_write_seconds.observe(time.perf_counter() - started)
-            if new:
-                self.meters.events.labels(kind=event.kind.value).inc()
-                log.info(
-                    "incident.created key=%s kind=%s severity=%s",
-                    event.key,
-                    event.kind.value,
-                    event.severity.value,
-                )
-            else:
-                self.meters.duplicate_events.inc()
-        if events:
-            self.forwarder.wake()
-
-    async def _ack_again(self, message: AnyUplink, raw: RawMessage) -> None:
-        """A repeated alarm: the device may have missed our AlarmReceived, so send it again."""
-        assert isinstance(message, SosPress | FallSuspected)
-        if await self.outbox.status_of(message.key) is None:
-            return  # too old to be in the outbox any more (or never stored): nothing to confirm
-        ack = self.pipeline.alarm_ack(message, self._clock_ms())
-        self._publish_ack(message.device_id, encode(ack), raw)
-
-    def _publish_ack(self, device_id: str, payload: bytes, raw: RawMessage) -> None:
-        self.ingest.publish(downlink_topic(device_id), payload, qos=1)
-        self.meters.downlinks.labels(type="alarm_received").inc()
-        self.meters.alarm_ack_seconds.observe(time.perf_counter() - raw.received_mono)
-
     async def _publish_confirmed(self, topic: str, payload: bytes) -> None:
         await self.ingest.publish_confirmed(topic, payload, timeout_s=self.settings.mqtt_timeout_s)
 
@@ -292,7 +234,7 @@ class Gateway:
         while True:
             await asyncio.sleep(self.settings.tick_s)
             try:
-                await self._store(self.pipeline.tick(self._clock_ms()))
+                await self.uplinks.store(self.pipeline.tick(self._clock_ms()))
             except OutboxError:
                 self.meters.handler_errors.inc()
                 log.exception("tick.store_failed")
