@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from conftest import BASE_TS, DeviceLink
 from edge_cloud_standin import CloudStandIn
+from edge_testkit import BASE_TS, DeviceLink
 
 from contracts import AccelBatch, DeviceKind, EventKind, Status, encode
 from edge.detection_adapter import TICK_MARGIN_MS, DetectionAdapter

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from conftest import BASE_TS, EDGE_ID, DeviceLink
 from edge_cloud_standin import CloudStandIn, serving
+from edge_testkit import BASE_TS, EDGE_ID, DeviceLink
 
 from contracts import (
     AlarmReceived,

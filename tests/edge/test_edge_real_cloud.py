@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import BASE_TS, DeviceLink, running
+from edge_testkit import BASE_TS, DeviceLink, running
 
 from anxin.broker import MosquittoBroker, free_port
 from contracts import OperatorAcknowledged, SosPress, decode_downlink, encode

@@ -8,8 +8,8 @@ from typing import Any
 
 import aiomqtt
 import httpx
-from conftest import BASE_TS, DeviceLink
 from edge_cloud_standin import CloudStandIn
+from edge_testkit import BASE_TS, DeviceLink
 
 from anxin.broker import AmqttBroker, free_port
 from contracts import SosPress, encode, uplink_topic
