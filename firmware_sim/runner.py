@@ -52,7 +52,8 @@ class RunResult:
     connect_s: float
     run_s: float
     sim_ms: int
-    messages: int
+    messages: int  # PUBLISH packets written to sockets during the run
+    generated: int  # frames the models produced (nominal rate × time)
     truths: int
     bad_downlinks: int
     max_lag_s: float
@@ -96,6 +97,7 @@ class FleetRun:
         self.max_lag_s = 0.0
         self.bad_downlinks = 0
         self.truths = 0
+        self.frames = 0
         self._writer = GroundTruthWriter(config.ground_truth) if config.ground_truth else None
 
     def now_ms(self) -> int:
@@ -118,6 +120,7 @@ class FleetRun:
         self.downlink_applied.set()
 
     def apply(self, adv: Advance) -> None:
+        self.frames += len(adv.frames)
         for frame in adv.frames:
             self.transport.publish(frame.device, frame.wire)
         for action in adv.links:
@@ -149,7 +152,7 @@ class FleetRun:
         config, transport = self.config, self.transport
         began = time.monotonic()
         connect_s = run_s = 0.0
-        sent_before = 0
+        sent_before = sent_after = 0
         try:
             async with asyncio.TaskGroup() as tg:
                 net = tg.create_task(transport.run())
@@ -173,6 +176,7 @@ class FleetRun:
                 sent_before = transport.stats.sent
                 await self._drive(self.clock, end_ms)
                 run_s = time.monotonic() - run_began
+                sent_after = transport.stats.sent
                 await transport.drain(DRAIN_TIMEOUT_S)
                 await transport.close()
                 net.cancel()
@@ -189,7 +193,8 @@ class FleetRun:
             connect_s=connect_s,
             run_s=run_s,
             sim_ms=self.now_ms(),
-            messages=transport.stats.sent - sent_before,
+            messages=sent_after - sent_before,
+            generated=self.frames,
             truths=self.truths,
             bad_downlinks=self.bad_downlinks,
             max_lag_s=self.max_lag_s,

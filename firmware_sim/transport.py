@@ -216,8 +216,11 @@ class FleetTransport:
         return left
 
     async def close(self) -> None:
-        """Say goodbye cleanly (DISCONNECT) on every link and wait briefly for the sockets to close."""
-        for link in self.links:
+        """Say goodbye cleanly: presence offline (the will is discarded on DISCONNECT), then DISCONNECT."""
+        for i, link in enumerate(self.links):
+            if link.connected:
+                offline = Presence(device_id=self.device_ids[i], online=False, ts=self._presence_ts(i))
+                link.publish(WireMessage(link.will[0], encode(offline), 1, True))
             link.disconnect()
         waits = [link.closed.wait() for link in self.links if not link.closed.is_set()]
         if waits:
