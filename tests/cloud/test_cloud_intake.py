@@ -149,7 +149,7 @@ async def test_sos_cancel_closes_the_referenced_incident(
     assert again.status_code == 201
     detail = (await operator.get(f"/api/v1/incidents/{opened['incident_id']}")).json()
     assert detail["status"] == "cancelled"
-    assert detail["timeline"][-1]["type"] == "cancel_ignored"
+    assert [t["type"] for t in detail["timeline"]].count("cancel_ignored") == 1  # sms_sent may come later
 
 
 async def test_cancel_without_anything_open_is_recorded(edge: httpx.AsyncClient) -> None:
