@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from cloud.incidents.lifecycle import Status
 from cloud.incidents.models import Incident, TimelineEntry
@@ -78,7 +78,7 @@ async def _subjects(session: AsyncSession, ids: set[int]) -> dict[int, Subject]:
     rows = await session.scalars(
         select(Subject)
         .where(Subject.id.in_(ids))
-        .options(selectinload(Subject.community).selectinload(Community.street))
+        .options(joinedload(Subject.community).joinedload(Community.street))
     )
     return {s.id: s for s in rows}
 

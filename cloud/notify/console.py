@@ -11,8 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
+from cloud.db import SessionFactory
 from cloud.live import OPERATORS, LiveEvent, LiveHub
 from cloud.notify.models import ConsoleSms
 from cloud.notify.port import E164_RE, NotifierError, mask_phone
@@ -33,7 +32,7 @@ class ConsoleNotifier:
         self,
         *,
         now_ms: Callable[[], int],
-        sessions: async_sessionmaker[AsyncSession] | None = None,
+        sessions: SessionFactory | None = None,
         hub: LiveHub | None = None,
     ) -> None:
         self._now_ms = now_ms

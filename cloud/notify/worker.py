@@ -12,8 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
+from cloud.db import SessionFactory
 from cloud.incidents.models import TimelineEntry
 from cloud.metrics import CloudMetrics
 from cloud.notify import service
@@ -23,6 +22,7 @@ from cloud.notify.port import Notifier, NotifierError, mask_phone
 log = logging.getLogger(__name__)
 
 IDLE_POLL_S = 5.0
+MIN_WAIT_S = 0.05  # never spin, even when rows are due but held by another worker
 LEASE_MS = 120_000
 
 
@@ -38,7 +38,7 @@ class OutboxWorker:
     def __init__(
         self,
         *,
-        sessions: async_sessionmaker[AsyncSession],
+        sessions: SessionFactory,
         notifier: Notifier,
         now_ms: Callable[[], int],
         wakeup: asyncio.Event,
@@ -65,9 +65,8 @@ class OutboxWorker:
                 wait_s = await self._seconds_until_due()
             except Exception:  # the loop must survive a DB hiccup; the next round retries
                 log.exception("notify.worker_error")
-            if wait_s > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), timeout=wait_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=max(wait_s, MIN_WAIT_S))
 
     async def drain(self) -> int:
         """Send everything due now; returns how many were sent."""

@@ -59,3 +59,16 @@ async def test_intake_idempotency_on_postgres(start_cloud: StartCloud, postgres_
         assert {a.status_code for a in fused} == {201}
         incidents = (await operator.get("/api/v1/incidents", params={"status": "all"})).json()
         assert sorted(i["event_count"] for i in incidents) == [1, 1, 5]
+
+
+async def test_migrations_match_the_models_on_postgres(postgres_url: str) -> None:
+    from test_cloud_migrations import _diff
+
+    from cloud.db import open_database
+
+    db = await open_database(postgres_url)
+    try:
+        async with db.engine.connect() as conn:
+            assert await conn.run_sync(_diff) == []
+    finally:
+        await db.close()
