@@ -40,5 +40,9 @@ class Forbidden(CloudError):
     code = "forbidden"
 
 
+class TooManyRequests(CloudError):
+    code = "too_many_requests"
+
+
 class Unavailable(CloudError):
     code = "unavailable"

@@ -22,6 +22,7 @@ from cloud.errors import (
     InvalidInput,
     NotAuthenticated,
     NotFound,
+    TooManyRequests,
     Unavailable,
 )
 
@@ -33,6 +34,7 @@ STATUS_OF: dict[type[CloudError], int] = {
     Conflict: 409,
     NotAuthenticated: 401,
     Forbidden: 403,
+    TooManyRequests: 429,
     Unavailable: 503,
 }
 

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cloud.auth.throttle import LoginThrottle
 from cloud.auth.tokens import PasswordHash, SessionSigner
 from cloud.db import Database
 from cloud.live import LiveHub
@@ -27,3 +28,4 @@ class CloudState:
     operator_password: PasswordHash
     now_ms: Callable[[], int]
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.commands.models import CommandRecord
 from cloud.errors import NotFound
+from cloud.incidents.models import TimelineEntry
 from contracts.downlink import DownlinkMessage
 from contracts.intake import EdgeCommand
 
@@ -58,12 +59,23 @@ async def unacked_commands(
 
 
 async def ack_command(*, session: AsyncSession, edge_id: str, command_id: int, now_ms: int) -> bool:
-    """Mark a command delivered; True the first time, False when it was already acknowledged."""
+    """Mark a command delivered (and note it on the incident's timeline); True the first time,
+    False when it was already acknowledged."""
     record = await session.get(CommandRecord, command_id)
     if record is None or record.edge_id != edge_id:
         raise NotFound(f"no command {command_id} for this edge", field="command_id")
     if record.acked_at is not None:
         return False
     record.acked_at = now_ms
+    if record.incident_id is not None:
+        session.add(
+            TimelineEntry(
+                incident_id=record.incident_id,
+                at=now_ms,
+                type="command_delivered",
+                actor="edge",
+                data={"command_id": record.id, "downlink": record.downlink.get("type")},
+            )
+        )
     await session.flush()
     return True

@@ -139,3 +139,19 @@ def test_password_hash() -> None:
     hashed = PasswordHash.create("correct horse")
     assert hashed.matches("correct horse")
     assert not hashed.matches("correct horsE")
+
+
+def test_login_throttle_blocks_after_repeated_failures_then_forgets() -> None:
+    from cloud.auth.throttle import LoginThrottle
+
+    throttle = LoginThrottle(max_failures=3, window_ms=1_000, max_clients=2)
+    for t in range(3):
+        assert not throttle.blocked("a", now_ms=t)
+        throttle.record_failure("a", now_ms=t)
+    assert throttle.blocked("a", now_ms=10)
+    assert not throttle.blocked("b", now_ms=10)
+    assert not throttle.blocked("a", now_ms=1_001)  # the first failure left the window
+    throttle.record_failure("b", now_ms=5)
+    throttle.record_failure("c", now_ms=5)  # over max_clients: the oldest client is forgotten
+    throttle.reset("c")
+    assert not throttle.blocked("c", now_ms=6)

@@ -98,6 +98,9 @@ async def test_unacked_commands_are_replayed_and_acked_ones_are_not(
     ack = await edge.post(f"{COMMANDS}/{first.id}/ack")
     assert ack.json() == {"id": first.id, "acked": True, "duplicate": False}
     assert (await edge.post(f"{COMMANDS}/{first.id}/ack")).json()["duplicate"] is True
+    timeline = (await operator.get(f"/api/v1/incidents/{incident_id}")).json()["timeline"]
+    delivered = [t for t in timeline if t["type"] == "command_delivered"]
+    assert [(t["actor"], t["data"]["downlink"]) for t in delivered] == [("edge", "operator_ack")]
     headers = {"Last-Event-ID": str(second.id)}
     async with edge.stream("GET", COMMANDS, headers=headers, timeout=httpx.Timeout(10, read=None)) as stream:
         replayed = EdgeCommand.model_validate((await SseReader(stream).until("command")).data)
@@ -164,3 +167,15 @@ async def test_full_lifecycle_with_notes_and_filters(
     assert [i["id"] for i in closed] == [int(incident_id)]
     bad = await operator.get("/api/v1/incidents", params={"status": "maybe"})
     assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "status"
+
+
+async def test_repeated_wrong_passwords_are_throttled(cloud: RunningCloud) -> None:
+    async with cloud.client() as client:
+        for _ in range(10):
+            wrong = await client.post(
+                "/api/v1/auth/login", json={"username": "operator", "password": "guess-1234"}
+            )
+            assert wrong.status_code == 401
+        right = await client.post("/api/v1/auth/login", json={"username": "operator", "password": PASSWORD})
+        assert right.status_code == 429
+        assert right.json()["error"] == "too_many_requests"
