@@ -39,6 +39,9 @@ def register(bench_sub: Any) -> None:
     parser.add_argument("--mqtt-url", default=None, help="use this broker instead of starting Mosquitto")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     parser.set_defaults(func=main)
+    from firmware_sim.falls_bench import register as register_falls
+
+    register_falls(bench_sub)
 
 
 def _count_uplinks(path: Path) -> int:
@@ -98,7 +101,7 @@ def measure(url: str, devices: int, speed: float, args: argparse.Namespace, work
         "broker_delivered": delivered,
         "errors": result.stats.errors,
         "dropped": result.stats.dropped_offline + result.stats.dropped_backpressure,
-        "max_tick_s": round(result.max_lag_s, 3),
+        "max_lag_s": round(result.max_lag_s, 3),
         "sim_cpu_pct": round(100 * cpu / wall),
         "sustained": sustained,
     }

@@ -164,11 +164,7 @@ class FleetSimulation:
             return
         i, dev = event.device, self.devices[event.device]
         self._emit(i, event.ts, dev.step(event.ts), result)
-        if event.truth:
-            spec = self.fleet[i]
-            result.truths.append(
-                Truth(event.ts, spec.device_id, event.kind, spec.subject_id, dict(event.params))
-            )
+        detail = dict(event.params)
         if event.kind == "offline":
             result.links.append(LinkAction(i, event.ts, LinkCommand.DROP))
         elif event.kind == "_online":
@@ -176,11 +172,17 @@ class FleetSimulation:
         elif event.kind == "_power_on":
             dev.power_on(event.ts)
             result.links.append(LinkAction(i, event.ts, LinkCommand.RESTORE))
+        elif not dev.powered:
+            detail["device_off"] = True  # a dead device cannot press, fall-detect or report anything
         elif event.kind not in INTERNAL_KINDS:
-            was_on = dev.powered
+            dev.injection_detail = {}
             self._emit(i, event.ts, dev.inject(Injection(event.kind, dict(event.params)), event.ts), result)
-            if was_on and not dev.powered:
+            detail.update(dev.injection_detail)
+            if not dev.powered:
                 result.links.append(LinkAction(i, event.ts, LinkCommand.HALT))
+        if event.truth:
+            spec = self.fleet[i]
+            result.truths.append(Truth(event.ts, spec.device_id, event.kind, spec.subject_id, detail))
         self._push(i)
 
     def _emit(self, i: int, now_ms: int, outgoing: list[Outgoing], result: Advance) -> None:

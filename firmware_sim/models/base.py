@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -26,6 +25,7 @@ from contracts import (
     encode,
 )
 from contracts.uplink import QOS_OF, TS_MIN_MS
+from firmware_sim.models.display import DISPLAY_TEXT, DisplayState
 
 DAY_MS = 86_400_000
 CST_OFFSET_MS = 8 * 3_600_000
@@ -36,23 +36,6 @@ FIRMWARE = "anxin-sim/1.0"
 def local_hour(now_ms: int) -> float:
     """Hour of day in China Standard Time (UTC+8), 0 <= h < 24."""
     return ((now_ms + CST_OFFSET_MS) % DAY_MS) / 3_600_000
-
-
-class DisplayState(StrEnum):
-    """What the device shows its wearer."""
-
-    IDLE = "idle"
-    ALARM_SENT = "alarm_sent"  # 求助已发出
-    ALARM_RECEIVED = "alarm_received"  # 待响应
-    HELP_COMING = "help_coming"  # 救助人员正在赶来
-
-
-DISPLAY_TEXT: dict[DisplayState, tuple[str, str]] = {
-    DisplayState.IDLE: ("", ""),
-    DisplayState.ALARM_SENT: ("求助已发出", "Alarm sent"),
-    DisplayState.ALARM_RECEIVED: ("已收到求助，待响应", "Alarm received, waiting for an operator"),
-    DisplayState.HELP_COMING: ("已收到求助，救助人员正在赶来", "Help is coming"),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +95,7 @@ class DeviceModel:
         self.display_text_zh = ""
         self.open_alarms: set[int] = set()
         self.ignored_downlinks = 0
+        self.injection_detail: dict[str, Any] = {}  # what the last scenario event did (for ground truth)
         self.battery = float(rng.uniform(45.0, 100.0))
         self.charging = False
         self._battery_at = start_ms

@@ -91,7 +91,10 @@ class ChildMonitor(DeviceModel):
         elif rng.random() < 0.6:
             out = day + int((14 * 60 + rng.uniform(0, 120)) * MIN_MS)
             legs.extend(self._trip_home(self.home.center, out, True))
-        self._plan = [leg for leg in legs if leg.t1_ms > now_ms] or self._plan
+        done = [leg for leg in legs if leg.t1_ms <= now_ms]
+        if done:  # starting mid-day: the child is where the day's finished legs took it
+            self._rest = done[-1].end
+        self._plan = [leg for leg in legs if leg.t1_ms > now_ms]
         return []
 
     def _trip_home(self, start: Point, t0: int, via_other: bool) -> list[Leg]:
@@ -180,7 +183,8 @@ class ChildMonitor(DeviceModel):
 
     def inject_specific(self, event: Injection, now_ms: int) -> list[Outgoing]:
         if event.kind == "geofence_exit":
-            self.leave_fence(now_ms, float(event.params.get("duration_s", 1800)))
+            left = self.leave_fence(now_ms, float(event.params.get("duration_s", 1800)))
+            self.injection_detail = {"fence": left}
             return self._on_location(now_ms)  # the watch reports at once when it leaves a fence
         if event.kind == "strap_removed":
             self.strap_on = False

@@ -10,14 +10,17 @@ import orjson
 
 from contracts import (
     SCHEMA_VERSION,
+    AlarmClosed,
     DeviceConfig,
     DeviceKind,
+    DownlinkMessage,
     FallSuspected,
     UplinkChannel,
     Vitals,
     WearState,
 )
-from firmware_sim.models.base import DeviceModel, DisplayState, Injection, Outgoing, local_hour
+from firmware_sim.models.base import DeviceModel, Injection, Outgoing, local_hour
+from firmware_sim.models.display import DisplayState
 from firmware_sim.signals.accel import RATE_HZ, AccelSynth, Activity
 from firmware_sim.signals.vitals import Episode, VitalsSynth
 
@@ -158,6 +161,11 @@ class Wearable(DeviceModel):
     def fall(self, now_ms: int, get_up_after_s: float | None) -> None:
         peak = float(np.clip(self.rng.lognormal(np.log(5.5), 0.25), 3.2, 8.0))
         self._fall_peak = peak
+        self.injection_detail = {
+            "peak_g": round(peak, 2),
+            "lying": get_up_after_s is None,
+            "before": self.current_activity().value,
+        }
         self.accel.queue_fall(peak, get_up_after_s=get_up_after_s)
         self.activity = Activity.LYING
         self._timers.pop("activity", None)
@@ -195,6 +203,9 @@ class Wearable(DeviceModel):
 
     def inject_specific(self, event: Injection, now_ms: int) -> list[Outgoing]:
         if event.kind == "fall":
+            if self.activity is Activity.LYING:  # already on the floor: cannot fall again
+                self.injection_detail = {"already_down": True}
+                return []
             get_up = event.params.get("get_up_after_s")
             self.fall(now_ms, None if get_up is None else float(get_up))
             return []
@@ -214,6 +225,11 @@ class Wearable(DeviceModel):
                 self._timers["rewear"] = now_ms + int(float(duration) * 1000)
             return [self._wear(now_ms)] if was_worn else []
         return super().inject_specific(event, now_ms)
+
+    def on_downlink(self, message: DownlinkMessage, now_ms: int) -> None:
+        super().on_downlink(message, now_ms)
+        if isinstance(message, AlarmClosed) and self.activity is Activity.LYING and not self.open_alarms:
+            self._on_getup(now_ms)  # the responders helped the person up
 
     def apply_config(self, config: DeviceConfig) -> None:
         super().apply_config(config)

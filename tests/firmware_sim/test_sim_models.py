@@ -9,6 +9,7 @@ from contracts import (
     AlarmReceived,
     DeviceConfig,
     DeviceKind,
+    FallSuspected,
     OperatorAcknowledged,
     SosCancel,
     SosPress,
@@ -20,7 +21,7 @@ from contracts import (
 )
 from firmware_sim.models import DisplayState, Injection, build_device
 from firmware_sim.models.base import DeviceModel, Outgoing, UnsupportedInjection
-from firmware_sim.models.wearable import AccelMode
+from firmware_sim.models.wearable import AccelMode, Wearable
 
 START_MS = 1_772_416_800_000  # 2026-03-02 10:00 CST
 
@@ -145,3 +146,25 @@ def test_clock_skew_moves_the_device_clock() -> None:
     card.inject(Injection("clock_skew", {"skew_s": -120}), START_MS)
     out = card.inject(Injection("sos"), START_MS + 1_000)
     assert out[0].message.ts == START_MS + 1_000 - 120_000  # type: ignore[union-attr]
+
+
+def test_fall_alarm_then_help_gets_the_person_up() -> None:
+    wear = build_device(
+        "wear-0001",
+        DeviceKind.WEARABLE,
+        subject_id="E001",
+        seed=1,
+        start_ms=START_MS,
+        accel_mode=AccelMode.EVENTS,
+    )
+    assert isinstance(wear, Wearable)
+    wear.step(START_MS)
+    wear.inject(Injection("fall"), START_MS)
+    assert wear.injection_detail["lying"] is True and 3.0 <= wear.injection_detail["peak_g"] <= 8.0
+    alarm = next(o.message for o in wear.step(START_MS + 5_000) if isinstance(o.message, FallSuspected))
+    assert shown(wear) is DisplayState.ALARM_SENT and wear.activity == "lying"
+    wear.inject(Injection("fall"), START_MS + 6_000)
+    assert wear.injection_detail == {"already_down": True}  # someone on the floor cannot fall again
+    ref = {"device_id": "wear-0001", "ts": START_MS, "ref_seq": alarm.seq, "incident_key": alarm.key}
+    wear.on_downlink(AlarmClosed(**ref, outcome="resolved"), START_MS + 600_000)
+    assert shown(wear) is DisplayState.IDLE and wear.activity == "sit"

@@ -74,6 +74,9 @@ def test_scripted_events_are_ground_truth_and_happen(one_hour: Scenario, tmp_pat
         assert wanted in kinds
     fall = next(r for r in records if r["subject"] == "E017")
     assert fall["time"] == "2026-03-02T10:32:00.000+08:00" and fall["device"] == "wear-0017"
+    assert fall["detail"]["lying"] is True and 3.0 <= fall["detail"]["peak_g"] <= 8.0
+    exit_ = next(r for r in records if r["subject"] == "C003")
+    assert exit_["detail"] == {"duration_s": 1200.0, "fence": "school"}  # 10:45 on a Monday: in class
     assert LinkCommand.HALT in {link.command for link in links}
     e017 = sim.devices[FleetIndex(sim.fleet).resolve("E017")]
     assert e017.activity == "lying" and e017.open_alarms
@@ -168,3 +171,24 @@ def test_mix_and_ids() -> None:
         parse_mix("card=x")
     with pytest.raises(FleetError):
         parse_mix("phone=1")
+
+
+def test_events_on_a_dead_device_are_marked_in_the_truth() -> None:
+    scenario = parse_scenario(
+        {
+            **BASE,
+            "events": [
+                {"at": "10:05", "device": "card-0001", "kind": "silent"},
+                {"at": "10:10", "device": "card-0001", "kind": "sos"},
+            ],
+        }
+    )
+    fleet = scenario_fleet(scenario)
+    assert fleet is not None
+    sim = FleetSimulation(
+        fleet, seed=1, start_ms=scenario.start_ms, timeline=build_timeline(scenario, fleet, 1)
+    )
+    adv = sim.advance(scenario.end_ms)
+    sos = next(t for t in adv.truths if t.kind == "sos")
+    assert sos.detail == {"device_off": True}
+    assert not any(f.wire.topic == "anxin/v1/up/card-0001/sos" for f in adv.frames)
