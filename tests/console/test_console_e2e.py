@@ -141,7 +141,7 @@ async def test_new_sos_appears_live_and_is_acknowledged_with_the_keyboard(
     fix = Fix(lat=39.1186, lon=117.0127, accuracy_m=35, source=LocationSource.GNSS)
     ack = await post_event(edge, "card-0001", 41, c.EventKind.SOS, fix=fix)
     row = queue.get_by_role("option").filter(has_text="紧急求助")
-    await expect(row).to_be_visible(timeout=1_000)  # live, no reload
+    await expect(row).to_be_visible(timeout=2_000)  # live, no reload (typically ~0.15 s; margin for load)
     appeared_s = time.perf_counter() - started
     await expect(row).to_contain_text("P1 危急")
     await expect(row).to_contain_text("待接警")
@@ -317,3 +317,11 @@ async def test_connection_indicator_and_resync_when_the_cloud_restarts(
         await expect(indicator).to_have_text("已连接", timeout=10_000)  # EventSource retried by itself
         await expect(page.get_by_role("option").filter(has_text="紧急求助")).to_be_visible()
         await page.close()  # before the server stops, so no open stream holds it up
+
+
+async def test_signing_out_returns_to_the_login_page(page: Page, cloud: str) -> None:
+    await log_in(page, cloud)
+    await page.get_by_role("button", name="退出登录").click()
+    await expect(page).to_have_url(f"{cloud}/login")
+    await page.goto(f"{cloud}/console")
+    await expect(page).to_have_url(f"{cloud}/login?next=%2Fconsole")

@@ -63,6 +63,24 @@ async def test_store_filters_open_and_closed_and_rejects_junk(console_only: Page
     assert result == [True, False, False, 0, 1, "sos"]
 
 
+async def test_live_updates_during_a_list_reload_are_not_lost(console_only: Page) -> None:
+    result = await run(
+        console_only,
+        "queue.js",
+        """(() => {
+            const s = new m.IncidentStore();
+            const base = {kind: "sos", severity: "P1", device_ts: 1};
+            s.beginReload();
+            s.upsert({...base, id: 1, status: "new", updated_at: 10});        // arrives live ...
+            s.upsert({...base, id: 2, status: "acknowledged", updated_at: 30});
+            s.finishReload([{...base, id: 2, status: "new", updated_at: 20}]);  // ... list read before
+            const stale = s.upsert({...base, id: 2, status: "new", updated_at: 25});
+            return [s.get(1)?.status, s.get(2).status, stale.accepted, s.pending];
+        })()""",
+    )
+    assert result == ["new", "acknowledged", False, None]
+
+
 async def test_elapsed_and_timestamps_in_chinese_and_english(console_only: Page) -> None:
     zh = await run(
         console_only,

@@ -94,7 +94,11 @@ export function openStream(handlers, onState, onReconnect, retryMs = 3000) {
     });
     source.addEventListener("error", () => {
       onState("lost");
-      if (source.readyState === EventSource.CLOSED) window.setTimeout(connect, retryMs);
+      if (source.readyState !== EventSource.CLOSED) return; // the browser retries by itself
+      // Refused (e.g. 401 after the session expired): back to the login page if so, else retry.
+      requireLogin()
+        .catch(() => {})
+        .finally(() => window.setTimeout(connect, retryMs));
     });
     for (const [name, handler] of Object.entries(handlers)) {
       source.addEventListener(name, (event) => {

@@ -104,9 +104,11 @@ function moveSelection(step) {
 }
 
 async function reloadQueue() {
+  state.store.beginReload();
   try {
-    state.store.replaceAll(await listIncidents(state.filter === "all" ? "all" : state.filter));
-  } catch (error) {
+    state.store.finishReload(await listIncidents(state.filter));
+  } catch {
+    state.store.finishReload([...state.store.byId.values()]);
     toast(t("queue.loadError"), true);
     return;
   }
@@ -196,6 +198,7 @@ async function runAction(action) {
     }
     done = true;
   } catch (error) {
+    if (error instanceof ApiError && error.status === 401) await requireLogin();
     const reason = error instanceof ApiError && error.status === 409 ? t("action.conflict") : error.message;
     toast(t("action.failed", { reason }), true);
   } finally {

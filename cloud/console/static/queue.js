@@ -33,26 +33,57 @@ export function sortIncidents(items, filter, toMillis) {
   });
 }
 
-/** Incidents by id; `upsert` says whether the incident is new to this page. */
+/** Whether `candidate` is not older than `current` (by the server's `updated_at`, when both have it). */
+function notOlder(candidate, current) {
+  if (typeof candidate.updated_at !== "number" || typeof current?.updated_at !== "number") return true;
+  return candidate.updated_at >= current.updated_at;
+}
+
+/**
+ * Incidents by id; `upsert` says whether the incident is new to this page.
+ *
+ * A list reload races the live stream: an event can arrive while the list request is in flight, and
+ * the list may have been read before that event happened. So between `beginReload()` and
+ * `finishReload(items)` live updates are also kept aside and applied again on top of the list, and
+ * an update never replaces a newer version of the same incident.
+ */
 export class IncidentStore {
   constructor() {
     this.byId = new Map();
+    this.pending = null;
+    this.reloading = 0;
+  }
+
+  beginReload() {
+    if (this.reloading++ === 0) this.pending = [];
+  }
+
+  finishReload(items) {
+    const pending = this.pending ?? [];
+    this.pending = null; // re-applying must not queue the same items again
+    this.byId = new Map(items.filter(isIncident).map((item) => [String(item.id), item]));
+    for (const item of pending) this.upsert(item);
+    this.reloading = Math.max(0, this.reloading - 1);
+    this.pending = this.reloading > 0 ? pending : null;
   }
 
   replaceAll(items) {
-    this.byId = new Map(items.filter(isIncident).map((item) => [String(item.id), item]));
+    this.beginReload();
+    this.finishReload(items);
   }
 
   /** Add an incident, or merge fields into a known one (an update may carry only what changed). */
   upsert(item) {
-    const known = item !== null && typeof item === "object" && this.byId.has(String(item.id));
-    if (!isIncident(item) && !known) return { accepted: false, isNew: false };
+    if (item === null || typeof item !== "object") return { accepted: false, isNew: false };
     const id = String(item.id);
-    const isNew = !known;
-    const merged = { ...(this.byId.get(id) ?? {}), ...item };
+    const current = this.byId.get(id);
+    if (!isIncident(item) && current === undefined) return { accepted: false, isNew: false };
+    this.pending?.push(item);
+    if (current !== undefined && !notOlder(item, current)) return { accepted: false, isNew: false };
+    const merged = { ...(current ?? {}), ...item };
     if (!isIncident(merged)) return { accepted: false, isNew: false };
     this.byId.set(id, merged);
-    return { accepted: true, isNew };
+    return { accepted: true, isNew: current === undefined };
   }
 
   get(id) {
