@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 EDGE_ID = "edge-xiqing-01"
 AMQTT_COMFORT_MSG_S = 1_000
+FIRST_SOS_S = 3.0  # a newcomer sees an alarm in the console within seconds of start
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ async def run_demo(config: DemoConfig, *, ready: asyncio.Event | None = None) ->
                         sos_every_s=config.sos_every_s,
                         ground_truth=config.data_dir / "ground-truth.jsonl",
                         started=fleet_started,
+                        first_sos_s=FIRST_SOS_S,
                     )
                 )
                 await asyncio.wait_for(fleet_started.wait(), 60)

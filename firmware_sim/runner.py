@@ -41,6 +41,7 @@ class RunConfig:
     accel_mode: AccelMode = AccelMode.FULL
     ground_truth: Path | None = None
     sos_every_s: float | None = None
+    first_sos_s: float | None = None  # first periodic SOS after this many simulated seconds
     progress: bool = False
     settings: SimSettings = field(default_factory=SimSettings)
 
@@ -82,6 +83,7 @@ class FleetRun:
             faults=config.faults,
             accel_mode=config.accel_mode,
             sos_every_s=config.sos_every_s,
+            first_sos_s=config.first_sos_s,
         )
         self.transport = FleetTransport(
             config.mqtt_url,
@@ -242,11 +244,13 @@ async def run_fleet(
     sos_every_s: float | None,
     ground_truth: Path | None,
     started: asyncio.Event | None = None,
+    first_sos_s: float | None = None,
 ) -> None:
     """Run ``devices`` against the broker at ``mqtt_url`` until cancelled (used by ``anxin demo``).
 
     ``started`` is set once every device is connected (or the connect timeout passed). With
-    ``sos_every_s`` some device of the fleet presses SOS on average that often (simulated seconds).
+    ``sos_every_s`` some device of the fleet presses SOS on average that often (simulated seconds);
+    ``first_sos_s`` fixes when the first of those presses happens (the demo wants one right away).
     """
     config = RunConfig(
         mqtt_url=mqtt_url,
@@ -254,6 +258,7 @@ async def run_fleet(
         seed=seed,
         speed=speed,
         sos_every_s=sos_every_s,
+        first_sos_s=first_sos_s,
         ground_truth=ground_truth,
         accel_mode=AccelMode.FULL,
     )

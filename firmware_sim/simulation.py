@@ -58,6 +58,7 @@ class FleetSimulation:
         faults: FaultRates | None = None,
         accel_mode: AccelMode = AccelMode.FULL,
         sos_every_s: float | None = None,
+        first_sos_s: float | None = None,
     ) -> None:
         self.fleet = fleet
         self.now_ms = start_ms
@@ -78,7 +79,10 @@ class FleetSimulation:
         self._added = 1 << 40  # order of events added while running: after the scenario's
         self._sos_every_ms = int(sos_every_s * 1000) if sos_every_s else None
         self._sos_rng = device_rng(seed, "*fleet*", "periodic-sos")
-        self._next_sos = start_ms + self._draw_sos_gap() if self._sos_every_ms else None
+        self._next_sos: int | None = None
+        if self._sos_every_ms:
+            first_gap = int(first_sos_s * 1000) if first_sos_s is not None else self._draw_sos_gap()
+            self._next_sos = start_ms + first_gap
         self._heap: list[tuple[int, int]] = []
         for i in range(len(self.devices)):
             self._push(i)

@@ -192,3 +192,12 @@ def test_events_on_a_dead_device_are_marked_in_the_truth() -> None:
     sos = next(t for t in adv.truths if t.kind == "sos")
     assert sos.detail == {"device_off": True}
     assert not any(f.wire.topic == "anxin/v1/up/card-0001/sos" for f in adv.frames)
+
+
+def test_first_periodic_sos_can_be_pinned_for_the_demo() -> None:
+    start = 1_764_513_600_000
+    pinned = FleetSimulation(
+        fleet_from_mix(10), seed=3, start_ms=start, accel_mode=AccelMode.OFF, sos_every_s=3600, first_sos_s=3
+    )
+    sos = [t for t in pinned.advance(start + 10_000).truths if t.kind == "sos"]
+    assert [t.ts for t in sos] == [start + 3_000]
