@@ -20,7 +20,7 @@ from cloud.incidents.schemas import (
 )
 from cloud.intake.models import EventRecord
 from cloud.notify.models import Notification
-from cloud.notify.port import mask_phone
+from cloud.notify.port import display_phone
 from cloud.registry.models import Community, Subject
 from cloud.registry.schemas import SubjectKind, SubjectSummary
 from contracts.intake import Severity
@@ -125,7 +125,7 @@ async def incident_detail(*, session: AsyncSession, incident: Incident) -> Incid
         notifications=[
             NotificationOut(
                 id=n.id,
-                to=mask_phone(n.to_phone),
+                to=display_phone(n.to_phone),
                 language=n.language,
                 status=n.status,
                 attempts=n.attempts,

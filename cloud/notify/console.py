@@ -1,7 +1,8 @@
 """The default notifier: "sends" by keeping each message in memory and in the ``console_sms`` table.
 
 The dev phone page (``GET /api/v1/dev/sms``) shows them, and each one is published on the live
-stream as ``sms.sent``. Logs carry only a masked number.
+stream as ``sms.sent`` with the number masked (``+86 136****7230``) and the guardian id as the stable
+key to group by: a full number never goes to a browser. Logs carry only a masked number.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from dataclasses import dataclass
 from cloud.db import SessionFactory
 from cloud.live import OPERATORS, LiveEvent, LiveHub
 from cloud.notify.models import ConsoleSms
-from cloud.notify.port import E164_RE, NotifierError, mask_phone
+from cloud.notify.port import E164_RE, NotifierError, display_phone, mask_phone
+from cloud.notify.service import guardian_id_of_phone
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,7 @@ class SentSms:
     to: str
     body: str
     sent_at: int
+    guardian_id: int | None = None
 
 
 class ConsoleNotifier:
@@ -43,13 +46,15 @@ class ConsoleNotifier:
     async def send_sms(self, *, to: str, body: str) -> str:
         if not E164_RE.match(to):
             raise NotifierError("recipient is not an E.164 number", retryable=False)
-        sms = SentSms(message_id=f"console-{uuid.uuid4().hex[:16]}", to=to, body=body, sent_at=self._now_ms())
+        guardian_id: int | None = None
+        message_id = f"console-{uuid.uuid4().hex[:16]}"
+        sent_at = self._now_ms()
         if self._sessions is not None:
             async with self._sessions() as session:
-                session.add(
-                    ConsoleSms(message_id=sms.message_id, to_phone=to, body=body, sent_at=sms.sent_at)
-                )
+                guardian_id = await guardian_id_of_phone(session=session, phone=to)
+                session.add(ConsoleSms(message_id=message_id, to_phone=to, body=body, sent_at=sent_at))
                 await session.commit()
+        sms = SentSms(message_id=message_id, to=to, body=body, sent_at=sent_at, guardian_id=guardian_id)
         self.messages.append(sms)
         log.info("sms.sent provider=console to=%s id=%s", mask_phone(to), sms.message_id)
         if self._hub is not None:
@@ -57,7 +62,13 @@ class ConsoleNotifier:
                 OPERATORS,
                 LiveEvent(
                     name="sms.sent",
-                    data={"id": sms.message_id, "to": to, "body": body, "sent_at": sms.sent_at},
+                    data={
+                        "id": sms.message_id,
+                        "guardian_id": guardian_id,
+                        "to_masked": display_phone(to),
+                        "body": body,
+                        "sent_at": sms.sent_at,
+                    },
                 ),
             )
         return sms.message_id

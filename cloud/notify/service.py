@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.notify.models import ConsoleSms, Notification
@@ -103,6 +103,16 @@ def record_failure(
         return
     delay_s = min(BACKOFF_BASE_S**note.attempts, BACKOFF_CAP_S)
     note.next_attempt_at = now_ms + delay_s * 1000
+
+
+async def guardian_id_of_phone(*, session: AsyncSession, phone: str) -> int | None:
+    """The stable, opaque key of a phone number for browsers: its first guardian's id (None if none)."""
+    return await session.scalar(select(func.min(Guardian.id)).where(Guardian.phone == phone))
+
+
+async def guardian_ids_by_phone(*, session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(Guardian.phone, func.min(Guardian.id)).group_by(Guardian.phone))
+    return {phone: guardian_id for phone, guardian_id in rows}
 
 
 async def console_messages(*, session: AsyncSession, limit: int = 500) -> list[ConsoleSms]:

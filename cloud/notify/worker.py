@@ -17,7 +17,7 @@ from cloud.incidents.models import TimelineEntry
 from cloud.metrics import CloudMetrics
 from cloud.notify import service
 from cloud.notify.models import Notification
-from cloud.notify.port import Notifier, NotifierError, mask_phone
+from cloud.notify.port import Notifier, NotifierError, display_phone, mask_phone
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class OutboxWorker:
                         at=now,
                         type="sms_sent",
                         actor="system",
-                        text=f"短信已发送 SMS sent to {mask_phone(job.to)}",
+                        text=f"短信已发送 SMS sent to {display_phone(job.to)}",
                         data={"notification_id": job.id},
                     )
                 )

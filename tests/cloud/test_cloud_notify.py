@@ -13,7 +13,7 @@ from cloud_harness import WAIT_S, SseReader, StartCloud, edge_event
 from cloud.db import open_database
 from cloud.metrics import CloudMetrics
 from cloud.notify.models import Notification
-from cloud.notify.port import NotifierError
+from cloud.notify.port import NotifierError, display_phone
 from cloud.notify.twilio import TwilioNotifier
 from cloud.notify.worker import OutboxWorker
 from contracts.intake import EventKind, Severity
@@ -114,9 +114,13 @@ async def test_new_sos_texts_every_guardian_through_the_console_notifier(start_c
             await reader.comment()
             await edge.post(INTAKE, json=edge_event(subject["device_ids"][0], 1))
             sent = [await reader.until("sms.sent") for _ in guardians]
-        assert sorted(s.data["to"] for s in sent) == sorted(g["phone"] for g in guardians)
+        assert sorted(s.data["guardian_id"] for s in sent) == sorted(g["id"] for g in guardians)
+        assert sorted(s.data["to_masked"] for s in sent) == sorted(
+            display_phone(g["phone"]) for g in guardians
+        )
         phones = (await operator.get("/api/v1/dev/sms")).json()
-        assert sorted(p["phone"] for p in phones) == sorted(g["phone"] for g in guardians)
+        assert sorted(p["guardian_id"] for p in phones) == sorted(g["id"] for g in guardians)
+        assert sorted(p["to_masked"] for p in phones) == sorted(display_phone(g["phone"]) for g in guardians)
         for phone in phones:
             body = phone["messages"][0]["body"]
             assert subject["masked_name"] in body
@@ -156,7 +160,7 @@ async def test_english_guardians_get_english_text(start_cloud: StartCloud) -> No
             await reader.comment()
             await edge.post(INTAKE, json=edge_event("card-en-1", 1))
             sms = await reader.until("sms.sent")
-    assert sms.data["to"] == "+447700900123"
+    assert sms.data["to_masked"] == "+44 ****0123"
     assert sms.data["body"].startswith("[Anxin] The assistance card of your family member 张**")
 
 
