@@ -2,18 +2,31 @@
 
 Guardians get numbers in the ``+86 1xx 0000 xxxx`` style test range so no real person is texted.
 Device ids: ``card-0001``…, ``wear-0001``…, ``kid-0001``…; every demo device is served by
-:data:`DEMO_EDGE_ID`.
+:data:`DEMO_EDGE_ID`. Care plans: elders get the default clinical limits, children a home fence (家,
+watched every evening) and a school fence (学校, school hours Mon–Fri) somewhere in Xiqing. ``anxin demo``
+replaces the children's fences with the simulator's own geography, so simulated children live where their
+fences are.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import random
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloud.registry.models import Community, Device, Guardian, Subject
+from cloud.registry.care_plan import (
+    DEFAULT_CARE_PLAN,
+    EVERY_DAY,
+    WEEKDAYS,
+    CarePlan,
+    CircleFencePlan,
+    Schedule,
+)
+from cloud.registry.models import CarePlanRecord, Community, Device, Guardian, Subject
 from contracts.ids import DeviceKind
 
 DEMO_SEED = 20_240_611
@@ -26,6 +39,11 @@ ELDER_GIVEN = ("秀英", "桂兰", "玉兰", "淑珍", "凤英", "建国", "国�
 MALE_GIVEN = ("伟", "强", "磊", "军", "涛", "志刚", "海波")
 FEMALE_GIVEN = ("丽", "静", "敏", "燕", "艳", "丽娟", "晓红")
 CHILD_GIVEN = ("子涵", "浩然", "欣怡", "梓萱", "宇轩")
+XIQING_LAT, XIQING_LON = 39.14, 117.01
+M_PER_DEG_LAT = 111_320.0
+HOME_FENCE_M, SCHOOL_FENCE_M = 100.0, 150.0
+HOME_WATCH = Schedule(days=EVERY_DAY, start="20:00", end="24:00")  # a child should be home at night
+SCHOOL_HOURS = Schedule(days=WEEKDAYS, start="08:00", end="16:00")
 CARE_NOTES = ("独居", "高血压，每日服药", "行动不便，使用助行器", "糖尿病", "听力较弱，请大声说话", "")
 
 
@@ -39,6 +57,27 @@ class DemoPerson:
     care_notes: str
     devices: tuple[tuple[str, DeviceKind], ...]
     guardians: tuple[tuple[str, str, str, str], ...]  # name, phone, relation, language
+    care_plan: CarePlan = DEFAULT_CARE_PLAN
+
+
+def _near(rng: random.Random, lat: float, lon: float, radius_m: float) -> tuple[float, float]:
+    north, east = rng.uniform(-radius_m, radius_m), rng.uniform(-radius_m, radius_m)
+    return (
+        round(lat + north / M_PER_DEG_LAT, 6),
+        round(lon + east / (M_PER_DEG_LAT * math.cos(math.radians(lat))), 6),
+    )
+
+
+def child_care_plan(home: tuple[float, float], school: tuple[float, float]) -> CarePlan:
+    """A child's plan: 家 (watched 20:00–24:00 every day) and 学校 (school hours, Mon–Fri)."""
+    return CarePlan(
+        fences=[
+            CircleFencePlan(name="家", lat=home[0], lon=home[1], radius_m=HOME_FENCE_M, schedule=HOME_WATCH),
+            CircleFencePlan(
+                name="学校", lat=school[0], lon=school[1], radius_m=SCHOOL_FENCE_M, schedule=SCHOOL_HOURS
+            ),
+        ]
+    )
 
 
 def _test_phone(rng: random.Random) -> str:
@@ -96,6 +135,11 @@ def demo_people(community_count: int, seed: int = DEMO_SEED) -> list[DemoPerson]
                 ),
             )
         )
+    for n, person in enumerate(people[ELDER_COUNT:]):  # own stream: the people above stay as they were
+        place = random.Random(seed * 1_000 + n)
+        home = _near(place, XIQING_LAT, XIQING_LON, 6_000.0)
+        school = _near(place, *home, 1_500.0)
+        people[ELDER_COUNT + n] = dataclasses.replace(person, care_plan=child_care_plan(home, school))
     return people
 
 
@@ -127,6 +171,9 @@ async def load_demo(*, session: AsyncSession, now_ms: int, edge_id: str = DEMO_E
         )
         session.add(subject)
         await session.flush()
+        session.add(
+            CarePlanRecord(subject_id=subject.id, plan=person.care_plan.model_dump_json(), updated_at=now_ms)
+        )
         for device_id, kind in person.devices:
             session.add(
                 Device(

@@ -100,3 +100,13 @@ class Guardian(Base):
     language: Mapped[str] = mapped_column(String(8), default="zh")
     priority: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[int] = mapped_column(EpochMs)
+
+
+class CarePlanRecord(Base):
+    """A subject's care plan (``cloud.registry.care_plan.CarePlan`` as JSON); absent = the defaults."""
+
+    __tablename__ = "care_plans"
+
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), primary_key=True)
+    plan: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[int] = mapped_column(EpochMs)

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from cloud.notify.port import E164_RE
+from cloud.registry.care_plan import DEFAULT_CARE_PLAN, CarePlan
 from contracts.ids import DeviceId, DeviceKind
 
 
@@ -101,11 +102,12 @@ class DeviceOut(BaseModel):
 
 
 class EdgeDevice(BaseModel):
-    """One row of an edge's registry snapshot."""
+    """One row of an edge's registry snapshot (``care_plan`` added later: old gateways ignore it)."""
 
     device_id: str
     kind: DeviceKind
     subject_id: int
+    care_plan: CarePlan = DEFAULT_CARE_PLAN
 
 
 class GuardianIn(Strict):

@@ -16,7 +16,6 @@ from cloud.registry.schemas import (
     CommunityRef,
     DeviceIn,
     DeviceOut,
-    EdgeDevice,
     GuardianIn,
     GuardianOut,
     StreetOut,
@@ -168,11 +167,6 @@ async def list_devices(
         DeviceOut(device_id=d.device_id, kind=d.kind, subject_id=d.subject_id, edge_id=d.edge_id)
         for d in await session.scalars(query)
     ]
-
-
-async def edge_devices(*, session: AsyncSession, edge_id: str) -> list[EdgeDevice]:
-    rows = await session.scalars(select(Device).where(Device.edge_id == edge_id).order_by(Device.device_id))
-    return [EdgeDevice(device_id=d.device_id, kind=d.kind, subject_id=d.subject_id) for d in rows]
 
 
 async def create_guardian(

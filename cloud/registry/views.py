@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from cloud.deps import ClockDep, EdgeDep, OperatorDep, SessionDep
 from cloud.errors import Forbidden
-from cloud.registry import service
+from cloud.registry import care_plans, service
+from cloud.registry.care_plan import CarePlan, CarePlanOut
 from cloud.registry.schemas import (
     DeviceIn,
     DeviceOut,
@@ -19,6 +21,8 @@ from cloud.registry.schemas import (
     SubjectIn,
     SubjectOut,
 )
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
 
@@ -90,4 +94,19 @@ async def create_device(body: DeviceIn, session: SessionDep, now: ClockDep, _op:
 async def edge_devices(edge_id: str, session: SessionDep, edge: EdgeDep) -> list[EdgeDevice]:
     if edge != edge_id:
         raise Forbidden("this token belongs to another edge", field="edge_id")
-    return await service.edge_devices(session=session, edge_id=edge_id)
+    return await care_plans.edge_devices(session=session, edge_id=edge_id)
+
+
+@router.get("/subjects/{subject_id}/care-plan")
+async def get_care_plan(subject_id: int, session: SessionDep, _op: OperatorDep) -> CarePlanOut:
+    return await care_plans.get_care_plan(session=session, subject_id=subject_id)
+
+
+@router.put("/subjects/{subject_id}/care-plan")
+async def put_care_plan(
+    subject_id: int, body: CarePlan, session: SessionDep, now: ClockDep, op: OperatorDep
+) -> CarePlanOut:
+    plan = await care_plans.put_care_plan(session=session, subject_id=subject_id, plan=body, now_ms=now())
+    await session.commit()
+    log.info("care_plan.updated subject_id=%d fences=%d operator=%s", subject_id, len(body.fences), op)
+    return plan

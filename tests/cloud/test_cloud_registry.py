@@ -60,7 +60,9 @@ async def test_create_subject_device_and_guardian(
         ("+8613900001111", "儿子", "zh")
     ]
     snapshot = (await edge.get("/api/v1/edges/edge-xiqing-01/devices")).json()
-    assert {"device_id": "card-9001", "kind": "sos_card", "subject_id": subject["id"]} in snapshot
+    [entry] = [d for d in snapshot if d["device_id"] == "card-9001"]
+    assert (entry["kind"], entry["subject_id"]) == ("sos_card", subject["id"])
+    assert entry["care_plan"]["vitals"]["hr_high_bpm"] == 130  # no plan stored: the defaults
 
 
 async def test_registry_validation_names_the_field(operator: httpx.AsyncClient) -> None:
