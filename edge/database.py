@@ -40,13 +40,26 @@ CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status, device_id, id);
 CREATE TABLE IF NOT EXISTS registry (
     device_id   TEXT PRIMARY KEY,
     kind        TEXT NOT NULL,
-    subject_id  TEXT
+    subject_id  TEXT,
+    care_plan   TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (
     name   TEXT PRIMARY KEY,
     value  TEXT NOT NULL
 );
 """
+
+
+# Columns added after the first release: (table, column, type). A file from an older gateway gets them.
+ADDED_COLUMNS = (("registry", "care_plan", "TEXT"),)
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    for table, column, sql_type in ADDED_COLUMNS:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+            log.info("database.column_added table=%s column=%s", table, column)
 
 
 class Database:
@@ -64,6 +77,7 @@ class Database:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=5000")
         conn.executescript(SCHEMA)
+        _add_missing_columns(conn)
         self._conn = conn
 
     async def open(self) -> None:

@@ -12,6 +12,8 @@ import logging
 from collections.abc import Callable, Sequence
 
 from contracts import DeviceKind, EventKind, Presence, Status, UplinkMessage, WearState
+from edge.care_plan import CarePlanSpec
+from edge.fleet_clock import FleetClock
 from edge.pipeline import Detector, Finding
 
 log = logging.getLogger(__name__)
@@ -57,10 +59,15 @@ class DeviceFacts:
         return sum(self.online.values())
 
 
-def default_detectors(kind_of: Callable[[str], DeviceKind | None]) -> list[Detector]:
+def default_detectors(
+    kind_of: Callable[[str], DeviceKind | None],
+    *,
+    plan_of: Callable[[str], CarePlanSpec | None] | None = None,
+    clock: FleetClock | None = None,
+) -> list[Detector]:
     try:
         from edge.detection_adapter import DetectionAdapter
     except ImportError as exc:
         log.warning("detection.unavailable error=%s running alarms and device facts only", exc)
         return [DeviceFacts()]
-    return [DeviceFacts(raise_events=False), DetectionAdapter(kind_of)]
+    return [DeviceFacts(raise_events=False), DetectionAdapter(kind_of, plan_of=plan_of, clock=clock)]

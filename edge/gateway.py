@@ -17,11 +17,13 @@ from prometheus_client import CollectorRegistry
 
 from contracts import DeviceKind, uplink_filter
 from edge.backoff import Backoff
+from edge.care_plan import CarePlanSpec
 from edge.cloud_client import CloudClient
 from edge.commands import CommandStream
 from edge.database import Database
 from edge.detectors import DeviceFacts, default_detectors
 from edge.errors import OutboxError
+from edge.fleet_clock import FleetClock
 from edge.forwarder import Forwarder
 from edge.ingest import MqttIngest
 from edge.metrics import EdgeMetrics, serve_metrics
@@ -65,8 +67,9 @@ class Gateway:
             accept_unknown_devices=s.accept_unknown_devices,
             max_payload_bytes=s.max_payload_bytes,
         )
+        self.fleet_clock = FleetClock()  # device time, from the messages: drives the periodic tick
         if detectors is None:
-            detectors = default_detectors(self._kind_of)
+            detectors = default_detectors(self._kind_of, plan_of=self._plan_of, clock=self.fleet_clock)
         self.pipeline = Pipeline(
             s.edge_id,
             detectors,
@@ -138,6 +141,10 @@ class Gateway:
     def _kind_of(self, device_id: str) -> DeviceKind | None:
         found = self.registry.get(device_id)
         return None if found is None else found.kind
+
+    def _plan_of(self, device_id: str) -> CarePlanSpec | None:
+        found = self.registry.get(device_id)
+        return None if found is None else found.care_plan
 
     # -- accessors for tests and the demo ----------------------------------------------------------
     def rejected_count(self, reason: str) -> float:

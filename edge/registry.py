@@ -4,19 +4,34 @@ Before the first snapshot ever arrived (a brand-new gateway whose cloud is not r
 device is accepted: refusing would drop real alarms during commissioning, and the cloud rejects
 unknown devices at intake anyway. Once a snapshot exists (fetched now or cached from an earlier run)
 devices missing from it are rejected as ``unknown_device``.
+
+Each entry may carry the person's care plan (:class:`~edge.care_plan.CarePlanSpec`), cached with the
+snapshot. A plan that does not validate is dropped (``None``: the detectors keep their defaults) and
+counted in ``bad_plans``; the device itself stays known.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterable
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 
 from contracts import DeviceKind
 from contracts.ids import DeviceId
+from edge.care_plan import CarePlanSpec
 from edge.database import Database
+
+log = logging.getLogger(__name__)
 
 _FETCHED_AT = "registry_fetched_ms"
 
@@ -27,10 +42,22 @@ class RegisteredDevice(BaseModel):
     device_id: DeviceId
     kind: DeviceKind
     subject_id: Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)] | None = None
+    care_plan: CarePlanSpec | None = None
+
+    @field_validator("care_plan", mode="wrap")
+    @classmethod
+    def _plan_or_none(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> CarePlanSpec | None:
+        try:
+            plan: CarePlanSpec | None = handler(value)
+        except ValidationError as exc:
+            log.warning("registry.bad_care_plan errors=%d", exc.error_count())
+            return None
+        return plan
 
 
 def parse_snapshot(data: Any) -> tuple[list[RegisteredDevice], int]:
-    """Validate the cloud's answer (a JSON list); return the good entries and how many were bad."""
+    """Validate the cloud's answer (a JSON list); return the good entries and how many were bad
+    (an entry whose only fault is its care plan is good, with ``care_plan=None``)."""
     if isinstance(data, dict) and isinstance(data.get("devices"), list):
         data = data["devices"]
     if not isinstance(data, list):
@@ -77,13 +104,23 @@ class RegistryStore:
         self._db = db
 
     async def save(self, devices: list[RegisteredDevice], *, fetched_ms: int) -> None:
-        rows = [(d.device_id, d.kind.value, d.subject_id) for d in devices]
+        rows = [
+            (
+                d.device_id,
+                d.kind.value,
+                d.subject_id,
+                None if d.care_plan is None else d.care_plan.model_dump_json(),
+            )
+            for d in devices
+        ]
 
         def write(conn: sqlite3.Connection) -> None:
             with conn:  # one transaction: never a half-written snapshot
                 conn.execute("BEGIN")
                 conn.execute("DELETE FROM registry")
-                conn.executemany("INSERT INTO registry (device_id, kind, subject_id) VALUES (?, ?, ?)", rows)
+                conn.executemany(
+                    "INSERT INTO registry (device_id, kind, subject_id, care_plan) VALUES (?, ?, ?, ?)", rows
+                )
                 conn.execute(
                     "INSERT INTO meta (name, value) VALUES (?, ?)"
                     " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
@@ -95,13 +132,33 @@ class RegistryStore:
     async def load(self) -> tuple[list[RegisteredDevice], int] | None:
         """The cached snapshot and when it was fetched, or None if none was ever saved."""
 
-        def read(conn: sqlite3.Connection) -> tuple[list[tuple[str, str, str | None]], str | None]:
+        def read(
+            conn: sqlite3.Connection,
+        ) -> tuple[list[tuple[str, str, str | None, str | None]], str | None]:
             meta = conn.execute("SELECT value FROM meta WHERE name = ?", (_FETCHED_AT,)).fetchone()
-            rows = conn.execute("SELECT device_id, kind, subject_id FROM registry").fetchall()
+            rows = conn.execute("SELECT device_id, kind, subject_id, care_plan FROM registry").fetchall()
             return rows, None if meta is None else str(meta[0])
 
         rows, fetched = await self._db.run(read)
         if fetched is None:
             return None
-        devices = [RegisteredDevice(device_id=r[0], kind=DeviceKind(r[1]), subject_id=r[2]) for r in rows]
+        plans: dict[str, CarePlanSpec | None] = {}  # a person's devices share one plan: parse it once
+        devices = []
+        for device_id, kind, subject_id, plan_json in rows:
+            if plan_json is not None and plan_json not in plans:
+                plans[plan_json] = _plan(plan_json)
+            plan = None if plan_json is None else plans[plan_json]
+            devices.append(
+                RegisteredDevice(
+                    device_id=device_id, kind=DeviceKind(kind), subject_id=subject_id, care_plan=plan
+                )
+            )
         return devices, int(fetched)
+
+
+def _plan(text: str) -> CarePlanSpec | None:
+    try:
+        return CarePlanSpec.model_validate_json(text)
+    except ValidationError:
+        log.warning("registry.bad_cached_care_plan")
+        return None
