@@ -31,6 +31,7 @@ from cloud.intake import views as intake_views
 from cloud.live import LiveHub
 from cloud.metrics import CloudMetrics
 from cloud.notify import views as notify_views
+from cloud.notify import webhooks as notify_webhooks
 from cloud.notify.console import ConsoleNotifier
 from cloud.notify.port import Notifier
 from cloud.notify.twilio import TwilioNotifier
@@ -66,6 +67,7 @@ def build_notifier(
             base_url=settings.twilio_base_url,
             timeout_s=settings.notify_timeout_s,
             transport=transport,
+            status_callback=settings.public_url.rstrip("/") + "/api/v1/notify/twilio/status",
         )
     return ConsoleNotifier(now_ms=now_ms, sessions=db.sessions, hub=hub)
 
@@ -174,6 +176,7 @@ def create_app(
         command_views.router,
         stream_router,
         notify_views.router,
+        notify_webhooks.router,  # Twilio inbound SMS and status callbacks
         console_router,  # pages and static files of the operator console (cloud/console/)
     ):
         app.include_router(router)

@@ -63,6 +63,7 @@ async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Devic
             )
         incident.severity = severity.value
         incident.event_count += 1
+        incident.last_event_kind = event.kind.value
         incident.updated_at = now_ms
         _set_fix(incident, event)
         add_entry(
@@ -99,6 +100,8 @@ async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Devic
         cloud_ts=now_ms,
         updated_at=now_ms,
         event_count=1,
+        origin_kind=event.kind.value,
+        last_event_kind=event.kind.value,
     )
     _set_fix(incident, event)
     session.add(incident)

@@ -46,6 +46,9 @@ class Incident(Base):
     last_accuracy_m: Mapped[float | None] = mapped_column(Float, default=None)
     last_fix_source: Mapped[str | None] = mapped_column(String(8), default=None)
     last_fix_at: Mapped[int | None] = mapped_column(EpochMs, default=None)
+    origin_kind: Mapped[str | None] = mapped_column(String(32), default=None)  # event kind that opened it
+    last_event_kind: Mapped[str | None] = mapped_column(String(32), default=None)  # latest joined event
+    guardian_answered_at: Mapped[int | None] = mapped_column(EpochMs, default=None)  # first guardian ack
     timeline: Mapped[list[TimelineEntry]] = relationship(
         back_populates="incident", order_by="TimelineEntry.id", cascade="all, delete-orphan"
     )

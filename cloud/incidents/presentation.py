@@ -50,6 +50,8 @@ def _item(incident: Incident, subject: Subject) -> IncidentItem:
     return IncidentItem(
         id=incident.id,
         kind=incident.kind,
+        origin_kind=incident.origin_kind or incident.kind,
+        last_event_kind=incident.last_event_kind or incident.origin_kind or incident.kind,
         severity=Severity(incident.severity),
         status=Status(incident.status),
         outcome=incident.outcome,
@@ -63,6 +65,7 @@ def _item(incident: Incident, subject: Subject) -> IncidentItem:
         acknowledged_at=incident.acknowledged_at,
         dispatched_at=incident.dispatched_at,
         resolved_at=incident.resolved_at,
+        guardian_answered_at=incident.guardian_answered_at,
         updated_at=incident.updated_at,
         acknowledged_by=incident.acknowledged_by,
         responder=incident.responder,
@@ -130,6 +133,8 @@ async def incident_detail(*, session: AsyncSession, incident: Incident) -> Incid
                 status=n.status,
                 attempts=n.attempts,
                 sent_at=n.sent_at,
+                delivery_status=n.delivery_status,
+                delivery_updated_at=n.delivery_updated_at,
             )
             for n in notes
         ],

@@ -51,6 +51,8 @@ class IncidentItem(BaseModel):
 
     id: int
     kind: str
+    origin_kind: str  # the event kind that opened it (e.g. geofence_exit), for exact labels
+    last_event_kind: str  # the latest event that joined it
     severity: Severity
     status: Status
     outcome: str | None
@@ -64,6 +66,7 @@ class IncidentItem(BaseModel):
     acknowledged_at: int | None
     dispatched_at: int | None
     resolved_at: int | None
+    guardian_answered_at: int | None
     updated_at: int
     acknowledged_by: str | None
     responder: str | None
@@ -99,6 +102,8 @@ class NotificationOut(BaseModel):
     status: str
     attempts: int
     sent_at: int | None
+    delivery_status: str | None  # from the provider's status callbacks
+    delivery_updated_at: int | None
 
 
 class IncidentDetail(IncidentItem):

@@ -24,8 +24,27 @@ class Notification(Base):
     next_attempt_at: Mapped[int] = mapped_column(EpochMs)
     created_at: Mapped[int] = mapped_column(EpochMs)
     sent_at: Mapped[int | None] = mapped_column(EpochMs, default=None)
-    provider_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    provider_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     last_error: Mapped[str | None] = mapped_column(String(200), default=None)
+    # What the provider reported afterwards (status callbacks): queued|sent|delivered|undelivered|failed
+    delivery_status: Mapped[str | None] = mapped_column(String(16), default=None)
+    delivery_updated_at: Mapped[int | None] = mapped_column(EpochMs, default=None)
+
+
+class GuardianReply(Base):
+    """An SMS answer from a known guardian, matched to an open incident. ``provider_message_id``
+    (Twilio's MessageSid) makes handling idempotent. Unknown senders are counted, never stored."""
+
+    __tablename__ = "guardian_replies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider_message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))  # twilio | console
+    guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    result: Mapped[str] = mapped_column(String(16))  # acknowledged | message
+    body: Mapped[str] = mapped_column(Text)  # length-capped
+    received_at: Mapped[int] = mapped_column(EpochMs)
 
 
 class ConsoleSms(Base):

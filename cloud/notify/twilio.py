@@ -27,11 +27,14 @@ class TwilioNotifier:
         base_url: str = "https://api.twilio.com",
         timeout_s: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        status_callback: str | None = None,
     ) -> None:
+        """``status_callback``: the URL Twilio posts delivery status to (``/api/v1/notify/twilio/status``)."""
         if not account_sid or not auth_token or not sender:
             raise ValueError("twilio needs account_sid, auth_token and a sender")
         self._account_sid = account_sid
         self._sender = sender
+        self._status_callback = status_callback
         self._client = httpx.AsyncClient(
             base_url=base_url,
             auth=(account_sid, auth_token),
@@ -47,6 +50,8 @@ class TwilioNotifier:
             form["MessagingServiceSid"] = self._sender
         else:
             form["From"] = self._sender
+        if self._status_callback:
+            form["StatusCallback"] = self._status_callback
         try:
             response = await self._client.post(
                 f"/2010-04-01/Accounts/{self._account_sid}/Messages.json", data=form

@@ -1,20 +1,36 @@
-"""``GET /api/v1/dev/sms``: what the console notifier "sent", per guardian (the dev phone page).
+"""The dev phone page's API (console notifier only, operators only).
 
-Numbers leave the server masked (``+86 136****7230``); ``guardian_id`` is the key to group by.
+``GET /api/v1/dev/sms``: what the console notifier "sent", and what the developer answered, per
+guardian. Numbers leave the server masked (``+86 136****7230``); ``guardian_id`` is the key to group by.
+``POST /api/v1/dev/sms/reply``: answer as that guardian — the same domain path as a Twilio inbound SMS.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import asyncio
+import logging
+import uuid
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
 from cloud.deps import OperatorDep, SessionDep, StateDep
 from cloud.errors import NotFound
-from cloud.notify.port import display_phone
+from cloud.notify import replies
+from cloud.notify.inbound import phone_of_guardian
+from cloud.notify.metrics import NotifyMetrics, notify_metrics
+from cloud.notify.models import GuardianReply
+from cloud.notify.port import NotifierError, display_phone
+from cloud.notify.reply_flow import process_reply
 from cloud.notify.service import console_messages, guardian_ids_by_phone
+from cloud.registry.models import Guardian
 from cloud.state import CloudState
+
+log = logging.getLogger(__name__)
+
+ANSWER_TIMEOUT_S = 5.0
 
 router = APIRouter(prefix="/api/v1/dev", tags=["dev"])
 
@@ -23,6 +39,7 @@ class SmsOut(BaseModel):
     id: str
     body: str
     sent_at: int
+    direction: Literal["out", "in"] = "out"  # out: center -> guardian; in: the guardian's answer
 
 
 class PhoneOut(BaseModel):
@@ -58,4 +75,65 @@ async def list_sms(
                 guardian_id=owner, to_masked=display_phone(sms.to_phone), messages=[]
             )
         phone.messages.append(SmsOut(id=sms.message_id, body=sms.body, sent_at=sms.sent_at))
+    answers = await session.execute(
+        select(GuardianReply, Guardian.phone)
+        .join(Guardian, Guardian.id == GuardianReply.guardian_id)
+        .where(GuardianReply.channel == "console")
+        .order_by(GuardianReply.id.desc())
+        .limit(limit)
+    )
+    for reply, to_phone in answers:
+        phone = phones.get(to_phone)
+        if phone is not None:  # only phones that got a message show up
+            phone.messages.append(
+                SmsOut(
+                    id=reply.provider_message_id, body=reply.body, sent_at=reply.received_at, direction="in"
+                )
+            )
+    for phone in phones.values():
+        phone.messages.sort(key=lambda m: m.sent_at, reverse=True)
     return list(phones.values())
+
+
+class ReplyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    guardian_id: Annotated[int, Field(ge=1)]
+    text: Annotated[str, Field(min_length=1, max_length=1600)]
+    message_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,48}$")] | None = None
+
+
+class ReplyOut(BaseModel):
+    result: replies.ReplyResult
+    incident_id: int | None
+    duplicate: bool
+    answer: str  # the confirmation "sent" back to the phone
+
+
+@router.post("/sms/reply")
+async def reply_as_guardian(
+    body: ReplyIn,
+    state: StateDep,
+    _op: OperatorDep,
+    metrics: Annotated[NotifyMetrics, Depends(notify_metrics)],
+) -> ReplyOut:
+    """Answer an SMS as the guardian (dev phone page): handled exactly like a Twilio inbound SMS."""
+    require_console_notifier(state)
+    async with state.db.sessions() as session:
+        phone = await phone_of_guardian(session=session, guardian_id=body.guardian_id)
+    if phone is None:
+        raise NotFound(f"no guardian {body.guardian_id}", field="guardian_id")
+    message_id = f"console-in-{body.message_id or uuid.uuid4().hex}"
+    outcome = await process_reply(
+        state, metrics, provider_message_id=message_id, channel="console", from_phone=phone, text=body.text
+    )
+    answer = replies.answer_text(outcome.result, outcome.language)
+    if not outcome.duplicate:
+        try:
+            async with asyncio.timeout(ANSWER_TIMEOUT_S):
+                await state.notifier.send_sms(to=phone, body=answer)
+        except (NotifierError, TimeoutError) as exc:  # the answer is a courtesy; the reply is stored
+            log.warning("guardian.answer_failed guardian=%d error=%s", body.guardian_id, type(exc).__name__)
+    return ReplyOut(
+        result=outcome.result, incident_id=outcome.incident_id, duplicate=outcome.duplicate, answer=answer
+    )

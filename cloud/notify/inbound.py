@@ -1,0 +1,167 @@
+"""Inbound SMS answers and delivery status callbacks, against the database.
+
+Both the Twilio webhooks and the dev phone page's reply box call :func:`handle_reply`: one domain path.
+Functions flush and never commit (the request commits once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloud.incidents.lifecycle import OPEN_STATUSES
+from cloud.incidents.models import Incident
+from cloud.incidents.timeline import SYSTEM_ACTOR, add_entry
+from cloud.notify import delivery, replies
+from cloud.notify.models import GuardianReply, Notification
+from cloud.notify.port import display_phone
+from cloud.notify.replies import ReplyResult
+from cloud.registry.models import Guardian
+
+DELIVERY_TEXT = {
+    delivery.DeliveryStatus.QUEUED: "短信排队中 SMS queued",
+    delivery.DeliveryStatus.SENT: "短信已发出 SMS sent",
+    delivery.DeliveryStatus.DELIVERED: "短信已送达 SMS delivered",
+    delivery.DeliveryStatus.UNDELIVERED: "短信未送达 SMS undelivered",
+    delivery.DeliveryStatus.FAILED: "短信发送失败 SMS failed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyOutcome:
+    result: ReplyResult
+    language: str | None  # the guardian's, None for an unknown sender
+    incident_id: int | None = None
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryUpdate:
+    incident_id: int
+    notification_id: int
+    status: delivery.DeliveryStatus
+
+
+async def _open_notification(
+    session: AsyncSession, guardian_ids: list[int]
+) -> tuple[Notification, Incident] | None:
+    """The most recent notification to one of ``guardian_ids`` whose incident is still open."""
+    row = (
+        await session.execute(
+            select(Notification, Incident)
+            .join(Incident, Incident.id == Notification.incident_id)
+            .where(
+                Notification.guardian_id.in_(guardian_ids),
+                Incident.status.in_([s.value for s in OPEN_STATUSES]),
+            )
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def handle_reply(
+    *,
+    session: AsyncSession,
+    provider_message_id: str,
+    channel: str,
+    from_phone: str,
+    text: str,
+    now_ms: int,
+) -> ReplyOutcome:
+    """Apply one guardian answer. Idempotent on ``provider_message_id``."""
+    seen = await session.scalar(
+        select(GuardianReply).where(GuardianReply.provider_message_id == provider_message_id)
+    )
+    if seen is not None:
+        guardian = await session.get(Guardian, seen.guardian_id)
+        language = guardian.language if guardian is not None else None
+        return ReplyOutcome(ReplyResult(seen.result), language, seen.incident_id, duplicate=True)
+    guardians = list((await session.scalars(select(Guardian).where(Guardian.phone == from_phone))).all())
+    found = await _open_notification(session, [g.id for g in guardians]) if guardians else None
+    incident = found[1] if found is not None else None
+    decision = replies.decide(
+        text=text,
+        known_guardian=bool(guardians),
+        has_open_incident=incident is not None,
+        already_answered=incident is not None and incident.guardian_answered_at is not None,
+    )
+    if found is None or incident is None or decision.timeline_type is None:
+        return ReplyOutcome(decision.result, guardians[0].language if guardians else None)
+    note = found[0]
+    guardian = next(g for g in guardians if g.id == note.guardian_id)
+    if decision.set_answered_at:
+        incident.guardian_answered_at = now_ms
+    incident.updated_at = now_ms
+    add_entry(
+        session,
+        incident,
+        at=now_ms,
+        type_=decision.timeline_type,
+        actor=guardian.relation,  # 女儿, 儿子 …: never the name or the number
+        text=decision.text,
+        guardian_id=guardian.id,
+        notification_id=note.id,
+        channel=channel,
+    )
+    session.add(
+        GuardianReply(
+            provider_message_id=provider_message_id,
+            channel=channel,
+            guardian_id=guardian.id,
+            incident_id=incident.id,
+            result=decision.result.value,
+            body=replies.capped(text),
+            received_at=now_ms,
+        )
+    )
+    await session.flush()
+    return ReplyOutcome(decision.result, guardian.language, incident.id)
+
+
+async def record_delivery(
+    *,
+    session: AsyncSession,
+    provider_id: str,
+    reported: delivery.DeliveryStatus,
+    error_code: str,
+    now_ms: int,
+) -> DeliveryUpdate | None:
+    """Store a status callback on its notification (and the incident's timeline) if it moves it forward.
+
+    None when no notification has that provider id, or the status is a repeat or arrived late.
+    """
+    note = await session.scalar(select(Notification).where(Notification.provider_id == provider_id))
+    if note is None:
+        return None
+    status = delivery.advance(note.delivery_status, reported)
+    if status is None:
+        return None
+    note.delivery_status = status.value
+    note.delivery_updated_at = now_ms
+    if delivery.is_failure(status) and error_code:
+        note.last_error = f"provider error {error_code}"[:200]
+    incident = await session.get(Incident, note.incident_id)
+    if incident is not None:
+        incident.updated_at = now_ms
+        add_entry(
+            session,
+            incident,
+            at=now_ms,
+            type_="sms_status",
+            actor=SYSTEM_ACTOR,
+            text=f"{DELIVERY_TEXT[status]} {display_phone(note.to_phone)}",
+            notification_id=note.id,
+            status=status.value,
+            error_code=error_code or None,
+        )
+    await session.flush()
+    return DeliveryUpdate(incident_id=note.incident_id, notification_id=note.id, status=status)
+
+
+async def phone_of_guardian(*, session: AsyncSession, guardian_id: int) -> str | None:
+    guardian = await session.get(Guardian, guardian_id)
+    return guardian.phone if guardian is not None else None
