@@ -3,6 +3,10 @@
 Broker (the ``mosquitto`` binary when installed, else amqtt in-process, or an external one from
 ``ANXIN_MQTT_URL``), the district center (cloud) on 127.0.0.1, one edge gateway, and a small simulated
 fleet that presses SOS now and then. Ctrl-C stops everything cleanly.
+
+Before the gateway starts, the simulated children's home and school (the simulator's fleet manifest) are
+written into their care plans at the center (``PUT /api/v1/subjects/{id}/care-plan``), so the fences the
+gateway watches are where the simulated children live.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
 from anxin.broker import AmqttBroker, BrokerError, free_port, mosquitto_binary, port_is_free, start_mosquitto
 
 log = logging.getLogger(__name__)
@@ -28,6 +34,7 @@ log = logging.getLogger(__name__)
 EDGE_ID = "edge-xiqing-01"
 AMQTT_COMFORT_MSG_S = 1_000
 FIRST_SOS_S = 3.0  # a newcomer sees an alarm in the console within seconds of start
+API_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -116,12 +123,13 @@ async def run_demo(config: DemoConfig, *, ready: asyncio.Event | None = None) ->
                 serve(cloud_settings, host="127.0.0.1", port=config.http_port, started=cloud_started)
             )
             await asyncio.wait_for(cloud_started.wait(), 30)
+            fleet = _pick_fleet(demo_devices(), config.devices)
+            await push_child_fences(cloud_url, config.operator_password, sim_child_plans(fleet, config.seed))
             tasks.create_task(run_gateway(edge_settings, started=edge_started))
             await asyncio.wait_for(edge_started.wait(), 30)
             if config.devices > 0:
                 from firmware_sim.runner import run_fleet
 
-                fleet = _pick_fleet(demo_devices(), config.devices)
                 tasks.create_task(
                     run_fleet(
                         mqtt_url=mqtt_url,
@@ -138,6 +146,49 @@ async def run_demo(config: DemoConfig, *, ready: asyncio.Event | None = None) ->
             _banner(config, mqtt_url, cloud_url)
             if ready is not None:
                 ready.set()
+
+
+def sim_child_plans(devices: list[Any], seed: int) -> dict[str, Any]:
+    """Care plans (``cloud.registry.care_plan.CarePlan``) for the simulated child monitors among
+    ``devices``: 家 and 学校 where the simulator (same ``seed``) puts each child's home and school."""
+    from cloud.registry.demo import child_care_plan
+    from firmware_sim.manifest import fleet_manifest
+    from firmware_sim.runner import RunConfig, fleet_of
+
+    manifest = fleet_manifest(RunConfig(mqtt_url="mqtt://unused", fleet=fleet_of(devices), seed=seed))
+    plans: dict[str, Any] = {}
+    for entry in manifest["devices"]:
+        fences = {f["name"]: f for f in entry.get("fences", ())}
+        if "home" in fences and "school" in fences:
+            home, school = fences["home"], fences["school"]
+            plans[entry["device_id"]] = child_care_plan(
+                (home["lat"], home["lon"]),
+                (school["lat"], school["lon"]),
+                home_radius_m=home["radius_m"],
+                school_radius_m=school["radius_m"],
+                school_hours=tuple(entry["school_hours"]),
+            )
+    return plans
+
+
+async def push_child_fences(cloud_url: str, password: str, plans: dict[str, Any]) -> None:
+    """PUT each device's plan on its subject at the center (as the operator); raises on any failure."""
+    if not plans:
+        return
+    async with httpx.AsyncClient(base_url=cloud_url, timeout=API_TIMEOUT_S) as api:
+        login = await api.post("/api/v1/auth/login", json={"username": "operator", "password": password})
+        login.raise_for_status()
+        listed = await api.get("/api/v1/devices", params={"edge_id": EDGE_ID, "limit": 500})
+        listed.raise_for_status()
+        subject_of = {d["device_id"]: d["subject_id"] for d in listed.json()}
+        for device_id, plan in plans.items():
+            if device_id not in subject_of:
+                continue  # not registered at the center: the gateway will not serve it anyway
+            answer = await api.put(
+                f"/api/v1/subjects/{subject_of[device_id]}/care-plan", json=plan.model_dump(mode="json")
+            )
+            answer.raise_for_status()
+            log.info("demo.care_plan_set device=%s fences=%d", device_id, len(plan.fences))
 
 
 def _pick_fleet(devices: list[Any], count: int) -> list[Any]:

@@ -68,13 +68,21 @@ def _near(rng: random.Random, lat: float, lon: float, radius_m: float) -> tuple[
     )
 
 
-def child_care_plan(home: tuple[float, float], school: tuple[float, float]) -> CarePlan:
+def child_care_plan(
+    home: tuple[float, float],
+    school: tuple[float, float],
+    *,
+    home_radius_m: float = HOME_FENCE_M,
+    school_radius_m: float = SCHOOL_FENCE_M,
+    school_hours: tuple[str, str] = (SCHOOL_HOURS.start, SCHOOL_HOURS.end),
+) -> CarePlan:
     """A child's plan: 家 (watched 20:00–24:00 every day) and 学校 (school hours, Mon–Fri)."""
+    hours = Schedule(days=WEEKDAYS, start=school_hours[0], end=school_hours[1])
     return CarePlan(
         fences=[
-            CircleFencePlan(name="家", lat=home[0], lon=home[1], radius_m=HOME_FENCE_M, schedule=HOME_WATCH),
+            CircleFencePlan(name="家", lat=home[0], lon=home[1], radius_m=home_radius_m, schedule=HOME_WATCH),
             CircleFencePlan(
-                name="学校", lat=school[0], lon=school[1], radius_m=SCHOOL_FENCE_M, schedule=SCHOOL_HOURS
+                name="学校", lat=school[0], lon=school[1], radius_m=school_radius_m, schedule=hours
             ),
         ]
     )
