@@ -216,7 +216,7 @@ async def test_full_lifecycle_with_buttons_and_keys(
     # a waiting P1 on top, then P2s newest first
     await expect(rows.nth(0)).to_contain_text("紧急求助")
     await expect(rows.nth(1)).to_contain_text("离开电子围栏")
-    await expect(rows.nth(2)).to_contain_text("心率/血氧异常")
+    await expect(rows.nth(2)).to_contain_text("心率异常（过快）")
     await expect(rows.nth(2)).to_contain_text(re.compile(r"1 分 3\d 秒"))
 
     await queue.focus()
@@ -239,7 +239,7 @@ async def test_full_lifecycle_with_buttons_and_keys(
     await page.keyboard.press("d")
     await page.get_by_label("救助人员 / 单位（工号或代号，可不填）").fill("网格员-07")
     await page.keyboard.press("Enter")
-    await expect(rows.filter(has_text="心率/血氧异常")).to_contain_text("救助途中")
+    await expect(rows.filter(has_text="心率异常（过快）")).to_contain_text("救助途中")
     await expect(page.get_by_role("status").filter(has_text="已完成：派出救助")).to_be_visible()
     await page.keyboard.press("n")
     await page.get_by_label("备注内容（请勿填写姓名、电话、住址）").fill("已电话联系，人员到场")
@@ -325,3 +325,44 @@ async def test_signing_out_returns_to_the_login_page(page: Page, cloud: str) -> 
     await expect(page).to_have_url(f"{cloud}/login")
     await page.goto(f"{cloud}/console")
     await expect(page).to_have_url(f"{cloud}/login?next=%2Fconsole")
+
+
+async def test_guardian_answers_on_the_dev_phone_and_the_operator_sees_it(
+    page: Page, cloud: str, edge: httpx.AsyncClient, screenshot: Screenshot
+) -> None:
+    await log_in(page, cloud)
+    await post_event(edge, "kid-0001", 11, c.EventKind.GEOFENCE_EXIT, ago_ms=20_000)
+    await post_event(edge, "kid-0001", 12, c.EventKind.GEOFENCE_ENTER, ago_ms=5_000)
+    row = page.get_by_role("listbox", name="警情队列").get_by_role("option").first
+    await expect(row).to_contain_text("离开电子围栏")  # the exact kind that opened it, not the group
+    await expect(row).to_contain_text("最新：进入电子围栏")
+    await row.click()
+    detail = page.get_by_role("region", name="警情详情")
+    await expect(detail).to_contain_text("最新：进入电子围栏")
+
+    phone_page = await page.context.new_page()
+    await phone_page.goto(f"{cloud}/dev/phones")
+    phone = phone_page.get_by_role("article").first
+    await expect(phone).to_contain_text("离开安全区域")
+    reply = phone.get_by_role("textbox", name="以该家属身份回复短信")
+    await reply.fill("1")
+    await phone.get_by_role("button", name="回复").click()
+    await expect(phone.locator(".sms-in")).to_contain_text("1")
+    await expect(phone).to_contain_text("已收到您的确认")  # the answer comes back as an SMS, live
+    await reply.fill("我十分钟后到")
+    await reply.press("Enter")
+    await expect(phone).to_contain_text("留言已转给值班员")
+    page_text = await phone_page.locator("main").inner_text()
+    assert not re.search(r"\+861\d{10}", page_text), "a full phone number is on the page"
+    await screenshot(phone_page, "dev-phones-reply")
+
+    acknowledged = detail.get_by_role("listitem").filter(has_text="家属回复已知悉")
+    await expect(acknowledged).to_be_visible()
+    await expect(detail.get_by_role("listitem").filter(has_text="家属留言")).to_contain_text("我十分钟后到")
+    await expect(
+        detail.get_by_role("definition").filter(has_text=re.compile(r"\+\d+\.\d{3} s"))
+    ).not_to_have_count(0)
+    await expect(detail).to_contain_text("家属已知悉")
+    await page.bring_to_front()
+    await screenshot(page, "console-guardian-answer")
+    await phone_page.close()

@@ -60,6 +60,9 @@ export function act(id, action, body = {}) {
 }
 
 export const devSms = () => request("GET", "/api/v1/dev/sms");
+/** Answer an SMS as a guardian (dev phone page): the same path as a real inbound SMS. */
+export const devReply = (guardianId, text, messageId) =>
+  request("POST", "/api/v1/dev/sms/reply", { guardian_id: guardianId, text, message_id: messageId });
 
 /** Redirect to the login page when the session is missing; returns the operator otherwise. */
 export async function requireLogin() {

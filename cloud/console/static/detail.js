@@ -51,9 +51,11 @@ function entryDetail(entry) {
   if (data.outcome) parts.push(label("outcome", data.outcome));
   if (typeof data.count === "number") parts.push(t("tl.count", { n: data.count }));
   if (data.downlink) parts.push(label("downlink", data.downlink));
+  if (entry.type === "sms_status" && data.status) parts.push(label("delivery", data.status));
+  if (entry.type === "sms_status" && data.error_code) parts.push(t("tl.errorCode", { code: data.error_code }));
   if (entry.text) {
-    // "短信已发送 SMS sent to +86138****5678": the label already says it; keep the masked number.
-    const masked = entry.type === "sms_sent" ? /\+?[\d*]{6,}\s*$/.exec(entry.text) : null;
+    // "短信已发送 SMS sent to +86 138****5678": the label already says it; keep the masked number.
+    const masked = ["sms_sent", "sms_status"].includes(entry.type) ? /\+?\d*\s?[\d*]{6,}\s*$/.exec(entry.text) : null;
     parts.push(masked ? masked[0].trim() : String(entry.text));
   }
   return parts.join(" · ");
@@ -61,6 +63,18 @@ function entryDetail(entry) {
 
 function actorText(actor) {
   return ["device", "edge", "system"].includes(actor) ? label("actor", actor) : String(actor ?? "—");
+}
+
+/** The exact label of an incident: the event that opened it (离开电子围栏), not just its group (geofence). */
+export function kindText(incident) {
+  return label("kind", incident.origin_kind ?? incident.kind);
+}
+
+/** "· 最新：进入电子围栏" when a later event of another kind joined the incident, else "". */
+export function latestKindText(incident) {
+  const latest = incident.last_event_kind;
+  if (!latest || latest === (incident.origin_kind ?? incident.kind)) return "";
+  return t("detail.latestKind", { kind: label("kind", latest) });
 }
 
 function timeline(entries, origin) {
@@ -153,6 +167,10 @@ function notificationsBlock(notifications) {
         h("span", { class: "mono" }, n.to ?? n.to_masked ?? "—"),
         " ",
         h("span", { class: `chip notify-${n.status}` }, label("notify", n.status)),
+        n.delivery_status ? " " : null,
+        n.delivery_status
+          ? h("span", { class: `chip delivery-${n.delivery_status}` }, label("delivery", n.delivery_status))
+          : null,
         " ",
         h("span", { class: "muted" }, [n.language, n.attempts ? t("notify.attempts", { n: n.attempts }) : null].filter(Boolean).join(" · ")),
         n.sent_at ? h("time", { class: "mono delta" }, formatTimestamp(n.sent_at)) : null,
@@ -169,7 +187,8 @@ export function renderDetail(container, incident) {
       "div",
       { class: "detail-summary" },
       severityBadge(incident.severity),
-      h("strong", { class: "detail-kind" }, label("kind", incident.kind)),
+      h("strong", { class: "detail-kind" }, kindText(incident)),
+      latestKindText(incident) ? h("span", { class: "latest-kind muted" }, latestKindText(incident)) : null,
       statusChip(incident.status),
     ),
     h("p", { class: "detail-who" }, subjectText(incident.subject), h("span", { class: "muted" }, ` · ${whereText(incident.subject)}`)),
@@ -184,6 +203,7 @@ export function renderDetail(container, incident) {
       stamp("detail.ackAt", incident.acknowledged_at, origin),
       incident.acknowledged_by ? fact("detail.ackBy", incident.acknowledged_by) : null,
       typeof incident.eta_min === "number" ? fact("detail.eta", t("detail.etaValue", { n: incident.eta_min })) : null,
+      stamp("detail.guardianAt", incident.guardian_answered_at, origin),
       stamp("detail.dispatchedAt", incident.dispatched_at, origin),
       incident.responder ? fact("detail.responder", incident.responder) : null,
       stamp("detail.resolvedAt", incident.resolved_at, origin),

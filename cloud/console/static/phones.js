@@ -1,13 +1,16 @@
 // Development page: one simulated phone per guardian, showing the SMS the console notifier "sent",
 // live over the `sms.sent` stream event. Numbers arrive masked from the server and stay masked.
+// Each phone has a reply box: the developer answers as the guardian (POST /api/v1/dev/sms/reply),
+// which the cloud handles exactly like a real inbound SMS.
 
-import { devSms, openStream, requireLogin } from "./api.js";
+import { devReply, devSms, openStream, requireLogin } from "./api.js";
 import { domId, h } from "./dom.js";
 import { formatClock, formatTimestamp, toMillis } from "./format.js";
 import { applyTranslations, bindLangToggle, t } from "./i18n.js";
 
 const phones = new Map(); // phone key -> {key, to_masked, messages: []}
 const seen = new Set(); // message identities already shown, so a reload after reconnect does not double
+const drafts = new Map(); // phone key -> reply text being typed (kept across re-renders)
 
 const $ = (id) => document.getElementById(id);
 
@@ -26,6 +29,8 @@ function normalize(message) {
   return {
     id: message.id ?? message.message_id,
     key: String(message.guardian_id ?? toMasked),
+    guardian_id: typeof message.guardian_id === "number" ? message.guardian_id : null,
+    direction: message.direction === "in" ? "in" : "out",
     to_masked: toMasked,
     body: message.body,
     at: message.at ?? message.sent_at ?? null,
@@ -66,7 +71,9 @@ function addMessage(raw) {
   if (seen.has(identity)) return false;
   seen.add(identity);
   const key = message.key;
-  if (!phones.has(key)) phones.set(key, { key, to_masked: message.to_masked, messages: [] });
+  if (!phones.has(key)) {
+    phones.set(key, { key, guardian_id: message.guardian_id, to_masked: message.to_masked, messages: [] });
+  }
   const phone = phones.get(key);
   phone.messages.push(message);
   phone.messages.sort((a, b) => (toMillis(a.at) ?? 0) - (toMillis(b.at) ?? 0));
@@ -97,20 +104,63 @@ function phoneCard(phone) {
       phone.messages.map((message) =>
         h(
           "li",
-          { class: "sms", lang: message.language },
+          { class: message.direction === "in" ? "sms sms-in" : "sms", lang: message.language },
+          message.direction === "in" ? h("span", { class: "visually-hidden" }, `${t("phones.you")}: `) : null,
           h("p", { class: "sms-body" }, message.body),
           h("time", { class: "sms-time mono" }, formatTimestamp(message.at)),
         ),
       ),
     ),
+    phone.guardian_id !== null ? replyForm(phone) : null,
   );
 }
 
+function replyForm(phone) {
+  const input = h("input", {
+    type: "text",
+    name: "reply",
+    maxlength: "1600",
+    autocomplete: "off",
+    "aria-label": t("phones.replyLabel"),
+    placeholder: t("phones.replyPlaceholder"),
+    dataset: { phone: phone.key },
+  });
+  input.value = drafts.get(phone.key) ?? "";
+  input.addEventListener("input", () => drafts.set(phone.key, input.value));
+  const form = h("form", { class: "sms-reply" }, input, h("button", { type: "submit" }, t("phones.reply")));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    sendReply(phone, input.value.trim());
+  });
+  return form;
+}
+
+async function sendReply(phone, text) {
+  if (!text) return;
+  const messageId = crypto.randomUUID().replaceAll("-", "");
+  const sentAt = Date.now(); // before the request, so the answer sorts after the reply
+  try {
+    await devReply(phone.guardian_id, text, messageId);
+  } catch {
+    $("phones-error").textContent = t("phones.replyError");
+    $("phones-error").hidden = false;
+    return;
+  }
+  $("phones-error").hidden = true;
+  drafts.delete(phone.key);
+  // The server stores it as "console-in-<id>", so a reload shows it once; the answer comes as sms.sent.
+  const mine = { id: `console-in-${messageId}`, guardian_id: phone.guardian_id, to_masked: phone.to_masked };
+  addMessage({ ...mine, body: text, sent_at: sentAt, direction: "in" });
+  render();
+}
+
 function render() {
+  const focused = document.activeElement?.dataset?.phone; // keep focus in the reply box across re-renders
   const cards = [...phones.values()].sort((a, b) => a.to_masked.localeCompare(b.to_masked));
   $("phones").replaceChildren(...cards.map(phoneCard));
   $("phones-empty").hidden = cards.length > 0;
   for (const list of document.querySelectorAll(".sms-list")) list.scrollTop = list.scrollHeight;
+  if (focused !== undefined) document.querySelector(`input[data-phone="${CSS.escape(focused)}"]`)?.focus();
 }
 
 async function reload() {
