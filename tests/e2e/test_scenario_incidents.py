@@ -91,8 +91,12 @@ class LiveIncidents:
         return {i["kind"] for i in self.by_id.values() if i["device_id"] == device_id}
 
     async def wait_for(self, predicate: Callable[[], bool], within_s: float) -> None:
-        async with asyncio.timeout(within_s), self._changed:
-            await self._changed.wait_for(predicate)
+        try:
+            async with self._changed:
+                await asyncio.wait_for(self._changed.wait_for(predicate), within_s)
+        except TimeoutError:
+            seen = sorted({(i["device_id"], i["kind"]) for i in self.by_id.values()})
+            pytest.fail(f"not every expected incident within {within_s} s; seen: {seen}")
 
 
 @contextlib.asynccontextmanager
