@@ -64,8 +64,11 @@ def configure_logging(level: str) -> None:
         stream=sys.stderr,
     )
     # Per-request lines from HTTP clients and migration plugin chatter drown the events that matter.
+    # aiosqlite and SQLAlchemy's engine log SQL parameters at DEBUG, i.e. names and phone numbers: never.
     for noisy in ("httpx", "httpcore", "alembic.runtime.plugins", "amqtt", "transitions"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    for personal in ("aiosqlite", "sqlalchemy.engine", "asyncpg"):
+        logging.getLogger(personal).setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

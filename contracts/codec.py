@@ -98,3 +98,28 @@ def decode_downlink(payload: bytes | bytearray | str, *, limit: int = MAX_PAYLOA
         return _DOWNLINK.validate_python(data)
     except ValidationError as exc:
         raise InvalidPayload(_validation_message(exc), field=_first_error_field(exc)) from exc
+
+
+def unknown_fields(model: BaseModel, data: Any, prefix: str = "") -> list[str]:
+    """Dotted paths of the keys in ``data`` that ``model`` (validated from it) does not know.
+
+    Readers ignore unknown fields; a writer-facing API (e.g. the cloud's care-plan PUT) uses this to
+    refuse a typo instead of silently dropping it.
+    """
+    if not isinstance(data, dict):
+        return []
+    fields = type(model).model_fields
+    found: list[str] = []
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if key not in fields:
+            found.append(path)
+            continue
+        current = getattr(model, key)
+        if isinstance(current, BaseModel):
+            found += unknown_fields(current, value, f"{path}.")
+        elif isinstance(current, list | tuple) and isinstance(value, list):
+            for index, (item, raw) in enumerate(zip(current, value, strict=False)):
+                if isinstance(item, BaseModel):
+                    found += unknown_fields(item, raw, f"{path}.{index}.")
+    return found

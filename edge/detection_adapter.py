@@ -29,8 +29,8 @@ import numpy as np
 
 from contracts import AccelBatch, DeviceKind, EventKind, Location, Presence, Status, UplinkMessage, Vitals
 from contracts import WearState as Wear
+from contracts.care_plan import CarePlan
 from edge import detection as det
-from edge.care_plan import CarePlanSpec
 from edge.detector_config import DEFAULT_CONFIG, DetectorConfig, detector_config
 from edge.fleet_clock import FleetClock
 from edge.pipeline import Finding
@@ -82,7 +82,7 @@ class _Device:
     )
 
     def __init__(
-        self, device_id: str, kind: DeviceKind | None, model: det.FallModel, plan: CarePlanSpec | None
+        self, device_id: str, kind: DeviceKind | None, model: det.FallModel, plan: CarePlan | None
     ) -> None:
         self.device_id = device_id
         self.kind = kind
@@ -99,7 +99,7 @@ class _Device:
         child = kind is DeviceKind.CHILD_MONITOR
         self.geofence = det.GeofenceMonitor(device_id, config.fences, config.child) if child else None
 
-    def reconfigure(self, plan: CarePlanSpec | None) -> bool:
+    def reconfigure(self, plan: CarePlan | None) -> bool:
         """Apply a changed care plan; True if any detector was rebuilt."""
         self.plan = plan
         new, old = detector_config(plan), self.config
@@ -130,7 +130,7 @@ class DetectionAdapter:
         self,
         kind_of: Callable[[str], DeviceKind | None],
         *,
-        plan_of: Callable[[str], CarePlanSpec | None] | None = None,
+        plan_of: Callable[[str], CarePlan | None] | None = None,
         clock: FleetClock | None = None,
     ) -> None:
         self._kind_of = kind_of

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from contracts.care_plan import CarePlan, CircleFencePlan, PolygonFencePlan, Schedule, minutes_of
 from edge import detection as det
-from edge.care_plan import CarePlanSpec, FenceSpec, ScheduleSpec, minutes_of
 
 DAY_NUMBER = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
@@ -24,7 +24,7 @@ class DetectorConfig:
 DEFAULT_CONFIG = DetectorConfig()
 
 
-def _schedule(spec: ScheduleSpec | None) -> det.WeeklySchedule | None:
+def _schedule(spec: Schedule | None) -> det.WeeklySchedule | None:
     if spec is None:
         return None
     return det.WeeklySchedule(
@@ -35,17 +35,16 @@ def _schedule(spec: ScheduleSpec | None) -> det.WeeklySchedule | None:
     )
 
 
-def _fence(spec: FenceSpec) -> det.CircleFence | det.PolygonFence:
+def _fence(spec: CircleFencePlan | PolygonFencePlan) -> det.CircleFence | det.PolygonFence:
     schedule = _schedule(spec.schedule)
-    if spec.shape == "polygon":
+    if isinstance(spec, PolygonFencePlan):
         return det.PolygonFence(name=spec.name, vertices=tuple(spec.vertices), schedule=schedule)
-    assert spec.lat is not None and spec.lon is not None and spec.radius_m is not None
     return det.CircleFence(
         name=spec.name, lat=spec.lat, lon=spec.lon, radius_m=spec.radius_m, schedule=schedule
     )
 
 
-def detector_config(plan: CarePlanSpec | None) -> DetectorConfig:
+def detector_config(plan: CarePlan | None) -> DetectorConfig:
     """The detector settings a plan asks for (no plan: the defaults)."""
     if plan is None:
         return DEFAULT_CONFIG

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from contracts import DeviceKind, EventKind, Presence, Status, UplinkMessage, WearState
-from edge.care_plan import CarePlanSpec
+from contracts.care_plan import CarePlan
 from edge.fleet_clock import FleetClock
 from edge.pipeline import Detector, Finding
 
@@ -62,7 +62,7 @@ class DeviceFacts:
 def default_detectors(
     kind_of: Callable[[str], DeviceKind | None],
     *,
-    plan_of: Callable[[str], CarePlanSpec | None] | None = None,
+    plan_of: Callable[[str], CarePlan | None] | None = None,
     clock: FleetClock | None = None,
 ) -> list[Detector]:
     try:

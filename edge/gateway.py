@@ -16,8 +16,8 @@ import httpx
 from prometheus_client import CollectorRegistry
 
 from contracts import DeviceKind, uplink_filter
+from contracts.care_plan import CarePlan
 from edge.backoff import Backoff
-from edge.care_plan import CarePlanSpec
 from edge.cloud_client import CloudClient
 from edge.commands import CommandStream
 from edge.database import Database
@@ -142,7 +142,7 @@ class Gateway:
         found = self.registry.get(device_id)
         return None if found is None else found.kind
 
-    def _plan_of(self, device_id: str) -> CarePlanSpec | None:
+    def _plan_of(self, device_id: str) -> CarePlan | None:
         found = self.registry.get(device_id)
         return None if found is None else found.care_plan
 

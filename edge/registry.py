@@ -5,7 +5,7 @@ device is accepted: refusing would drop real alarms during commissioning, and th
 unknown devices at intake anyway. Once a snapshot exists (fetched now or cached from an earlier run)
 devices missing from it are rejected as ``unknown_device``.
 
-Each entry may carry the person's care plan (:class:`~edge.care_plan.CarePlanSpec`), cached with the
+Each entry may carry the person's care plan (:class:`~contracts.care_plan.CarePlan`), cached with the
 snapshot. A plan that does not validate is dropped (``None``: the detectors keep their defaults) and
 counted in ``bad_plans``; the device itself stays known.
 """
@@ -27,8 +27,8 @@ from pydantic import (
 )
 
 from contracts import DeviceKind
+from contracts.care_plan import CarePlan
 from contracts.ids import DeviceId
-from edge.care_plan import CarePlanSpec
 from edge.database import Database
 
 log = logging.getLogger(__name__)
@@ -42,13 +42,13 @@ class RegisteredDevice(BaseModel):
     device_id: DeviceId
     kind: DeviceKind
     subject_id: Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)] | None = None
-    care_plan: CarePlanSpec | None = None
+    care_plan: CarePlan | None = None
 
     @field_validator("care_plan", mode="wrap")
     @classmethod
-    def _plan_or_none(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> CarePlanSpec | None:
+    def _plan_or_none(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> CarePlan | None:
         try:
-            plan: CarePlanSpec | None = handler(value)
+            plan: CarePlan | None = handler(value)
         except ValidationError as exc:
             log.warning("registry.bad_care_plan errors=%d", exc.error_count())
             return None
@@ -142,7 +142,7 @@ class RegistryStore:
         rows, fetched = await self._db.run(read)
         if fetched is None:
             return None
-        plans: dict[str, CarePlanSpec | None] = {}  # a person's devices share one plan: parse it once
+        plans: dict[str, CarePlan | None] = {}  # a person's devices share one plan: parse it once
         devices = []
         for device_id, kind, subject_id, plan_json in rows:
             if plan_json is not None and plan_json not in plans:
@@ -156,9 +156,9 @@ class RegistryStore:
         return devices, int(fetched)
 
 
-def _plan(text: str) -> CarePlanSpec | None:
+def _plan(text: str) -> CarePlan | None:
     try:
-        return CarePlanSpec.model_validate_json(text)
+        return CarePlan.model_validate_json(text)
     except ValidationError:
         log.warning("registry.bad_cached_care_plan")
         return None

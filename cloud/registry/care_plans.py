@@ -7,9 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.errors import NotFound
-from cloud.registry.care_plan import DEFAULT_CARE_PLAN, CarePlan, CarePlanOut
 from cloud.registry.models import CarePlanRecord, Device, Subject
-from cloud.registry.schemas import EdgeDevice
+from cloud.registry.schemas import CarePlanOut, EdgeDevice
+from contracts.care_plan import DEFAULT_CARE_PLAN, CarePlan
 
 
 def _parse(text: str) -> CarePlan:

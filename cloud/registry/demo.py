@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloud.registry.care_plan import (
+from cloud.registry.models import CarePlanRecord, Community, Device, Guardian, Subject
+from contracts.care_plan import (
     DEFAULT_CARE_PLAN,
     EVERY_DAY,
     WEEKDAYS,
@@ -26,7 +27,6 @@ from cloud.registry.care_plan import (
     CircleFencePlan,
     Schedule,
 )
-from cloud.registry.models import CarePlanRecord, Community, Device, Guardian, Subject
 from contracts.ids import DeviceKind
 
 DEMO_SEED = 20_240_611

@@ -103,7 +103,7 @@ class Guardian(Base):
 
 
 class CarePlanRecord(Base):
-    """A subject's care plan (``cloud.registry.care_plan.CarePlan`` as JSON); absent = the defaults."""
+    """A subject's care plan (``contracts.care_plan.CarePlan`` as JSON); absent = the defaults."""
 
     __tablename__ = "care_plans"
 

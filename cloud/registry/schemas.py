@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from cloud.notify.port import E164_RE
-from cloud.registry.care_plan import DEFAULT_CARE_PLAN, CarePlan
+from contracts.care_plan import DEFAULT_CARE_PLAN, CarePlan
 from contracts.ids import DeviceId, DeviceKind
 
 
@@ -139,3 +139,10 @@ class StreetOut(BaseModel):
     name_zh: str
     name_en: str
     communities: list[CommunityOut]
+
+
+class CarePlanOut(CarePlan):
+    """A subject's plan as the API answers it; ``updated_at`` is None while the defaults apply."""
+
+    subject_id: int
+    updated_at: int | None = None

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from cloud.deps import ClockDep, EdgeDep, OperatorDep, SessionDep
-from cloud.errors import Forbidden
+from cloud.errors import Forbidden, InvalidInput
 from cloud.registry import care_plans, service
-from cloud.registry.care_plan import CarePlan, CarePlanOut
 from cloud.registry.schemas import (
+    CarePlanOut,
     DeviceIn,
     DeviceOut,
     EdgeDevice,
@@ -21,6 +21,8 @@ from cloud.registry.schemas import (
     SubjectIn,
     SubjectOut,
 )
+from contracts.care_plan import CarePlan
+from contracts.codec import unknown_fields
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +106,11 @@ async def get_care_plan(subject_id: int, session: SessionDep, _op: OperatorDep) 
 
 @router.put("/subjects/{subject_id}/care-plan")
 async def put_care_plan(
-    subject_id: int, body: CarePlan, session: SessionDep, now: ClockDep, op: OperatorDep
+    subject_id: int, body: CarePlan, request: Request, *, session: SessionDep, now: ClockDep, op: OperatorDep
 ) -> CarePlanOut:
+    unknown = unknown_fields(body, await request.json())
+    if unknown:  # contract models ignore unknown fields; an operator's typo must not vanish silently
+        raise InvalidInput("unknown field in the care plan", field=unknown[0])
     plan = await care_plans.put_care_plan(session=session, subject_id=subject_id, plan=body, now_ms=now())
     await session.commit()
     log.info("care_plan.updated subject_id=%d fences=%d operator=%s", subject_id, len(body.fences), op)

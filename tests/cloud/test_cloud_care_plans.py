@@ -73,6 +73,8 @@ async def test_care_plan_validation_names_the_field(operator: httpx.AsyncClient)
         ({"fences": [{**SCHOOL, "shape": "star"}]}, "fences.0"),
         ({"vehicle_kmh": 0}, "vehicle_kmh"),
         ({"surprise": 1}, "surprise"),
+        ({"vitals": {"hr_hgih_bpm": 1}}, "vitals.hr_hgih_bpm"),
+        ({"fences": [{**SCHOOL, "radius": 300}]}, "fences.0.radius"),
     ]
     for body, field in cases:
         response = await operator.put("/api/v1/subjects/2/care-plan", json=body)

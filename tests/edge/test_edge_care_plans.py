@@ -13,7 +13,7 @@ from edge_cloud_standin import CloudStandIn, serving
 from edge_testkit import DeviceLink, registry_of
 
 from contracts import DeviceKind, EventKind, Location, LocationSource, Status, Vitals, encode
-from edge.care_plan import CarePlanSpec
+from contracts.care_plan import CarePlan
 from edge.database import Database
 from edge.detection_adapter import TICK_MARGIN_MS, DetectionAdapter
 from edge.fleet_clock import FleetClock
@@ -62,7 +62,7 @@ def _walk_out(pipeline: Pipeline, device_id: str, start_ms: int) -> list[EventKi
 
 
 def test_school_fence_from_the_plan_is_watched_in_school_hours_only() -> None:
-    plans = {"kid-1": CarePlanSpec.model_validate(SCHOOL_PLAN)}
+    plans = {"kid-1": CarePlan.model_validate(SCHOOL_PLAN)}
     adapter = DetectionAdapter(lambda _d: DeviceKind.CHILD_MONITOR, plan_of=plans.get)
     pipeline = Pipeline("edge-1", [adapter])
     assert _walk_out(pipeline, "kid-1", MONDAY_9AM) == [EventKind.GEOFENCE_EXIT]
@@ -74,7 +74,7 @@ def test_school_fence_from_the_plan_is_watched_in_school_hours_only() -> None:
 
 
 def test_exit_event_names_the_fence() -> None:
-    plans = {"kid-1": CarePlanSpec.model_validate(SCHOOL_PLAN)}
+    plans = {"kid-1": CarePlan.model_validate(SCHOOL_PLAN)}
     pipeline = Pipeline("edge-1", [DetectionAdapter(lambda _d: DeviceKind.CHILD_MONITOR, plan_of=plans.get)])
     events = []
     for n, where in enumerate([SCHOOL, SCHOOL, OUTSIDE, OUTSIDE]):
@@ -94,18 +94,18 @@ def _vitals(pipeline: Pipeline, first_seq: int, start_ms: int, hr: float, minute
 
 
 def test_a_changed_plan_reconfigures_the_detectors_without_a_restart() -> None:
-    plans: dict[str, CarePlanSpec] = {}
+    plans: dict[str, CarePlan] = {}
     adapter = DetectionAdapter(lambda _d: DeviceKind.WEARABLE, plan_of=plans.get)
     pipeline = Pipeline("edge-1", [adapter])
     assert _vitals(pipeline, 1, MONDAY_9AM, hr=120, minutes=6) == []  # default limit 130 bpm
-    plans["wear-1"] = CarePlanSpec.model_validate({"vitals": {"hr_high_bpm": 110, "sustained_min": 3}})
+    plans["wear-1"] = CarePlan.model_validate({"vitals": {"hr_high_bpm": 110, "sustained_min": 3}})
     kinds = _vitals(pipeline, 7, MONDAY_9AM + 6 * MIN, hr=120, minutes=5)
     assert kinds == [EventKind.HR_HIGH]
     assert adapter.reconfigured == 1 and adapter.config_of("wear-1").vitals.sustain_s == 180
-    plans["wear-1"] = CarePlanSpec.model_validate({"vitals": {"hr_high_bpm": 110, "sustained_min": 3}})
+    plans["wear-1"] = CarePlan.model_validate({"vitals": {"hr_high_bpm": 110, "sustained_min": 3}})
     _vitals(pipeline, 12, MONDAY_9AM + 11 * MIN, hr=70, minutes=1)  # equal plan, new object: no rebuild
     assert adapter.reconfigured == 1
-    waking = CarePlanSpec.model_validate({"waking_hours": {"wake": "06:00", "sleep": "21:30"}})
+    waking = CarePlan.model_validate({"waking_hours": {"wake": "06:00", "sleep": "21:30"}})
     plans["wear-1"] = waking
     _vitals(pipeline, 13, MONDAY_9AM + 12 * MIN, hr=70, minutes=1)
     inactivity = adapter.config_of("wear-1").inactivity

@@ -6,8 +6,10 @@
   08:00–16:30; a fence without a schedule is always watched;
 * ``vehicle_kmh``: travel faster than this for a minute is reported (child monitors).
 
-Every section has defaults (the common clinical limits), so ``{}`` is a valid plan. The same JSON goes to
-the edges in the registry snapshot; readers there ignore fields they do not know.
+Every section has defaults (the common clinical limits), so ``{}`` is a valid plan. The cloud's API
+stores it (rejecting unknown fields with :func:`contracts.codec.unknown_fields`) and the same JSON goes to
+the edges in the registry snapshot (``GET /api/v1/edges/{edge_id}/devices``), where readers ignore fields
+they do not know, as with every contract model.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ EVERY_DAY = list(Weekday)
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class VitalLimitsPlan(_Section):
@@ -151,12 +153,3 @@ class CarePlan(_Section):
 
 
 DEFAULT_CARE_PLAN = CarePlan()
-
-
-class CarePlanOut(CarePlan):
-    """A subject's plan as the API answers it; ``updated_at`` is None while the defaults apply."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    subject_id: int
-    updated_at: int | None = None
