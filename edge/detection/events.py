@@ -8,27 +8,9 @@ operator needs; they hold no personal data beyond the opaque ``source_id``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum, StrEnum
+from enum import IntEnum
 
-
-class EventKind(StrEnum):
-    """String codes for what a detector found (the value is the wire code)."""
-
-    SOS = "sos"
-    FALL = "fall"
-    HR_HIGH = "hr_high"
-    HR_LOW = "hr_low"
-    SPO2_LOW = "spo2_low"
-    VITALS_DRIFT = "vitals_drift"
-    INACTIVITY = "inactivity"
-    GEOFENCE_EXIT = "geofence_exit"
-    GEOFENCE_ENTER = "geofence_enter"
-    VEHICLE_SPEED = "vehicle_speed"
-    STRAP_REMOVED = "strap_removed"
-    BATTERY_DEPLETED = "battery_depleted"
-    DEVICE_SILENT = "device_silent"
-    LOW_BATTERY = "low_battery"
-    RECONNECT_STORM = "reconnect_storm"
+from contracts.intake import DEFAULT_SEVERITY, EventKind
 
 
 class Severity(IntEnum):
@@ -40,22 +22,9 @@ class Severity(IntEnum):
     P4 = 4
 
 
+# One severity table for the whole platform: the wire contract's (P1 = 1).
 SEVERITY_BY_KIND: dict[EventKind, Severity] = {
-    EventKind.SOS: Severity.P1,
-    EventKind.FALL: Severity.P1,
-    EventKind.HR_HIGH: Severity.P2,
-    EventKind.HR_LOW: Severity.P2,
-    EventKind.SPO2_LOW: Severity.P2,
-    EventKind.VITALS_DRIFT: Severity.P2,
-    EventKind.GEOFENCE_EXIT: Severity.P2,
-    EventKind.VEHICLE_SPEED: Severity.P2,
-    EventKind.INACTIVITY: Severity.P3,
-    EventKind.DEVICE_SILENT: Severity.P3,
-    EventKind.STRAP_REMOVED: Severity.P3,
-    EventKind.GEOFENCE_ENTER: Severity.P4,
-    EventKind.BATTERY_DEPLETED: Severity.P4,
-    EventKind.LOW_BATTERY: Severity.P4,
-    EventKind.RECONNECT_STORM: Severity.P4,
+    kind: Severity(int(severity.value[1:])) for kind, severity in DEFAULT_SEVERITY.items()
 }
 
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
+from e2e_live import LiveIncidents
 
 from anxin.broker import MosquittoBroker, free_port
 from anxin.demo import EDGE_ID, push_child_fences, sim_child_plans
@@ -58,45 +58,6 @@ EXPECTED: dict[str, tuple[str, frozenset[str]]] = {
     # person lying on the floor is inactive: inactivity is a right answer for the fallen elder too
     "wear-0001": ("fall", frozenset({"fall", "inactivity"})),
 }
-
-
-class LiveIncidents:
-    """Follows the operators' live stream (SSE) and keeps the latest state of every incident."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
-        self.by_id: dict[Any, dict[str, Any]] = {}
-        self._changed = asyncio.Condition()
-        self.connected = asyncio.Event()
-
-    async def follow(self) -> None:
-        async with self._client.stream("GET", "/api/v1/stream", timeout=None) as response:
-            response.raise_for_status()
-            self.connected.set()
-            event, data = "", ""
-            async for line in response.aiter_lines():
-                if line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("data:"):
-                    data += line[5:].strip()
-                elif not line:
-                    if event.startswith("incident.") and data:
-                        item = orjson.loads(data)
-                        async with self._changed:
-                            self.by_id[item["id"]] = item
-                            self._changed.notify_all()
-                    event, data = "", ""
-
-    def kinds_of(self, device_id: str) -> set[str]:
-        return {i["kind"] for i in self.by_id.values() if i["device_id"] == device_id}
-
-    async def wait_for(self, predicate: Callable[[], bool], within_s: float) -> None:
-        try:
-            async with self._changed:
-                await asyncio.wait_for(self._changed.wait_for(predicate), within_s)
-        except TimeoutError:
-            seen = sorted({(i["device_id"], i["kind"]) for i in self.by_id.values()})
-            pytest.fail(f"not every expected incident within {within_s} s; seen: {seen}")
 
 
 @contextlib.asynccontextmanager
@@ -175,7 +136,8 @@ async def test_scripted_fall_sos_fence_exit_and_silence_become_incidents(
             async with background(live.follow(), live.connected, 10):
                 async with background(run.run(fleet_up), fleet_up, 30):
                     await live.wait_for(
-                        lambda: all(kind in live.kinds_of(d) for d, (kind, _) in EXPECTED.items()), WAIT_S
+                        lambda _seen: all(kind in live.kinds_of(d) for d, (kind, _) in EXPECTED.items()),
+                        WAIT_S,
                     )
                 listed = await api.get("/api/v1/incidents", params={"status": "all", "limit": 500})
                 listed.raise_for_status()

@@ -19,6 +19,7 @@ import httpx
 import orjson
 import paho.mqtt.client as mqtt
 import pytest
+from e2e_live import LiveIncidents
 
 import contracts as c
 from anxin.broker import AmqttBroker, MosquittoBroker, free_port
@@ -100,38 +101,6 @@ async def _incidents(client: httpx.AsyncClient) -> list[dict[str, object]]:
     response.raise_for_status()
     body = response.json()
     return list(body["items"] if isinstance(body, dict) else body)
-
-
-class LiveIncidents:
-    """Follows the console's live stream (SSE) and keeps the latest state of every incident."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
-        self.by_id: dict[object, dict[str, object]] = {}
-        self._changed = asyncio.Condition()
-        self.connected = asyncio.Event()
-
-    async def follow(self) -> None:
-        async with self._client.stream("GET", "/api/v1/stream", timeout=None) as response:
-            response.raise_for_status()
-            self.connected.set()
-            event, data = "", ""
-            async for line in response.aiter_lines():
-                if line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("data:"):
-                    data += line[5:].strip()
-                elif not line:
-                    if event.startswith("incident.") and data:
-                        item = orjson.loads(data)
-                        async with self._changed:
-                            self.by_id[item["id"]] = item
-                            self._changed.notify_all()
-                    event, data = "", ""
-
-    async def wait_for(self, predicate: Callable[[dict[object, dict[str, object]]], bool]) -> None:
-        async with asyncio.timeout(15), self._changed:
-            await self._changed.wait_for(lambda: predicate(self.by_id))
 
 
 def _sos(seq: int) -> bytes:
