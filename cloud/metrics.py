@@ -7,6 +7,35 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
+@dataclass(frozen=True, slots=True)
+class NotifyMetrics:
+    """Guardian replies and provider callbacks."""
+
+    replies: Counter
+    status_callbacks: Counter
+    webhooks_rejected: Counter
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> NotifyMetrics:
+        return cls(
+            replies=Counter(
+                "anxin_cloud_guardian_replies",
+                "Guardian SMS answers by result",
+                ["result"],
+                registry=registry,
+            ),
+            status_callbacks=Counter(
+                "anxin_cloud_sms_status_callbacks",
+                "Provider delivery status callbacks by result",
+                ["result"],
+                registry=registry,
+            ),
+            webhooks_rejected=Counter(
+                "anxin_cloud_webhooks_rejected", "Provider webhooks refused", ["reason"], registry=registry
+            ),
+        )
+
+
 @dataclass
 class CloudMetrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
@@ -33,3 +62,4 @@ class CloudMetrics:
         self.auth_failures = Counter(
             "anxin_cloud_auth_failures", "Rejected credentials", ["kind"], registry=r
         )
+        self.notify = NotifyMetrics.create(r)

@@ -12,10 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from cloud.incidents.broadcast import announce_incident
 from cloud.incidents.models import Incident
+from cloud.metrics import NotifyMetrics
 from cloud.notify import inbound
 from cloud.notify.delivery import DeliveryStatus
 from cloud.notify.inbound import DeliveryUpdate, ReplyOutcome
-from cloud.notify.metrics import NotifyMetrics
 from cloud.notify.port import mask_phone
 from cloud.state import CloudState
 

@@ -18,9 +18,10 @@ from sqlalchemy import select
 
 from cloud.deps import OperatorDep, SessionDep, StateDep
 from cloud.errors import NotFound
+from cloud.metrics import NotifyMetrics
 from cloud.notify import replies
 from cloud.notify.inbound import phone_of_guardian
-from cloud.notify.metrics import NotifyMetrics, notify_metrics
+from cloud.notify.metrics import notify_metrics
 from cloud.notify.models import GuardianReply
 from cloud.notify.port import NotifierError, display_phone
 from cloud.notify.reply_flow import process_reply

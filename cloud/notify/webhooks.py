@@ -19,8 +19,9 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from cloud.deps import StateDep
 from cloud.errors import Forbidden, InvalidInput, NotFound
+from cloud.metrics import NotifyMetrics
 from cloud.notify import delivery, replies
-from cloud.notify.metrics import NotifyMetrics, notify_metrics
+from cloud.notify.metrics import notify_metrics
 from cloud.notify.port import E164_RE
 from cloud.notify.reply_flow import process_reply, process_status
 from cloud.state import CloudState
