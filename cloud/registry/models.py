@@ -95,7 +95,7 @@ class Guardian(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
     name: Mapped[str] = mapped_column(String(64))
-    phone: Mapped[str] = mapped_column(String(16))
+    phone: Mapped[str] = mapped_column(String(16), index=True)  # inbound replies find guardians by number
     relation: Mapped[str] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(8), default="zh")
     priority: Mapped[int] = mapped_column(Integer, default=1)
