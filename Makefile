@@ -16,7 +16,8 @@ venv: $(STAMP)
 demo: $(STAMP)  ## run the whole system on embedded defaults
 	$(BIN)/anxin demo $(ARGS)
 
-test: $(STAMP)  ## what CI runs
+test: $(STAMP)  ## what CI runs (installs mosquitto/chromium first when missing and run as root)
+	scripts/system-deps
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
