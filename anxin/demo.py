@@ -116,6 +116,7 @@ async def run_demo(config: DemoConfig, *, ready: asyncio.Event | None = None) ->
             cloud_url=cloud_url,
             cloud_token=edge_token,
             data_dir=config.data_dir / "edge",
+            metrics_port=free_port(),
         )
         cloud_started, edge_started, fleet_started = asyncio.Event(), asyncio.Event(), asyncio.Event()
         async with asyncio.TaskGroup() as tasks:
@@ -143,7 +144,7 @@ async def run_demo(config: DemoConfig, *, ready: asyncio.Event | None = None) ->
                     )
                 )
                 await asyncio.wait_for(fleet_started.wait(), 60)
-            _banner(config, mqtt_url, cloud_url)
+            _banner(config, mqtt_url, cloud_url, edge_settings.metrics_port)
             if ready is not None:
                 ready.set()
 
@@ -204,7 +205,7 @@ def _pick_fleet(devices: list[Any], count: int) -> list[Any]:
     return picked
 
 
-def _banner(config: DemoConfig, mqtt_url: str, cloud_url: str) -> None:
+def _banner(config: DemoConfig, mqtt_url: str, cloud_url: str, metrics_port: int) -> None:
     broker = urlsplit(mqtt_url)
     _say(
         "\n"
@@ -212,7 +213,8 @@ def _banner(config: DemoConfig, mqtt_url: str, cloud_url: str) -> None:
         f"  操作台 Operator console : {cloud_url}/console\n"
         f"  登录 Login             : operator / {config.operator_password}\n"
         f"  家属手机 Guardian phones: {cloud_url}/dev/phones\n"
-        f"  事件 API Incidents API  : {cloud_url}/api/v1/incidents\n"
+        f"  事件 API Incidents API  : {cloud_url}/api/v1/incidents (log in first, see docs/api.md)\n"
+        f"  网关指标 Gateway metrics: http://127.0.0.1:{metrics_port}/metrics\n"
         f"  MQTT 代理 Broker        : {broker.hostname} port {broker.port}\n"
         f"  模拟设备 Simulated fleet: {config.devices} devices (SOS about every {config.sos_every_s:.0f} s)\n"
         f"  Try: mosquitto_pub -p {broker.port} -q 1 -t anxin/v1/up/card-0001/sos "

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from contracts.intake import DEFAULT_SEVERITY, EventKind
+from contracts.intake import DEFAULT_SEVERITY
+from contracts.intake import EventKind as EventKind  # noqa: PLC0414 - re-exported for the detectors
 
 
 class Severity(IntEnum):
