@@ -10,19 +10,15 @@ import argparse
 import json
 import math
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from edge.detection.fall import FallDetector, PeakThresholdDetector
 from edge.detection.fall_model import FallModel, load_default_model
+from edge.detection.fall_protocols import GAP_S, PROTOCOLS, collect_candidates_protocol, stream_protocol
 from edge.detection.fall_scoring import FallScores, TrialAlarms, score_trials, wilson_interval
-from edge.detection.falls_dataset import Trial, load_trial, read_manifest
-
-BATCH_S = 1.0
-T0_MS = 1_700_000_000_000
+from edge.detection.falls_dataset import Trial, read_manifest
 
 
 def register(bench_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,13 +32,28 @@ def register(bench_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
             "95%% Wilson intervals, false alarms per hour of activity, onset->alarm latency, false "
             "positives per activity code, samples/s per core; the naive 'peak |a| >= 3 g' rule beside it. "
             "With --folds K, also report nested leave-subjects-out cross-validated figures (the model "
-            "refitted K times, never on the evaluated subjects)."
+            "refitted K times, never on the evaluated subjects). --protocol per-trial (default, the strict "
+            "headline) uses a fresh detector per trial; --protocol continuous one detector per subject fed "
+            "its activity trials (code order) then its falls, with a 60 s clock jump and no samples between "
+            "trials, as a device worn all day; both are scored per trial."
         ),
     )
     falls.add_argument("--data", type=Path, required=True, help="dataset folder containing manifest.csv")
     falls.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
     falls.add_argument("--folds", type=int, default=0, help="subject-wise CV folds (0 = shipped model only)")
     falls.add_argument("--model", type=Path, default=None, help="model JSON (default: the shipped one)")
+    falls.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        default="per-trial",
+        help="per-trial: fresh detector per trial (default, strict); continuous: one detector per subject",
+    )
+    falls.add_argument(
+        "--upright",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="let the detector learn the wearer's upright from gait (default on; --no-upright to compare)",
+    )
     falls.set_defaults(func=run_falls)
     vitals = bench_sub.add_parser(
         "vitals",
@@ -67,34 +78,13 @@ def _progress(i: int, n: int) -> None:
 def stream_trials(
     trials: Sequence[Trial], model: FallModel
 ) -> tuple[list[TrialAlarms], list[TrialAlarms], float, int]:
-    """Run detector and baseline over every trial in 1 s batches.
+    """Run detector and baseline over every trial in 1 s batches, a fresh detector per
+    trial (the ``per-trial`` protocol).
 
     Returns detector alarms, baseline alarms, seconds spent inside the detector and the
     number of samples it consumed. Alarm times are the detector's decision times."""
-    ours: list[TrialAlarms] = []
-    base: list[TrialAlarms] = []
-    spent = 0.0
-    samples = 0
-    for i, trial in enumerate(trials):
-        acc = load_trial(trial)
-        det = FallDetector(trial.subject, model)
-        naive = PeakThresholdDetector(trial.subject)
-        step = max(1, round(BATCH_S * trial.rate_hz))
-        ours_s: list[float] = []
-        base_s: list[float] = []
-        for start in range(0, len(acc), step):
-            batch = acc[start : start + step]
-            t0 = T0_MS + round(start * 1000 / trial.rate_hz)
-            tic = time.perf_counter()
-            events = det.update(batch, t0, trial.rate_hz)
-            spent += time.perf_counter() - tic
-            ours_s.extend((e.t_ms - T0_MS) / 1000.0 for e in events)
-            base_s.extend((e.t_ms - T0_MS) / 1000.0 for e in naive.update(batch, t0, trial.rate_hz))
-        samples += len(acc)
-        ours.append(TrialAlarms(trial=trial, alarms_s=tuple(ours_s)))
-        base.append(TrialAlarms(trial=trial, alarms_s=tuple(base_s)))
-        _progress(i, len(trials))
-    return ours, base, spent, samples
+    res = stream_protocol(trials, model, "per-trial", progress=_progress)
+    return res.ours, res.base, res.spent_s, res.samples
 
 
 def _fmt(scores: FallScores) -> str:
@@ -114,23 +104,39 @@ def _fmt(scores: FallScores) -> str:
 def run_falls(args: argparse.Namespace) -> int:
     """``anxin bench falls``: print figures, optionally write JSON; exit code 0."""
     model = FallModel.from_dict(json.loads(args.model.read_text())) if args.model else load_default_model()
+    protocol: str = getattr(args, "protocol", "per-trial")
+    upright: bool = getattr(args, "upright", True)
     trials = read_manifest(args.data)
-    ours, base, spent, samples = stream_trials(trials, model)
-    mine = score_trials(ours)
-    naive = score_trials(base)
-    rate = samples / spent if spent > 0 else math.inf
+    res = stream_protocol(trials, model, protocol, learn_upright=upright, progress=_progress)
+    mine = score_trials(res.ours)
+    naive = score_trials(res.base)
+    rate = res.samples / res.spent_s if res.spent_s > 0 else math.inf
     report: dict[str, object] = mine.as_dict()
     report["samples_per_second"] = rate
-    report["samples"] = samples
+    report["samples"] = res.samples
     report["model_threshold"] = model.threshold
     report["baseline_peak_3g"] = naive.as_dict()
-    print(f"dataset {args.data} ({len(trials)} trials, {samples} samples, 1 s batches)")
+    how = "a fresh detector per trial" if protocol == "per-trial" else "one detector per subject"
+    if protocol != "per-trial" or not upright:
+        report["protocol"] = protocol
+        report["learn_upright"] = upright
+    if protocol == "continuous":
+        report["gap_between_trials_s"] = GAP_S
+        report["order"] = "per subject: activity trials by code then repetition, then fall trials"
+        report["sessions_with_confident_upright"] = sum(res.upright_known)
+        report["sessions"] = len(res.upright_known)
+        how += (
+            f", activities then falls, {GAP_S:.0f} s gap between trials; confident upright at the end "
+            f"for {sum(res.upright_known)}/{len(res.upright_known)} subjects"
+        )
+    print(f"dataset {args.data} ({len(trials)} trials, {res.samples} samples, 1 s batches)")
+    print(f"protocol {protocol} ({how}); upright learning {'on' if upright else 'off'}")
     print(f"FallDetector (shipped params):\n  {_fmt(mine)}\n  throughput {rate:,.0f} samples/s (one core)")
     print(f"Baseline peak |a| >= 3 g:\n  {_fmt(naive)}")
     if args.folds and args.folds > 1:
-        from edge.detection.fit_falls import TRIGGER_G, collect_candidates, cross_validate
+        from edge.detection.fit_falls import TRIGGER_G, cross_validate, probe_model
 
-        cands = collect_candidates(trials, TRIGGER_G)
+        cands = collect_candidates_protocol(trials, probe_model(TRIGGER_G), protocol, learn_upright=upright)
         results, thresholds = cross_validate(trials, cands, args.folds, TRIGGER_G, 0.98)
         cv = score_trials(results)
         report["cross_validated"] = {**cv.as_dict(), "folds": args.folds, "thresholds_per_fold": thresholds}

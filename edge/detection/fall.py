@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from edge.detection.accel_stream import AccelStream
 from edge.detection.events import AccelWindow, EventKind, Evidence, FallEvent
 from edge.detection.fall_features import (
+    FEATURE_NAMES,
     POST_END_S,
     PRE_START_S,
     SampleWindows,
@@ -26,9 +27,13 @@ from edge.detection.fall_features import (
     is_impact_peak,
 )
 from edge.detection.fall_model import FallModel, load_default_model
+from edge.detection.upright import BLOCK_S, FORGET_GAP_S, UprightEstimator, posture_veto, tilt_deg
 
 EVIDENCE_S = 2.0
-KEEP_S = PRE_START_S + POST_END_S + 1.5
+# the upright learner lags the newest sample by up to pre + post window + one block
+KEEP_S = PRE_START_S + POST_END_S + BLOCK_S + 1.0
+FREEFALL_FEATURE = FEATURE_NAMES.index("freefall_s")
+VELOCITY_FEATURE = FEATURE_NAMES.index("pre_impact_velocity_mps")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,28 +49,46 @@ class ScoredImpact:
     peak_g: float
     orientation_change_deg: float
     features: tuple[float, ...]
+    pre_tilt_deg: float | None = None
+    post_tilt_deg: float | None = None
+    veto: str = ""
 
 
 class FallScorer:
-    """Scores every impact peak of one device's acceleration stream."""
+    """Scores every impact peak of one device's acceleration stream.
 
-    def __init__(self, model: FallModel) -> None:
+    With ``learn_upright`` (default) it also learns the wearer's upright direction
+    from their gait (:class:`~edge.detection.upright.UprightEstimator`, blocks that
+    end before the impact's pre-impact window only, so results do not depend on
+    batching) and, once that is confident, marks impacts that absolute posture rules
+    out (``veto``). Without a confident upright nothing changes."""
+
+    def __init__(self, model: FallModel, *, learn_upright: bool = True) -> None:
         self.model = model
         self.stream = AccelStream(keep_s=KEEP_S)
+        self.upright: UprightEstimator | None = UprightEstimator() if learn_upright else None
         self._segment = -1
         self._scan = 0
+        self._learned = 0
+        self._block = round(BLOCK_S * 50.0)
         self._win = SampleWindows.at_rate(50.0)
 
     def update(self, samples: NDArray[np.float64], t0_ms: int, rate_hz: float) -> list[ScoredImpact]:
         """Consume a batch ((n, 3) array in g, first-sample time, rate) and return the
         impacts whose scoring window completed within it."""
         st = self.stream
+        prev_end_ms = st.time_ms(st.count - 1) if st.count else None
         if st.append(samples, t0_ms, rate_hz) == 0:
             return []
         if st.segment != self._segment:
             self._segment = st.segment
             self._scan = 0
+            self._learned = 0
+            self._block = max(2, round(BLOCK_S * st.rate_hz))
             self._win = SampleWindows.at_rate(st.rate_hz)
+            gap_ms = st.time_ms(0) - prev_end_ms if prev_end_ms is not None else 0
+            if self.upright is not None and gap_ms >= FORGET_GAP_S * 1000:
+                self.upright.forget()
         win = self._win
         last = st.count - win.post_end  # last index whose post window is complete
         if last < self._scan:
@@ -79,6 +102,7 @@ class FallScorer:
             if not is_impact_peak(st.mag, local, win.peak_half):
                 continue
             feats = impact_features(st.acc, st.mag, local, st.rate_hz, win)
+            pre_tilt, post_tilt, veto = self._posture(k, feats)
             out.append(
                 ScoredImpact(
                     index=k,
@@ -88,20 +112,56 @@ class FallScorer:
                     peak_g=float(st.mag[local]),
                     orientation_change_deg=float(feats[2] * 90.0),
                     features=tuple(float(x) for x in feats),
+                    pre_tilt_deg=pre_tilt,
+                    post_tilt_deg=post_tilt,
+                    veto=veto,
                 )
             )
+        self._learn_until(self._scan - win.pre_start)
         return out
+
+    def _learn_until(self, end: int) -> None:
+        """Feed the upright learner every whole block ending at or before ``end``."""
+        if self.upright is None:
+            return
+        st = self.stream
+        n = self._block
+        while self._learned + n <= end:
+            lo = st.local(self._learned)
+            if lo >= 0:
+                self.upright.learn(st.acc[lo : lo + n], st.mag[lo : lo + n], st.rate_hz)
+            self._learned += n
+
+    def _posture(self, k: int, feats: NDArray[np.float64]) -> tuple[float | None, float | None, str]:
+        """Pre/post-impact tilt from upright and the posture veto for the impact at
+        absolute index ``k`` (``None, None, ''`` while the upright is not confident)."""
+        win = self._win
+        self._learn_until(k - win.pre_start)
+        up = self.upright.upright if self.upright is not None else None
+        if up is None:
+            return None, None, ""
+        st = self.stream
+        local = st.local(k)
+        pre = st.acc[max(0, local - win.pre_start) : max(1, local - win.pre_end)].mean(axis=0)
+        post = st.acc[local + win.post_start : local + win.post_end].mean(axis=0)
+        pre_tilt = tilt_deg(pre, up)
+        post_tilt = tilt_deg(post, up)
+        veto = posture_veto(
+            pre_tilt, post_tilt, float(feats[FREEFALL_FEATURE]), float(feats[VELOCITY_FEATURE])
+        )
+        return pre_tilt, post_tilt, veto
 
 
 def select_alarms(
     hits: list[ScoredImpact], threshold: float, refractory_ms: int, last_alarm_ms: int | None = None
 ) -> tuple[list[ScoredImpact], int | None]:
-    """The decision rule: keep impacts with probability ≥ ``threshold`` that are not
-    within ``refractory_ms`` after the previous alarmed impact. Returns the alarms and
-    the new last-alarm time (pure; the detector and the fitting script share it)."""
+    """The decision rule: keep impacts with probability ≥ ``threshold``, no posture
+    veto, and not within ``refractory_ms`` after the previous alarmed impact. Returns
+    the alarms and the new last-alarm time (pure; the detector and the fitting script
+    share it)."""
     alarms: list[ScoredImpact] = []
     for hit in hits:
-        if hit.probability < threshold:
+        if hit.probability < threshold or hit.veto:
             continue
         if last_alarm_ms is not None and hit.impact_ms < last_alarm_ms + refractory_ms:
             continue
@@ -118,12 +178,25 @@ class FallDetector:
 
     An event is emitted when an impact's probability reaches ``model.threshold``;
     later impacts within ``refractory_s`` of an alarmed impact are ignored. The event
-    carries the acceleration from 2 s before to 2 s after the impact.
+    carries the acceleration from 2 s before to 2 s after the impact. With
+    ``learn_upright`` (default) the detector learns the wearer's upright from their
+    walking and, once confident, drops impacts that started lying with no drop
+    (turning over in bed) or ended upright after lying (getting up); until then, or
+    with ``learn_upright=False``, it behaves exactly as without it.
     """
 
-    def __init__(self, source_id: str, model: FallModel | None = None, *, refractory_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        source_id: str,
+        model: FallModel | None = None,
+        *,
+        refractory_s: float = 10.0,
+        learn_upright: bool = True,
+    ) -> None:
         self.source_id = source_id
-        self.scorer = FallScorer(model if model is not None else load_default_model())
+        self.scorer = FallScorer(
+            model if model is not None else load_default_model(), learn_upright=learn_upright
+        )
         self._refractory_ms = round(refractory_s * 1000)
         self._last_alarm_ms: int | None = None
 
