@@ -67,3 +67,37 @@ def test_bench_vitals_lists_alarms(tmp_path: Path, capsys: pytest.CaptureFixture
     assert args.func(args) == 0
     out = capsys.readouterr().out
     assert "hr_above_limit" in out and "spo2" not in out.split("\n", 1)[1]
+
+
+def test_continuous_protocol_feeds_one_detector_per_subject(tmp_path: Path) -> None:
+    """Walking, then rolling in bed, then a fall, for one wearer: per trial the roll is
+    a false alarm (nothing is known about the wearer); continuously, the upright
+    learned while walking vetoes it and the fall still alarms."""
+    from test_upright import roll_in_bed
+
+    rng = np.random.default_rng(1)
+    signal, impact = fall(rng)
+    rows = [
+        ("D01_X", "D01", 0, "", "", walking(90, rng)),
+        ("D14_X", "D14", 0, "", "", roll_in_bed(rng)),
+        ("F01_X", "F01", 1, f"{impact - 0.1:.3f}", f"{impact + 0.2:.3f}", signal),
+    ]
+    lines = [
+        f"{name},t,X,adult,{act},{fell},{on},{end},{len(sig) / 50:.2f},50,s,{_write(tmp_path, name, sig)}\n"
+        for name, act, fell, on, end, sig in rows
+    ]
+    (tmp_path / "manifest.csv").write_text(HEADER + "".join(lines))
+    reports = {}
+    for protocol in ("per-trial", "continuous"):
+        out = tmp_path / f"{protocol}.json"
+        args = _parser().parse_args(
+            ["falls", "--data", str(tmp_path), "--protocol", protocol, "--json", str(out)]
+        )
+        assert args.func(args) == 0
+        reports[protocol] = json.loads(out.read_text())
+    assert "protocol" not in reports["per-trial"]  # the headline's keys are unchanged
+    assert reports["per-trial"]["false_positives_by_activity"] == {"D14": 1}
+    assert reports["continuous"]["protocol"] == "continuous"
+    assert reports["continuous"]["sessions_with_confident_upright"] == 1
+    assert reports["continuous"]["false_alarms"] == 0
+    assert reports["continuous"]["sensitivity"] == 1.0
