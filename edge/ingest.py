@@ -248,16 +248,19 @@ class MqttIngest:
         client.loop_stop()
 
     async def get(self) -> RawMessage:
-        while True:
-            try:
-                return self._buffer.popleft()
-            except IndexError:
-                pass
+        return (await self.get_batch(1))[0]
+
+    async def get_batch(self, max_items: int) -> list[RawMessage]:
+        """Wait for at least one message, then take up to ``max_items`` in arrival order."""
+        buffer = self._buffer
+        while not buffer:
             self._signalled = False
             self._ready.clear()
-            if self._buffer:  # appended while we were resetting: no wake-up was sent for it
-                continue
+            if buffer:  # appended while we were resetting: no wake-up was sent for it
+                break
             await self._ready.wait()
+        count = min(len(buffer), max_items)
+        return [buffer.popleft() for _ in range(count)]
 
     def qsize(self) -> int:
         return len(self._buffer)
