@@ -33,9 +33,12 @@ def planned_runs(data_root: Path, *, quick: bool) -> tuple[list[BenchRun], list[
     skipped: list[str] = []
     falls = data_root / "falls" / "sisfall-50hz"
     if (falls / "manifest.csv").exists():
+        falls_args = ["falls", "--data", str(falls), "--folds", "5"]
+        runs.append(BenchRun("Fall detection, per trial (SisFall, subject-wise CV; strict)", falls_args))
         runs.append(
             BenchRun(
-                "Fall detection (SisFall, subject-wise CV)", ["falls", "--data", str(falls), "--folds", "5"]
+                "Fall detection, continuous wear (one detector per subject)",
+                [*falls_args, "--protocol", "continuous"],
             )
         )
     else:
