@@ -75,3 +75,12 @@ def test_static_sources_use_no_cdn_and_no_inline_markup_injection() -> None:
         if path.suffix == ".js":
             assert ".innerHTML" not in text, path.name
             assert "eval(" not in text, path.name
+
+
+async def test_login_form_cannot_leak_the_password_into_a_url(client: httpx.AsyncClient) -> None:
+    """Until login.js attaches its handler the form must not submit, and never as a GET (URL = logs)."""
+    html = (await client.get("/login")).text
+    form = re.search(r"<form[^>]*id=\"login-form\"[^>]*>", html)
+    assert form is not None and 'method="post"' in form.group(0)
+    submit = re.search(r"<button type=\"submit\"[^>]*>", html)
+    assert submit is not None and "disabled" in submit.group(0)

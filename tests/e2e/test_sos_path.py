@@ -117,43 +117,47 @@ async def _exercise_sos_path(base_url: str, host: str, port: int) -> None:
             follower = asyncio.create_task(live.follow())
             await asyncio.wait_for(live.connected.wait(), 10)
 
-            topic = c.uplink_topic(DEVICE, c.UplinkChannel.SOS)
-            await asyncio.to_thread(device.publish, topic, _sos(5001))
-            received = await asyncio.to_thread(
-                device.wait_for, lambda d: isinstance(d, c.AlarmReceived) and d.ref_seq == 5001
-            )
-            assert isinstance(received, c.AlarmReceived)
+            try:
+                topic = c.uplink_topic(DEVICE, c.UplinkChannel.SOS)
+                await asyncio.to_thread(device.publish, topic, _sos(5001))
+                received = await asyncio.to_thread(
+                    device.wait_for, lambda d: isinstance(d, c.AlarmReceived) and d.ref_seq == 5001
+                )
+                assert isinstance(received, c.AlarmReceived)
 
-            await live.wait_for(lambda seen: len(seen) >= 1)
-            items = await _incidents(api)
-            assert len(items) == 1
-            incident = items[0]
-            assert incident["kind"] == "sos" and incident["device_id"] == DEVICE
+                await live.wait_for(lambda seen: len(seen) >= 1)
+                items = await _incidents(api)
+                assert len(items) == 1
+                incident = items[0]
+                assert incident["kind"] == "sos" and incident["device_id"] == DEVICE
 
-            # The same message again (a QoS 1 redelivery) and garbage: still exactly one incident.
-            await asyncio.to_thread(device.publish, topic, _sos(5001))
-            await asyncio.to_thread(device.publish, topic, b"{not json")
-            await asyncio.to_thread(device.publish, topic, b'{"v": 9, "type": "sos"}')
+                # The same message again (a QoS 1 redelivery) and garbage: still exactly one incident.
+                await asyncio.to_thread(device.publish, topic, _sos(5001))
+                await asyncio.to_thread(device.publish, topic, b"{not json")
+                await asyncio.to_thread(device.publish, topic, b'{"v": 9, "type": "sos"}')
 
-            ack = await api.post(f"/api/v1/incidents/{incident['id']}/acknowledge", json={"eta_min": 12})
-            assert ack.status_code == 200, ack.text
-            help_coming = await asyncio.to_thread(
-                device.wait_for, lambda d: isinstance(d, c.OperatorAcknowledged) and d.ref_seq == 5001
-            )
-            assert isinstance(help_coming, c.OperatorAcknowledged)
-            assert help_coming.eta_min == 12
+                ack = await api.post(f"/api/v1/incidents/{incident['id']}/acknowledge", json={"eta_min": 12})
+                assert ack.status_code == 200, ack.text
+                help_coming = await asyncio.to_thread(
+                    device.wait_for, lambda d: isinstance(d, c.OperatorAcknowledged) and d.ref_seq == 5001
+                )
+                assert isinstance(help_coming, c.OperatorAcknowledged)
+                assert help_coming.eta_min == 12
 
-            # The gateway kept serving after the bad input: a cancel from the same device is applied.
-            await asyncio.to_thread(
-                device.publish,
-                topic,
-                c.encode(c.SosCancel(device_id=DEVICE, seq=5002, ref_seq=5001, ts=int(time.time() * 1000))),
-            )
-            await live.wait_for(lambda seen: seen[incident["id"]]["status"] == "cancelled")
-            items = await _incidents(api)
-            assert len(items) == 1, orjson.dumps(items)
-            assert items[0]["status"] == "cancelled"
-            follower.cancel()
+                # The gateway kept serving after the bad input: a cancel from the same device is applied.
+                await asyncio.to_thread(
+                    device.publish,
+                    topic,
+                    c.encode(
+                        c.SosCancel(device_id=DEVICE, seq=5002, ref_seq=5001, ts=int(time.time() * 1000))
+                    ),
+                )
+                await live.wait_for(lambda seen: seen[incident["id"]]["status"] == "cancelled")
+                items = await _incidents(api)
+                assert len(items) == 1, orjson.dumps(items)
+                assert items[0]["status"] == "cancelled"
+            finally:
+                follower.cancel()
     finally:
         await asyncio.to_thread(device.close)
 

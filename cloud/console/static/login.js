@@ -37,6 +37,7 @@ function init() {
       submit.disabled = false;
     }
   });
+  form.querySelector("button[type=submit]").disabled = false;  // ready: the handler is attached
 }
 
 init();
