@@ -66,6 +66,29 @@ def _apply(incident: Incident, new: LifecycleState, now_ms: int) -> None:
     incident.updated_at = now_ms
 
 
+async def _tell_device(
+    session: AsyncSession, incident: Incident, downlink: OperatorAcknowledged | AlarmClosed, now_ms: int
+) -> None:
+    """Queue ``downlink`` for the incident's device on its edge's command stream, on the timeline too."""
+    command = await queue_command(
+        session=session,
+        edge_id=incident.edge_id,
+        device_id=incident.device_id,
+        downlink=downlink,
+        incident_id=incident.id,
+        now_ms=now_ms,
+    )
+    add_entry(
+        session,
+        incident,
+        at=now_ms,
+        type_="command_queued",
+        actor=SYSTEM_ACTOR,
+        command_id=command.id,
+        downlink=downlink.type,
+    )
+
+
 def _transition_error(exc: lifecycle.IllegalTransitionError) -> IllegalTransition:
     return IllegalTransition(str(exc), field="status")
 
@@ -89,23 +112,7 @@ async def acknowledge(
             operator=operator[:32],
             eta_min=eta_min,
         )
-        command = await queue_command(
-            session=session,
-            edge_id=incident.edge_id,
-            device_id=incident.device_id,
-            downlink=downlink,
-            incident_id=incident.id,
-            now_ms=now_ms,
-        )
-        add_entry(
-            session,
-            incident,
-            at=now_ms,
-            type_="command_queued",
-            actor=SYSTEM_ACTOR,
-            command_id=command.id,
-            downlink="operator_ack",
-        )
+        await _tell_device(session, incident, downlink, now_ms)
     await session.flush()
     return incident
 
@@ -137,23 +144,7 @@ async def _close(
             incident_key=incident.origin_key,
             outcome=(new.outcome or new.status.value)[:32],
         )
-        command = await queue_command(
-            session=session,
-            edge_id=incident.edge_id,
-            device_id=incident.device_id,
-            downlink=downlink,
-            incident_id=incident.id,
-            now_ms=now_ms,
-        )
-        add_entry(
-            session,
-            incident,
-            at=now_ms,
-            type_="command_queued",
-            actor=SYSTEM_ACTOR,
-            command_id=command.id,
-            downlink="alarm_closed",
-        )
+        await _tell_device(session, incident, downlink, now_ms)
     await session.flush()
 
 
