@@ -33,6 +33,7 @@ from edge.registry import DeviceRegistry, RegistryStore
 from edge.registry_sync import RegistrySync
 from edge.sequence import SequenceTracker
 from edge.settings import EdgeSettings
+from edge.telemetry_feed import TelemetryFeed, TimedCloudClient, make_sink
 from edge.uplinks import UplinkHandler
 from edge.validation import Validator
 
@@ -78,7 +79,16 @@ class Gateway:
             detectors,
             on_failure=lambda name: self.meters.detector_errors.labels(detector=name).inc(),
         )
-        self.cloud = CloudClient(
+        self.telemetry = TelemetryFeed(
+            make_sink(s, clock_ms),
+            edge_id=s.edge_id,
+            kind_of=self._kind_of,
+            metrics=self.metrics,
+            clock_ms=clock_ms,
+            sample_s=s.telemetry_sample_s,
+        )
+        self.cloud: CloudClient = TimedCloudClient(
+            times=self.telemetry.forward_times,
             base_url=s.cloud_url,
             token=s.cloud_token.get_secret_value(),
             edge_id=s.edge_id,
@@ -137,6 +147,7 @@ class Gateway:
             on_stored=self.forwarder.wake,
             on_unknown_device=self.registry_sync.request_refresh,
             on_presence=self._note_devices,
+            on_accepted=self.telemetry.uplink,
         )
         self.handled = 0  # messages taken off the ingest queue and handled (accepted or rejected)
         self._handled_cond = asyncio.Condition()
@@ -201,11 +212,13 @@ class Gateway:
                 tasks.create_task(self.registry_sync.run(fetched=fetched))
                 tasks.create_task(self._housekeeping())
                 tasks.create_task(self._ticker())
+                tasks.create_task(self.telemetry.run())  # never raises: a failing sink is switched off
                 await metrics_ready.wait()
                 await self.ingest.subscribed.wait()
                 self.started.set()
                 log.info("gateway.started edge_id=%s pending=%d", s.edge_id, counts.pending)
         finally:
+            await self.telemetry.close()
             with contextlib.suppress(Exception):
                 await self.cloud.aclose()
             await self.db.close()

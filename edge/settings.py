@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts import MAX_PAYLOAD_BYTES
@@ -91,6 +91,18 @@ class EdgeSettings(BaseSettings):
     delivered_retention_s: Annotated[float, Field(ge=0)] = 7 * 86_400.0
     tick_s: Annotated[float, Field(gt=0, le=3600, description="period of time-driven detection")] = 30.0
     session_expiry_s: Annotated[int, Field(ge=0, le=2**32 - 1)] = 86_400
+    telemetry: Literal["sqlite", "influx", "off"] = Field(
+        "sqlite", description="telemetry store: sqlite (data_dir/telemetry.sqlite3), influx (InfluxDB 2), off"
+    )
+    influx_url: str = Field("http://127.0.0.1:8086", description="InfluxDB 2 base URL (telemetry=influx)")
+    influx_org: str = Field("anxin", description="InfluxDB organization")
+    influx_bucket: str = Field("telemetry", description="InfluxDB bucket")
+    influx_token: SecretStr | None = Field(None, description="InfluxDB API token with write access")
+    telemetry_batch: Annotated[int, Field(ge=1, le=50_000)] = 500
+    telemetry_flush_s: Annotated[float, Field(gt=0, le=300, description="telemetry flush interval")] = 1.0
+    telemetry_buffer: Annotated[int, Field(ge=1, le=10_000_000, description="points kept in memory")] = 50_000
+    telemetry_retention_days: Annotated[float, Field(gt=0, le=3650, description="sqlite telemetry")] = 30.0
+    telemetry_sample_s: Annotated[float, Field(gt=0, le=3600, description="gateway counters period")] = 10.0
 
     @field_validator("mqtt_url")
     @classmethod
@@ -112,6 +124,26 @@ class EdgeSettings(BaseSettings):
         if value.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:
             raise ValueError("cloud_token is empty or a placeholder; set the edge's real token")
         return value
+
+    @field_validator("influx_url")
+    @classmethod
+    def _check_influx_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("influx_url must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _influx_needs_a_token(self) -> EdgeSettings:
+        if self.telemetry == "influx":
+            token = "" if self.influx_token is None else self.influx_token.get_secret_value()
+            if token.strip().lower() in _PLACEHOLDER_SECRETS:
+                raise ValueError("telemetry=influx needs influx_token; it is empty or a placeholder")
+        return self
+
+    @property
+    def telemetry_path(self) -> Path:
+        return self.data_dir / "telemetry.sqlite3"
 
     @property
     def mqtt(self) -> MqttEndpoint:

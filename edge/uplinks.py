@@ -37,6 +37,7 @@ class UplinkHandler:
         on_stored: Callable[[], None],
         on_unknown_device: Callable[[], None],
         on_presence: Callable[[], None],
+        on_accepted: Callable[[AnyUplink, int], None] | None = None,
     ) -> None:
         self.validator = validator
         self.pipeline = pipeline
@@ -47,6 +48,7 @@ class UplinkHandler:
         self._on_stored = on_stored
         self._on_unknown_device = on_unknown_device
         self._on_presence = on_presence
+        self._on_accepted = on_accepted  # telemetry: called last, once the alarm (if any) is acknowledged
 
     async def handle(self, raw: RawMessage) -> None:
         """Raises :class:`OutboxError` when the events could not be stored (nothing was acknowledged)."""
@@ -74,6 +76,8 @@ class UplinkHandler:
             self._publish_ack(outcome.ack.device_id, encode_message(outcome.ack), raw)
         if isinstance(message, Presence):
             self._on_presence()
+        if self._on_accepted is not None:
+            self._on_accepted(message, raw.received_ms)
 
     async def store(self, events: list[EdgeEvent]) -> None:
         for event in events:
