@@ -20,7 +20,7 @@ import httpx
 
 from edge.backoff import Backoff
 from edge.telemetry import FieldValue, Point, TelemetryRejected, TelemetryUnavailable
-from edge.telemetry_buffer import BufferedSink
+from edge.telemetry_buffer import BufferedSink, encode_in_slices
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,9 @@ def line_of(point: Point) -> str:
     return f"{head} {fields} {point.ts_ms}"
 
 
-def encode_lines(batch: list[Point]) -> bytes:
-    return "\n".join(line_of(point) for point in batch if point.fields).encode()
+async def encode_lines(batch: list[Point]) -> bytes:
+    lines = await encode_in_slices([point for point in batch if point.fields], line_of)
+    return "\n".join(lines).encode()
 
 
 class InfluxTelemetrySink(BufferedSink):
@@ -86,7 +87,7 @@ class InfluxTelemetrySink(BufferedSink):
         )
 
     async def _send(self, batch: list[Point]) -> None:
-        body = encode_lines(batch)
+        body = await encode_lines(batch)
         if not body:
             return
         try:

@@ -25,7 +25,7 @@ import orjson
 
 from edge.backoff import Backoff
 from edge.telemetry import Point, TelemetryError, TelemetryRejected, TelemetryUnavailable
-from edge.telemetry_buffer import BufferedSink
+from edge.telemetry_buffer import BufferedSink, encode_in_slices
 
 log = logging.getLogger(__name__)
 
@@ -55,23 +55,22 @@ SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->
 """
 
 
-def encode_batch(batch: list[Point]) -> bytes:
-    """``[[ts_ms, measurement, device_id, kind, edge_id, fields_json], ...]`` for :data:`INSERT`."""
-    rows = []
-    for point in batch:
-        tags = point.tags
-        fields = orjson.dumps(dict(point.fields)).decode()
-        rows.append(
-            (
-                point.ts_ms,
-                point.measurement,
-                tags.get("device_id"),
-                tags.get("kind"),
-                tags.get("edge_id"),
-                fields,
-            )
-        )
-    return orjson.dumps(rows)
+Row = tuple[int, str, str | None, str | None, str | None, str]
+
+
+def row_of(point: Point) -> Row:
+    """``(ts_ms, measurement, device_id, kind, edge_id, fields_json)``; a batch of these, as one JSON
+    array, is what :data:`INSERT` takes."""
+    tags = point.tags
+    fields = orjson.dumps(dict(point.fields)).decode()
+    return (
+        point.ts_ms,
+        point.measurement,
+        tags.get("device_id"),
+        tags.get("kind"),
+        tags.get("edge_id"),
+        fields,
+    )
 
 
 class SqliteTelemetryStore(BufferedSink):
@@ -147,8 +146,9 @@ class SqliteTelemetryStore(BufferedSink):
         log.info("telemetry.opened sink=sqlite")
 
     async def _send(self, batch: list[Point]) -> None:
+        body = orjson.dumps(await encode_in_slices(batch, row_of))
+
         def insert(conn: sqlite3.Connection) -> None:
-            body = encode_batch(batch)  # on the telemetry thread, off the event loop
             conn.execute(INSERT, (body,))  # one statement: its own transaction
 
         await self._on_thread(insert)
