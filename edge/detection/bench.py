@@ -131,7 +131,8 @@ def run_falls(args: argparse.Namespace) -> int:
         )
     print(f"dataset {args.data} ({len(trials)} trials, {res.samples} samples, 1 s batches)")
     print(f"protocol {protocol} ({how}); upright learning {'on' if upright else 'off'}")
-    print(f"FallDetector (shipped params):\n  {_fmt(mine)}\n  throughput {rate:,.0f} samples/s (one core)")
+    params = f"model {args.model}" if args.model else "shipped model"
+    print(f"FallDetector ({params}):\n  {_fmt(mine)}\n  throughput {rate:,.0f} samples/s (one core)")
     print(f"Baseline peak |a| >= 3 g:\n  {_fmt(naive)}")
     if args.folds and args.folds > 1:
         from edge.detection.fit_falls import TRIGGER_G, cross_validate, probe_model

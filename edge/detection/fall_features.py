@@ -24,7 +24,18 @@ All window positions are in seconds relative to the impact peak (sample ``k``):
   1 g, so a miscalibrated sensor does not drift). |a| - 1 g approximates the
   vertical component of the body's acceleration whatever the device orientation,
   so this is the downward velocity reached before the impact (Bourke et al. 2010
-  use ~0.7 m/s), negative when falling.
+  use ~0.7 m/s), negative when falling;
+* ``rotation_duration_s``: how long the device took to turn from 10 % to 90 % of
+  ``orientation_change``, read on the direction of the 0.2 s moving-average acceleration
+  over [-2.0 s, +1.0 s] (a falling body tips over gradually and then drops, so the turn
+  starts well before the impact; lying down quickly on a bed or rolling over in it is one
+  brisk turn);
+* ``max_rotation_dps``: the fastest turn of that smoothed direction, in degrees per
+  second, measured over 0.1 s steps within [-1.5 s, +0.2 s].
+
+The model also scores how far each feature lies outside the range typical of falls
+(``fall_model.FallModel`` hinge terms), so no single fall-like feature can outvote
+several that are unlike any fall.
 """
 
 from __future__ import annotations
@@ -46,6 +57,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "freefall_s",
     "log_pre_std_g",
     "pre_impact_velocity_mps",
+    "rotation_duration_s",
+    "max_rotation_dps",
 )
 ORIENTATION_FEATURE = FEATURE_NAMES.index("orientation_change")
 
@@ -62,6 +75,12 @@ EXCESS_LEVEL_G = 1.3
 FREEFALL_LEVEL_G = 0.6
 EXCESS_FLOOR_G_S = 1e-3
 STANDARD_GRAVITY = 9.81
+SMOOTH_S = 0.2
+ROTATION_FROM_S = 2.0
+ROTATION_TO_S = 1.0
+RATE_STEP_S = 0.1
+RATE_FROM_S = 1.5
+RATE_TO_S = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +94,12 @@ class SampleWindows:
     peak_half: int
     freefall: int
     velocity: int
+    smooth: int
+    rotation_from: int
+    rotation_to: int
+    rate_step: int
+    rate_from: int
+    rate_to: int
 
     @classmethod
     def at_rate(cls, rate_hz: float) -> SampleWindows:
@@ -91,6 +116,12 @@ class SampleWindows:
             peak_half=n(PEAK_HALF_S),
             freefall=n(FREEFALL_S),
             velocity=n(VELOCITY_S),
+            smooth=n(SMOOTH_S),
+            rotation_from=n(ROTATION_FROM_S),
+            rotation_to=n(ROTATION_TO_S),
+            rate_step=n(RATE_STEP_S),
+            rate_from=n(RATE_FROM_S),
+            rate_to=n(RATE_TO_S),
         )
 
 
@@ -119,6 +150,9 @@ def impact_features(
     pre_lo = max(0, k - win.pre_start)
     pre = acc[pre_lo : max(1, k - win.pre_end)]
     post = acc[k + win.post_start : k + win.post_end]
+    rotation_s, rotation_dps = rotation_features(
+        acc, k, rate_hz, win, pre_gravity=pre.mean(axis=0), post_gravity=post.mean(axis=0)
+    )
     post_mag = mag[k + win.post_start : k + win.post_end]
     around = mag[max(0, k - win.peak_half) : k + win.peak_half + 1]
     before = mag[max(0, k - win.freefall) : k + 1]
@@ -126,7 +160,7 @@ def impact_features(
     change = angle_deg(pre.mean(axis=0), post.mean(axis=0)) / 90.0
     post_std = max(float(post_mag.std()), NOISE_FLOOR_G)
     impact = max(float(np.abs(around - 1.0).sum()) / rate_hz, NOISE_FLOOR_G)
-    impact_s = float(np.count_nonzero(around > IMPACT_LEVEL_G)) / rate_hz
+    impact_s = time_above(around, IMPACT_LEVEL_G) / rate_hz
     excess = max(float(np.clip(around - EXCESS_LEVEL_G, 0.0, None).sum()) / rate_hz, EXCESS_FLOOR_G_S)
     freefall_s = float(np.count_nonzero(before < FREEFALL_LEVEL_G)) / rate_hz
     pre_std = max(float(mag[pre_lo : max(1, k - win.pre_end)].std()), NOISE_FLOOR_G)
@@ -142,9 +176,24 @@ def impact_features(
             freefall_s,
             math.log(pre_std),
             pre_impact_velocity(mag, k, rate_hz, win),
+            rotation_s,
+            rotation_dps,
         ],
         dtype=np.float64,
     )
+
+
+def time_above(values: NDArray[np.float64], level: float) -> float:
+    """Samples' worth of time ``values`` spends above ``level``, reading the signal as
+    linear between samples (so a one-sample spike counts the part of its two flanks
+    above the level, and the figure does not jump with the sampling rate)."""
+    a = values[:-1] - level
+    b = values[1:] - level
+    both = (a > 0) & (b > 0)
+    up = (a > 0) != (b > 0)
+    hi = np.where(a > 0, a, b)[up]
+    frac = hi / (np.abs(a[up]) + np.abs(b[up]))
+    return float(np.count_nonzero(both)) + float(frac.sum())
 
 
 def pre_impact_velocity(mag: NDArray[np.float64], k: int, rate_hz: float, win: SampleWindows) -> float:
@@ -156,6 +205,48 @@ def pre_impact_velocity(mag: NDArray[np.float64], k: int, rate_hz: float, win: S
     seg = mag[max(0, k - win.velocity) : k + 1]
     velocity = np.cumsum(seg - base) * (STANDARD_GRAVITY / rate_hz)
     return float(velocity.min())
+
+
+def rotation_features(
+    acc: NDArray[np.float64],
+    k: int,
+    rate_hz: float,
+    win: SampleWindows,
+    *,
+    pre_gravity: NDArray[np.float64],
+    post_gravity: NDArray[np.float64],
+) -> tuple[float, float]:
+    """``rotation_duration_s`` and ``max_rotation_dps`` for the peak at ``k`` (see the
+    module docstring); ``acc`` must hold ``win.rotation_to + win.smooth`` samples
+    after ``k``. Missing history before index 0 shortens the windows."""
+    half = win.smooth // 2
+    lo = max(0, k - win.rotation_from - half)
+    hi = k + win.rotation_to + win.smooth
+    seg = acc[lo:hi]
+    csum = np.vstack([np.zeros((1, 3)), np.cumsum(seg, axis=0)])
+    smooth = (csum[win.smooth :] - csum[: -win.smooth]) / win.smooth  # smooth[i] centred near lo+i+half
+    unit = smooth / (np.linalg.norm(smooth, axis=1, keepdims=True) + 1e-12)
+    origin = lo + half  # absolute index of unit[0]
+    start = max(0, k - win.rotation_from - origin)
+    stop = min(len(unit), k + win.rotation_to - origin)
+    total = angle_deg(pre_gravity, post_gravity)
+    g0 = pre_gravity / (float(np.linalg.norm(pre_gravity)) + 1e-12)
+    turned = np.degrees(np.arccos(np.clip(unit[start:stop] @ g0, -1.0, 1.0))) / max(total, 1e-3)
+    first = start + origin - k  # offset of turned[0] from the peak, in samples
+
+    def reached(level: float) -> float:
+        idx = np.flatnonzero(turned >= level)
+        return (first + int(idx[0])) / rate_hz if len(idx) else win.rotation_to / rate_hz
+
+    duration = reached(0.9) - reached(0.1)
+    step = win.rate_step
+    a = max(0, k - win.rate_from - origin)
+    b = min(len(unit) - step, k + win.rate_to - origin)
+    if b <= a:
+        return duration, 0.0
+    cos = np.einsum("ij,ij->i", unit[a:b], unit[a + step : b + step])
+    fastest = float(np.degrees(np.arccos(min(1.0, max(-1.0, float(cos.min()))))))
+    return duration, fastest * rate_hz / step
 
 
 def is_impact_peak(mag: NDArray[np.float64], k: int, half: int) -> bool:

@@ -32,8 +32,15 @@ class FallModel:
     has to tell falls from other impacts that end in a new posture (lying down on a
     bed, rolling over) instead of also from jogging and jumps, whose hard impacts
     would otherwise teach it that a soft impact is fall-like. ``threshold`` is the
-    probability at which the detector alarms. Standardised features are clipped to
-    ±5 so that a sensor unlike the training one cannot push the score to an extreme.
+    probability at which the detector alarms.
+
+    With ``hinge_low``/``hinge_high`` (one knot per feature, fitted as quantiles of the
+    training falls) the regression is additive rather than linear: besides each feature
+    ``x`` it weighs ``max(0, low - x)`` and ``max(0, x - high)``, how far ``x`` lies
+    outside the range typical of falls, so ``mean``, ``scale`` and ``coef`` have three
+    entries per feature. Without knots (older model files) it is the plain linear model.
+    Standardised terms are clipped to ±5 so that a sensor unlike the training one cannot
+    push the score to an extreme.
     """
 
     feature_names: tuple[str, ...]
@@ -44,21 +51,32 @@ class FallModel:
     threshold: float
     trigger_g: float
     min_orientation_change: float = 0.0
+    hinge_low: tuple[float, ...] = ()
+    hinge_high: tuple[float, ...] = ()
     provenance: str = ""
 
     def __post_init__(self) -> None:
         if self.feature_names != FEATURE_NAMES:
             raise DetectionError(f"model features {self.feature_names} != {FEATURE_NAMES}")
         n = len(FEATURE_NAMES)
-        if not len(self.mean) == len(self.scale) == len(self.coef) == n:
+        if len(self.hinge_low) != len(self.hinge_high) or len(self.hinge_low) not in (0, n):
+            raise DetectionError("hinge knots must be given for every feature or for none")
+        terms = 3 * n if self.hinge_low else n
+        if not len(self.mean) == len(self.scale) == len(self.coef) == terms:
             raise DetectionError("model parameter lengths do not match the features")
+
+    def terms(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The regression's inputs for feature rows (``(n,)`` or ``(m, n)``): the
+        features, then with knots their distances below ``hinge_low`` and above
+        ``hinge_high``."""
+        return expand_hinges(features, self.hinge_low, self.hinge_high)
 
     def probability(self, features: NDArray[np.float64]) -> float:
         """Fall probability for one feature vector (0 below the posture-change gate;
         NaN features give 0)."""
         if not features[ORIENTATION_FEATURE] >= self.min_orientation_change:
             return 0.0
-        z = (features - np.asarray(self.mean)) / np.asarray(self.scale)
+        z = (self.terms(features) - np.asarray(self.mean)) / np.asarray(self.scale)
         if not np.all(np.isfinite(z)):
             return 0.0
         z = np.clip(z, -Z_CLIP, Z_CLIP)
@@ -81,8 +99,22 @@ class FallModel:
             threshold=float(raw["threshold"]),
             trigger_g=float(raw["trigger_g"]),
             min_orientation_change=float(raw.get("min_orientation_change", 0.0)),
+            hinge_low=tuple(float(x) for x in raw.get("hinge_low", ())),
+            hinge_high=tuple(float(x) for x in raw.get("hinge_high", ())),
             provenance=str(raw.get("provenance", "")),
         )
+
+
+def expand_hinges(
+    features: NDArray[np.float64], low: tuple[float, ...], high: tuple[float, ...]
+) -> NDArray[np.float64]:
+    """``features`` followed by ``max(0, low - x)`` and ``max(0, x - high)`` along the
+    last axis (unchanged when no knots are given)."""
+    if not low:
+        return features
+    lo = np.asarray(low)
+    hi = np.asarray(high)
+    return np.concatenate([features, np.maximum(0.0, lo - features), np.maximum(0.0, features - hi)], axis=-1)
 
 
 def load_default_model() -> FallModel:

@@ -7,7 +7,9 @@
 2. Candidates are labelled: an impact within [onset - 1 s, end + 1 s] of a labelled fall
    is positive; impacts in activity trials, and impacts before a fall, are negative.
    Only candidates past the model's posture-change gate (``MIN_ORIENTATION_CHANGE``,
-   in units of 90°) are fitted on; the others score 0.
+   in units of 90°) are fitted on; the others score 0. The hinge knots of the additive
+   model are the ``HINGE_QUANTILE`` and ``100 - HINGE_QUANTILE`` percentiles of each
+   feature over the training falls.
 3. Nested leave-subjects-out cross-validation: for each outer fold the logistic model is
    fitted on the other subjects and its alarm threshold is chosen by an inner
    subject-wise CV on those subjects only (largest threshold whose inner sensitivity
@@ -30,7 +32,7 @@ from numpy.typing import NDArray
 
 from edge.detection.fall import FallScorer, ScoredImpact, select_alarms
 from edge.detection.fall_features import FEATURE_NAMES, ORIENTATION_FEATURE
-from edge.detection.fall_model import MODEL_FILE, FallModel
+from edge.detection.fall_model import MODEL_FILE, FallModel, expand_hinges
 from edge.detection.fall_scoring import TrialAlarms, score_trials
 from edge.detection.falls_dataset import Trial, load_trial, read_manifest
 
@@ -38,6 +40,11 @@ TRIGGER_G = 2.0
 MIN_ORIENTATION_CHANGE = 0.5
 REFRACTORY_MS = 10_000
 L2 = 1e-2
+HINGE_QUANTILE = 20.0
+# finer at the top: with hinge terms the chosen threshold can lie above 0.95
+THRESHOLD_GRID: tuple[float, ...] = tuple(
+    np.r_[np.round(np.arange(0.998, 0.95, -0.002), 3), np.round(np.arange(0.95, 0.049, -0.01), 2)].tolist()
+)
 Candidates = list[list[ScoredImpact]]
 
 
@@ -87,8 +94,8 @@ def fit_model(
     trigger_g: float,
     min_orientation_change: float = MIN_ORIENTATION_CHANGE,
 ) -> FallModel:
-    """Standardised L2 logistic regression (Newton iterations) on the labelled
-    candidates that pass the posture-change gate."""
+    """Standardised L2 logistic regression (Newton iterations) over the features and
+    their hinge terms, on the labelled candidates that pass the posture-change gate."""
     rows: list[tuple[float, ...]] = []
     ys: list[float] = []
     for trial, hits in zip(trials, cands, strict=True):
@@ -99,8 +106,12 @@ def fit_model(
             if y is not None:
                 rows.append(hit.features)
                 ys.append(y)
-    x = np.asarray(rows, dtype=np.float64)
+    features = np.asarray(rows, dtype=np.float64)
     y_arr = np.asarray(ys, dtype=np.float64)
+    falls = features[y_arr == 1.0]
+    low = tuple(np.percentile(falls, HINGE_QUANTILE, axis=0).tolist())
+    high = tuple(np.percentile(falls, 100.0 - HINGE_QUANTILE, axis=0).tolist())
+    x = expand_hinges(features, low, high)
     mean = x.mean(axis=0)
     scale = x.std(axis=0) + 1e-9
     z = np.column_stack([np.ones(len(x)), (x - mean) / scale])
@@ -123,6 +134,8 @@ def fit_model(
         threshold=0.5,
         trigger_g=trigger_g,
         min_orientation_change=min_orientation_change,
+        hinge_low=low,
+        hinge_high=high,
     )
 
 
@@ -162,9 +175,8 @@ def out_of_fold(trials: Sequence[Trial], cands: Candidates, k: int, trigger_g: f
 
 def choose_threshold(trials: Sequence[Trial], scored: Candidates, target_sensitivity: float) -> float:
     """Largest threshold whose per-trial sensitivity still reaches the target."""
-    grid = np.round(np.arange(0.95, 0.049, -0.01), 2)
     best, best_j = 0.5, -1.0
-    for thr in grid.tolist():
+    for thr in THRESHOLD_GRID:
         s = score_trials([alarms_at(t, h, thr) for t, h in zip(trials, scored, strict=True)])
         if s.sensitivity >= target_sensitivity:
             return float(thr)

@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 from synthetic_signals import RATE, UP, fall, random_rotation
 
+from edge.detection.errors import DetectionError
 from edge.detection.fall_features import (
     FEATURE_NAMES,
     ORIENTATION_FEATURE,
     SampleWindows,
     impact_features,
     pre_impact_velocity,
+    time_above,
 )
 from edge.detection.fall_model import FallModel, load_default_model
 
@@ -62,8 +64,44 @@ def test_a_one_sample_knock_is_a_short_impact() -> None:
     acc = np.tile(UP, (400, 1)).astype(np.float64)
     acc[200] = UP * 3.0
     f = _features(acc, 200)
-    assert f["impact_duration_s"] == pytest.approx(1 / RATE)
+    # read as linear between samples: 1 -> 3 -> 1 g is above 1.5 g for 0.75 + 0.75 samples
+    assert f["impact_duration_s"] == pytest.approx(1.5 / RATE)
     assert f["freefall_s"] == 0.0
+
+
+@pytest.mark.parametrize("rate", [25.0, 50.0, 100.0, 200.0])
+def test_time_above_a_level_does_not_depend_on_the_sampling_rate(rate: float) -> None:
+    """A 0.2 s triangular pulse from 1 g to 3 g is above 1.5 g for 0.15 s at any rate."""
+    t = np.arange(-0.5, 0.5, 1.0 / rate)
+    pulse = 1.0 + np.clip(2.0 - np.abs(t) * 20.0, 0.0, None)
+    assert time_above(pulse, 1.5) / rate == pytest.approx(0.15, abs=1e-9)
+    assert time_above(np.ones(10), 1.5) == 0.0
+
+
+def _turn(rate: float, turn_s: float) -> tuple[np.ndarray, int]:
+    """Standing still 3 s, then gravity turns by 90° at a constant rate over ``turn_s``,
+    then a one-sample 3 g impact and 3 s lying still."""
+    n_turn = round(turn_s * rate)
+    still = round(3 * rate)
+    angles = np.r_[np.zeros(still), np.linspace(0.0, np.pi / 2, n_turn), np.full(still, np.pi / 2)]
+    acc = np.column_stack([np.sin(angles), np.zeros_like(angles), np.cos(angles)])
+    k = still + n_turn
+    acc[k] *= 3.0
+    return acc, k
+
+
+@pytest.mark.parametrize("rate", [50.0, 100.0])
+def test_a_gradual_turn_lasts_longer_and_turns_slower_than_a_brisk_one(rate: float) -> None:
+    slow = _features(*_turn(rate, 1.2), rate)
+    brisk = _features(*_turn(rate, 0.3), rate)
+    assert brisk["orientation_change"] == pytest.approx(1.0, abs=0.01)
+    # 10 % -> 90 % of a constant-rate turn is 80 % of it (the 0.2 s smoothing blurs the ends)
+    assert slow["rotation_duration_s"] == pytest.approx(0.8 * 1.2, abs=0.1)
+    assert brisk["rotation_duration_s"] == pytest.approx(0.8 * 0.3, abs=0.1)
+    # the 3 g impact sample weighs more in the 0.2 s average, so the turn looks a bit faster
+    assert slow["max_rotation_dps"] == pytest.approx(90.0 / 1.2, rel=0.2)
+    assert brisk["max_rotation_dps"] == pytest.approx(90.0 / 0.3, rel=0.25)
+    assert brisk["max_rotation_dps"] > 2.5 * slow["max_rotation_dps"]
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -93,6 +131,40 @@ def test_gate_zeroes_impacts_without_posture_change() -> None:
     assert model.probability(features) == 0.0
     features[ORIENTATION_FEATURE] = np.nan
     assert model.probability(features) == 0.0
+
+
+def test_hinge_terms_penalise_values_outside_the_knots() -> None:
+    n = len(FEATURE_NAMES)
+    hinged = FallModel(
+        feature_names=FEATURE_NAMES,
+        mean=(0.0,) * (3 * n),
+        scale=(1.0,) * (3 * n),
+        coef=(0.0,) * n + (-1.0,) * (2 * n),
+        intercept=3.0,
+        threshold=0.5,
+        trigger_g=2.0,
+        hinge_low=(0.0,) * n,
+        hinge_high=(2.0,) * n,
+    )
+    inside = np.ones(n)
+    assert hinged.terms(inside).tolist() == [1.0] * n + [0.0] * (2 * n)
+    assert hinged.probability(inside) == pytest.approx(1 / (1 + np.exp(-3.0)))
+    below = inside.copy()
+    below[0] = -2.0  # 2 below its low knot
+    above = inside.copy()
+    above[1] = 4.0  # 2 above its high knot
+    assert hinged.probability(below) == pytest.approx(1 / (1 + np.exp(-1.0)))
+    assert hinged.probability(above) == pytest.approx(1 / (1 + np.exp(-1.0)))
+    assert hinged.terms(np.vstack([inside, below])).shape == (2, 3 * n)
+
+
+def test_hinge_knots_must_match_the_features() -> None:
+    raw = json.loads(load_default_model().to_json())
+    assert len(raw["hinge_low"]) == len(FEATURE_NAMES)  # the shipped model is additive
+    FallModel.from_dict(raw)
+    raw["hinge_high"] = raw["hinge_high"][:-1]
+    with pytest.raises(DetectionError):
+        FallModel.from_dict(raw)
 
 
 def test_a_model_file_without_a_gate_loads_ungated() -> None:
