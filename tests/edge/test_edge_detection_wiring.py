@@ -15,11 +15,14 @@ from edge.pipeline import Pipeline
 
 
 def fall_samples(rate: int = 50) -> np.ndarray[Any, np.dtype[np.float64]]:
-    """Standing, 0.4 s of free fall, an impact of ~6 g, then lying still on the side."""
+    """Standing, tipping over for 1.2 s (the last 0.4 s near free fall), an impact of
+    ~6 g, then lying still on the side."""
     rng = np.random.default_rng(1)
+    tip = np.linspace(0.0, np.radians(80.0), int(rate * 1.2))
+    weight = np.r_[np.ones(int(rate * 0.8)), np.linspace(1.0, 0.2, int(rate * 0.4))]
     parts = [
         np.tile([0.0, 0.0, 1.0], (rate * 4, 1)),
-        np.tile([0.0, 0.0, 0.2], (int(rate * 0.4), 1)),
+        weight[:, None] * np.column_stack([np.sin(tip), np.zeros_like(tip), np.cos(tip)]),
         np.array([[2.0, 0.5, 5.5], [3.0, 1.0, 4.0], [1.5, 0.2, 2.5]]),
         np.tile([1.0, 0.0, 0.05], (rate * 5, 1)),
     ]
