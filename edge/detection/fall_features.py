@@ -149,15 +149,16 @@ def impact_features(
     """
     pre_lo = max(0, k - win.pre_start)
     pre = acc[pre_lo : max(1, k - win.pre_end)]
-    post = acc[k + win.post_start : k + win.post_end]
+    pre_gravity = pre.mean(axis=0)
+    post_gravity = acc[k + win.post_start : k + win.post_end].mean(axis=0)
     rotation_s, rotation_dps = rotation_features(
-        acc, k, rate_hz, win, pre_gravity=pre.mean(axis=0), post_gravity=post.mean(axis=0)
+        acc, k, rate_hz, win, pre_gravity=pre_gravity, post_gravity=post_gravity
     )
     post_mag = mag[k + win.post_start : k + win.post_end]
     around = mag[max(0, k - win.peak_half) : k + win.peak_half + 1]
     before = mag[max(0, k - win.freefall) : k + 1]
     freefall = float(before.min())
-    change = angle_deg(pre.mean(axis=0), post.mean(axis=0)) / 90.0
+    change = angle_deg(pre_gravity, post_gravity) / 90.0
     post_std = max(float(post_mag.std()), NOISE_FLOOR_G)
     impact = max(float(np.abs(around - 1.0).sum()) / rate_hz, NOISE_FLOOR_G)
     impact_s = time_above(around, IMPACT_LEVEL_G) / rate_hz
