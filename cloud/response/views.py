@@ -1,4 +1,4 @@
-"""Incident routes for logged-in operators."""
+"""Incident routes for logged-in operators: list, detail, and their response (acknowledge … notes)."""
 
 from __future__ import annotations
 
