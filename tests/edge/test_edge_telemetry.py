@@ -15,13 +15,13 @@ from edge_testkit import BASE_TS, EDGE_ID, DeviceLink
 from pydantic import ValidationError
 
 from contracts import AccelBatch, Location, LocationSource, SosPress, Status, Vitals, encode
-from edge.backoff import Backoff
+from edge.delivery.backoff import Backoff
 from edge.settings import EdgeSettings
-from edge.telemetry import ACTIVITY, DEVICE_STATUS, LOCATION, VITALS, Point
-from edge.telemetry_buffer import BufferedSink
-from edge.telemetry_influx import line_of
-from edge.telemetry_points import points_of
-from edge.telemetry_sqlite import DAY_MS, SqliteTelemetryStore
+from edge.telemetry.buffer import BufferedSink
+from edge.telemetry.influx import line_of
+from edge.telemetry.points import points_of
+from edge.telemetry.sink import ACTIVITY, DEVICE_STATUS, LOCATION, VITALS, Point
+from edge.telemetry.sqlite import DAY_MS, SqliteTelemetryStore
 
 TAGS = {"device_id": "wear-1", "kind": "wearable", "edge_id": EDGE_ID}
 NOW = BASE_TS + 10 * DAY_MS
@@ -167,6 +167,7 @@ async def test_gateway_writes_vitals_to_the_sqlite_store_by_default(
     assert orjson.loads(row[3]) == {"motion": False, "hr_bpm": 88, "spo2_pct": 97}
 
 
+@pytest.mark.expect_logged_errors("telemetry.stopped")
 async def test_a_telemetry_store_that_cannot_open_does_not_stop_the_gateway(
     cloud: CloudStandIn, gateway_factory: Callable[..., Any], device: DeviceLink, tmp_path: Path
 ) -> None:
