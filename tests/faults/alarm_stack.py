@@ -172,9 +172,7 @@ class Console:
                             self._changed.notify_all()
                     event, data = "", ""
 
-    async def wait_for(
-        self, what: str, predicate: Callable[[dict[str, Any]], bool]
-    ) -> dict[str, Any]:
+    async def wait_for(self, what: str, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
         """The first incident on the live stream for which ``predicate`` holds."""
 
         def found() -> list[dict[str, Any]]:

@@ -88,10 +88,14 @@ async def test_forged_status_does_not_block_the_next_sos(mosquitto: MosquittoBro
         await gateway.wait_handled(2)
         await link.publish("card-0002", "sos", uplink("card-0002", "sos", 4, now + 1_000))
         ack = await link.wait_ack("card-0002", 4)
-        incident = await operator.wait_for("SOS after a forged status", lambda i: i["device_id"] == "card-0002")
+        incident = await operator.wait_for(
+            "SOS after a forged status", lambda i: i["device_id"] == "card-0002"
+        )
         assert incident["origin_key"] == ack["incident_key"] and incident["severity"] == "P1"
         # Telemetry goes on too: the forged message did not move the window.
-        await link.publish("card-0002", "status", uplink("card-0002", "status", 5, now + 2_000, battery_pct=79))
+        await link.publish(
+            "card-0002", "status", uplink("card-0002", "status", 5, now + 2_000, battery_pct=79)
+        )
         await gateway.wait_handled(4)
         assert gateway.rejected_count("clock_ahead") == 1
         assert gateway.rejected_count("replayed") == 0
