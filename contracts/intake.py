@@ -17,7 +17,7 @@ to replay what is unacknowledged), publishes each command's downlink to its devi
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -91,7 +91,7 @@ DEFAULT_SEVERITY: dict[EventKind, Severity] = {
 DEVICE_ALARM_KINDS = frozenset({EventKind.SOS, EventKind.SOS_CANCEL, EventKind.FALL_DEVICE})
 # Alarms that must reach a human even from a device nobody has registered (an unassigned incident).
 LIFE_ALARM_KINDS = frozenset({EventKind.SOS, EventKind.FALL, EventKind.FALL_DEVICE})
-EDGE_EVENT_VERSION = 2
+EDGE_EVENT_VERSION: Final = 2
 
 
 class EdgeEvent(BaseModel):
