@@ -75,6 +75,7 @@ class SosCard(DeviceModel):
         speed = WALK_MPS if self.outdoors(now_ms) else None
         msg = Location(
             device_id=self.device_id,
+            boot=self.boot,
             seq=self.next_seq(),
             ts=self.ts(now_ms),
             lat=lat,
