@@ -1,6 +1,7 @@
 """Fusion: open an incident for an event, or join the subject's open incident of the same kind.
 
-Functions flush and never commit (the intake request commits once).
+An unassigned alarm (no subject: see ``cloud.incidents.models``) joins the open unassigned incident of
+the same device, gateway and kind. Functions flush and never commit (the intake request commits once).
 """
 
 from __future__ import annotations
@@ -49,11 +50,65 @@ async def find_open(*, session: AsyncSession, subject_id: int, kind: IncidentKin
     )
 
 
-async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Device, now_ms: int) -> Opened:
+async def find_open_unassigned(
+    *, session: AsyncSession, device_id: str, edge_id: str, kind: IncidentKind
+) -> Incident | None:
+    return await session.scalar(
+        select(Incident)
+        .where(
+            Incident.subject_id.is_(None),
+            Incident.device_id == device_id,
+            Incident.edge_id == edge_id,
+            Incident.fusion_key == kind.value,
+        )
+        .order_by(Incident.id)
+        .limit(1)
+        .with_for_update()
+    )
+
+
+async def open_or_join(
+    *, session: AsyncSession, event: EdgeEvent, device: Device, now_ms: int, origin_key: str | None = None
+) -> Opened:
     """Open an incident for ``event``, or add it to the subject's open incident of the same kind."""
     kind = lifecycle.incident_kind_of(event.kind)
-    actor = actor_of(event.kind)
     incident = await find_open(session=session, subject_id=device.subject_id, kind=kind)
+    return await _open_or_join(
+        session,
+        incident,
+        event,
+        device=device,
+        stored_key=origin_key or event.key,
+        reason=None,
+        now_ms=now_ms,
+    )
+
+
+async def open_or_join_unassigned(
+    *, session: AsyncSession, event: EdgeEvent, origin_key: str, reason: str, now_ms: int
+) -> Opened:
+    """Open (or join) the unassigned incident of ``event``'s device at its gateway: no subject, no SMS."""
+    kind = lifecycle.incident_kind_of(event.kind)
+    incident = await find_open_unassigned(
+        session=session, device_id=event.device_id, edge_id=event.edge_id, kind=kind
+    )
+    return await _open_or_join(
+        session, incident, event, device=None, stored_key=origin_key, reason=reason, now_ms=now_ms
+    )
+
+
+async def _open_or_join(
+    session: AsyncSession,
+    incident: Incident | None,
+    event: EdgeEvent,
+    *,
+    device: Device | None,
+    stored_key: str,
+    reason: str | None,
+    now_ms: int,
+) -> Opened:
+    kind = lifecycle.incident_kind_of(event.kind)
+    actor = actor_of(event.kind)
     if incident is not None:
         before = Severity(incident.severity)
         severity = lifecycle.higher_severity(before, event.severity)
@@ -72,13 +127,16 @@ async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Devic
             at=now_ms,
             type_="event_joined",
             actor=actor,
-            key=event.key,
+            key=stored_key,
             event=event.kind.value,
             device_id=event.device_id,
             device_ts=event.device_ts,
         )
         queued = 0
-        if lifecycle.should_notify_guardians(severity) and not lifecycle.should_notify_guardians(before):
+        urgent_now = lifecycle.should_notify_guardians(severity) and not lifecycle.should_notify_guardians(
+            before
+        )
+        if device is not None and urgent_now:
             queued = await _alert_guardians(
                 session, incident, event=event, device=device, kind=kind, now_ms=now_ms
             )
@@ -89,12 +147,14 @@ async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Devic
         kind=kind.value,
         severity=event.severity.value,
         status=Status.NEW.value,
-        subject_id=device.subject_id,
+        subject_id=None if device is None else device.subject_id,
         fusion_key=lifecycle.fusion_key(kind, Status.NEW),
         device_id=event.device_id,
         edge_id=event.edge_id,
-        origin_key=event.key,
+        origin_key=stored_key,
         origin_seq=event.seq,
+        origin_boot=event.boot,
+        unassigned_reason=reason,
         device_ts=event.device_ts,
         edge_ts=event.edge_ts,
         cloud_ts=now_ms,
@@ -112,13 +172,15 @@ async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Devic
         at=now_ms,
         type_="created",
         actor=actor,
-        key=event.key,
+        key=stored_key,
         event=event.kind.value,
         device_ts=event.device_ts,
         edge_ts=event.edge_ts,
     )
+    if reason is not None:
+        add_entry(session, incident, at=now_ms, type_="unassigned", actor=SYSTEM_ACTOR, reason=reason)
     queued = 0
-    if lifecycle.should_notify_guardians(event.severity):
+    if device is not None and lifecycle.should_notify_guardians(event.severity):
         queued = await _alert_guardians(
             session, incident, event=event, device=device, kind=kind, now_ms=now_ms
         )

@@ -108,6 +108,7 @@ async def acknowledge(
             device_id=incident.device_id,
             ts=now_ms,
             ref_seq=incident.origin_seq,
+            ref_boot=incident.origin_boot,
             incident_key=incident.origin_key,
             operator=operator[:32],
             eta_min=eta_min,
@@ -141,6 +142,7 @@ async def _close(
             device_id=incident.device_id,
             ts=now_ms,
             ref_seq=incident.origin_seq,
+            ref_boot=incident.origin_boot,
             incident_key=incident.origin_key,
             outcome=(new.outcome or new.status.value)[:32],
         )
