@@ -18,7 +18,7 @@ import httpx
 import orjson
 import pytest
 
-from anxin.broker import MosquittoBroker, free_port
+from broker.runner import MosquittoBroker, free_port
 from contracts import downlink_filter, uplink_topic
 from edge.gateway import Gateway
 from edge.settings import EdgeSettings

@@ -23,7 +23,7 @@ from alarm_stack import (
     uplink,
 )
 
-from anxin.broker import MosquittoBroker
+from broker.runner import MosquittoBroker
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
 
