@@ -60,10 +60,10 @@ def downgrade() -> None:
 
 
 def _downgrade() -> None:
-    # Unassigned incidents have no person to belong to: they cannot exist in the older schema.
+    # Unassigned incidents (no person) and their gateway-scoped events cannot exist in the older schema.
     unassigned = "(SELECT id FROM incidents WHERE subject_id IS NULL)"
     op.execute(f"DELETE FROM incident_timeline WHERE incident_id IN {unassigned}")
-    op.execute(f"UPDATE edge_events SET incident_id = NULL WHERE incident_id IN {unassigned}")
+    op.execute(f"DELETE FROM edge_events WHERE incident_id IN {unassigned} OR key LIKE '%/%'")
     op.execute(f"UPDATE edge_commands SET incident_id = NULL WHERE incident_id IN {unassigned}")
     op.execute("DELETE FROM incidents WHERE subject_id IS NULL")
     with op.batch_alter_table("incidents", schema=None) as batch_op:
