@@ -1,7 +1,9 @@
 """Fusion: open an incident for an event, or join the subject's open incident of the same kind.
 
-An unassigned alarm (no subject: see ``cloud.incidents.models``) joins the open unassigned incident of
-the same device, gateway and kind. Functions flush and never commit (the intake request commits once).
+Fusion says when the guardians must be alerted (``Opened.alert_guardians``); the intake use case
+queues the SMS. An unassigned alarm (no subject: see ``cloud.incidents.models``) joins the open unassigned
+incident of the same device, gateway and kind, and alerts no guardian. Functions flush and never commit
+(the intake request commits once).
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.incidents import lifecycle
 from cloud.incidents.lifecycle import IncidentKind, Status
 from cloud.incidents.models import Incident
-from cloud.notify.service import queue_guardian_alerts
-from cloud.registry.models import Device, Subject
+from cloud.registry.models import Device
 from cloud.timeline.entries import DEVICE_ACTOR, EDGE_ACTOR, SYSTEM_ACTOR, add_entry
 from contracts.intake import EdgeEvent, EventKind, Severity
 
@@ -26,7 +27,7 @@ _DEVICE_KINDS = frozenset({EventKind.SOS, EventKind.SOS_CANCEL, EventKind.FALL_D
 class Opened:
     incident: Incident
     created: bool
-    notifications: int
+    alert_guardians: bool  # it opened urgent, or just became urgent: text the guardians now
 
 
 def actor_of(kind: EventKind) -> str:
@@ -68,24 +69,25 @@ async def find_open_unassigned(
 
 
 async def open_or_join(
-    *, session: AsyncSession, event: EdgeEvent, device: Device, now_ms: int, origin_key: str | None = None
+    *, session: AsyncSession, event: EdgeEvent, device: Device, now_ms: int, stored_key: str | None = None
 ) -> Opened:
-    """Open an incident for ``event``, or add it to the subject's open incident of the same kind."""
+    """Open an incident for ``event``, or add it to the subject's open incident of the same kind.
+    ``stored_key``: the key the event is stored under, when not its own (a variant key)."""
     kind = lifecycle.incident_kind_of(event.kind)
     incident = await find_open(session=session, subject_id=device.subject_id, kind=kind)
     return await _open_or_join(
         session,
         incident,
         event,
-        device=device,
-        stored_key=origin_key or event.key,
+        subject_id=device.subject_id,
+        stored_key=stored_key or event.key,
         reason=None,
         now_ms=now_ms,
     )
 
 
 async def open_or_join_unassigned(
-    *, session: AsyncSession, event: EdgeEvent, origin_key: str, reason: str, now_ms: int
+    *, session: AsyncSession, event: EdgeEvent, stored_key: str, reason: str, now_ms: int
 ) -> Opened:
     """Open (or join) the unassigned incident of ``event``'s device at its gateway: no subject, no SMS."""
     kind = lifecycle.incident_kind_of(event.kind)
@@ -93,7 +95,7 @@ async def open_or_join_unassigned(
         session=session, device_id=event.device_id, edge_id=event.edge_id, kind=kind
     )
     return await _open_or_join(
-        session, incident, event, device=None, stored_key=origin_key, reason=reason, now_ms=now_ms
+        session, incident, event, subject_id=None, stored_key=stored_key, reason=reason, now_ms=now_ms
     )
 
 
@@ -102,7 +104,7 @@ async def _open_or_join(
     incident: Incident | None,
     event: EdgeEvent,
     *,
-    device: Device | None,
+    subject_id: int | None,
     stored_key: str,
     reason: str | None,
     now_ms: int,
@@ -114,7 +116,7 @@ async def _open_or_join(
         severity = lifecycle.higher_severity(before, event.severity)
         if severity != before:
             add_entry(
-                session, incident, at=now_ms, type_="severity_raised", actor=actor, severity=severity.value
+                session, incident.id, at=now_ms, type_="severity_raised", actor=actor, severity=severity.value
             )
         incident.severity = severity.value
         incident.event_count += 1
@@ -123,7 +125,7 @@ async def _open_or_join(
         _set_fix(incident, event)
         add_entry(
             session,
-            incident,
+            incident.id,
             at=now_ms,
             type_="event_joined",
             actor=actor,
@@ -132,22 +134,16 @@ async def _open_or_join(
             device_id=event.device_id,
             device_ts=event.device_ts,
         )
-        queued = 0
-        urgent_now = lifecycle.should_notify_guardians(severity) and not lifecycle.should_notify_guardians(
-            before
-        )
-        if device is not None and urgent_now:
-            queued = await _alert_guardians(
-                session, incident, event=event, device=device, kind=kind, now_ms=now_ms
-            )
+        alert = lifecycle.should_notify_guardians(severity) and not lifecycle.should_notify_guardians(before)
         await session.flush()
-        return Opened(incident=incident, created=False, notifications=queued)
+        alert = alert and subject_id is not None
+        return Opened(incident=incident, created=False, alert_guardians=alert)
 
     incident = Incident(
         kind=kind.value,
         severity=event.severity.value,
         status=Status.NEW.value,
-        subject_id=None if device is None else device.subject_id,
+        subject_id=subject_id,
         fusion_key=lifecycle.fusion_key(kind, Status.NEW),
         device_id=event.device_id,
         edge_id=event.edge_id,
@@ -168,7 +164,7 @@ async def _open_or_join(
     await session.flush()
     add_entry(
         session,
-        incident,
+        incident.id,
         at=now_ms,
         type_="created",
         actor=actor,
@@ -178,41 +174,7 @@ async def _open_or_join(
         edge_ts=event.edge_ts,
     )
     if reason is not None:
-        add_entry(session, incident, at=now_ms, type_="unassigned", actor=SYSTEM_ACTOR, reason=reason)
-    queued = 0
-    if device is not None and lifecycle.should_notify_guardians(event.severity):
-        queued = await _alert_guardians(
-            session, incident, event=event, device=device, kind=kind, now_ms=now_ms
-        )
+        add_entry(session, incident.id, at=now_ms, type_="unassigned", actor=SYSTEM_ACTOR, reason=reason)
     await session.flush()
-    return Opened(incident=incident, created=True, notifications=queued)
-
-
-async def _alert_guardians(
-    session: AsyncSession,
-    incident: Incident,
-    *,
-    event: EdgeEvent,
-    device: Device,
-    kind: IncidentKind,
-    now_ms: int,
-) -> int:
-    """Queue the guardians' SMS for ``incident`` (on opening, or when it becomes urgent)."""
-    subject = await session.get(Subject, device.subject_id)
-    if subject is None:
-        return 0
-    notes = await queue_guardian_alerts(
-        session=session,
-        incident_id=incident.id,
-        subject_id=subject.id,
-        masked_name=subject.masked_name,
-        device_kind=device.kind,
-        incident_kind=kind.value,
-        at_ms=event.device_ts,
-        now_ms=now_ms,
-    )
-    if notes:
-        add_entry(
-            session, incident, at=now_ms, type_="notifications_queued", actor=SYSTEM_ACTOR, count=len(notes)
-        )
-    return len(notes)
+    alert = subject_id is not None and lifecycle.should_notify_guardians(event.severity)
+    return Opened(incident=incident, created=True, alert_guardians=alert)

@@ -1,4 +1,4 @@
-"""Incidents and their timelines.
+"""Incidents (their timelines are in ``cloud.timeline``).
 
 ``fusion_key`` holds the incident kind while the incident is open and NULL once it is closed; the
 unique constraint on ``(subject_id, fusion_key)`` makes "one open incident per person and kind" hold
@@ -11,10 +11,8 @@ reaches the operators like any P1 alarm, flagged 未登记设备, and texts no g
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
 
 from cloud.orm import Base, EpochMs
 
@@ -55,19 +53,3 @@ class Incident(Base):
     last_event_kind: Mapped[str | None] = mapped_column(String(32), default=None)  # latest joined event
     guardian_answered_at: Mapped[int | None] = mapped_column(EpochMs, default=None)  # first guardian ack
     unassigned_reason: Mapped[str | None] = mapped_column(String(32), default=None)  # see module doc
-    timeline: Mapped[list[TimelineEntry]] = relationship(
-        back_populates="incident", order_by="TimelineEntry.id", cascade="all, delete-orphan"
-    )
-
-
-class TimelineEntry(Base):
-    __tablename__ = "incident_timeline"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
-    at: Mapped[int] = mapped_column(EpochMs)
-    type: Mapped[str] = mapped_column(String(32))
-    actor: Mapped[str] = mapped_column(String(64))
-    text: Mapped[str] = mapped_column(Text, default="")
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    incident: Mapped[Incident] = relationship(back_populates="timeline")
