@@ -121,6 +121,8 @@ class MosquittoBroker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=timeout)
+        if self.process.stderr is not None:  # the pipe kept for start-up errors
+            self.process.stderr.close()
 
 
 def start_mosquitto(
