@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,7 +14,9 @@ from contracts import EdgeEvent, SosPress, encode, message_digest
 from contracts.identity import event_key, variant_key
 from contracts.intake import EventKind, Severity
 from edge.database import Database
+from edge.delivery.cloud_client import raise_for_answer
 from edge.delivery.outbox import Outbox
+from edge.errors import CloudRejected, CloudUnavailable
 from edge.ingest.sequence import SequenceTracker, Verdict, WindowLimits
 from edge.pipeline import Pipeline
 
@@ -163,3 +167,12 @@ def test_pipeline_keys_events_by_boot_and_carries_digest_and_flag() -> None:
         True,
     )
     assert outcome.ack is not None and (outcome.ack.ref_boot, outcome.ack.incident_key) == (2, "card-1:b2.5")
+
+
+def test_an_intake_race_is_retried_not_parked() -> None:
+    """The intake answers 409 when an event lost a write race three times: the alarm must be sent again."""
+    request = httpx.Request("POST", "http://cloud/api/v1/intake/events")
+    with pytest.raises(CloudUnavailable):
+        raise_for_answer(httpx.Response(409, request=request, json={"error": "conflict"}))
+    with pytest.raises(CloudRejected):
+        raise_for_answer(httpx.Response(403, request=request, json={"error": "forbidden"}))
