@@ -1,7 +1,7 @@
 """Forwarder: sends outbox events to the cloud's intake, most urgent first, until each is confirmed.
 
 Each round takes the oldest pending event of each device (devices with a P1 pending first), sends them
-concurrently and records the answers: 200/201 → delivered; 4xx (not 408/429) → parked as rejected with
+concurrently and records the answers: 200/201 → delivered; 4xx (not 408/409/425/429) → parked as rejected with
 the cloud's reason, except an SOS or fall refused as another gateway's device (403), which is sent again
 flagged ``unassigned`` (the center shows an unassigned alarm); anything else → retried. When a whole
 round fails the cloud is considered down: the forwarder waits (capped exponential backoff with
