@@ -3,6 +3,7 @@ stored alarm from different messages (real SQLite file)."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import httpx
@@ -176,3 +177,35 @@ def test_an_intake_race_is_retried_not_parked() -> None:
         raise_for_answer(httpx.Response(409, request=request, json={"error": "conflict"}))
     with pytest.raises(CloudRejected):
         raise_for_answer(httpx.Response(403, request=request, json={"error": "forbidden"}))
+
+
+async def test_an_outbox_file_from_before_digests_gets_the_column_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "edge.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, device_id TEXT NOT NULL,
+            priority INTEGER NOT NULL, kind TEXT NOT NULL, body BLOB NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+            next_try_ms INTEGER NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL, done_ms INTEGER, error TEXT
+        );
+        """
+    )
+    payload = encode(SosPress(device_id="card-1", seq=5, ts=NOW))
+    v1_body = _sos_event(payload).model_copy(update={"digest": None, "boot": 0})
+    old.execute(
+        "INSERT INTO outbox (key, device_id, priority, kind, body, created_ms) VALUES (?, ?, 1, 'sos', ?, 0)",
+        ("card-1:5", "card-1", encode(v1_body)),
+    )
+    old.commit()
+    old.close()
+    db = Database(path)
+    await db.open()
+    try:
+        outbox = Outbox(db)
+        assert not (await outbox.add(_sos_event(payload), now_ms=NOW)).new  # the same press, redelivered
+        [row] = await outbox.heads(now_ms=NOW, limit=5)
+        assert row.key == "card-1:5" and EdgeEvent.model_validate_json(row.body).key == "card-1:5"
+    finally:
+        await db.close()
