@@ -12,8 +12,9 @@ from contracts.downlink import (
     OperatorAcknowledged,
 )
 from contracts.errors import ContractError
+from contracts.identity import event_key, message_digest
 from contracts.ids import DeviceKind, validate_device_id
-from contracts.intake import EdgeCommand, EdgeEvent, EventKind, IntakeAck, Severity, event_key
+from contracts.intake import EdgeCommand, EdgeEvent, EventKind, IntakeAck, Severity
 from contracts.topics import (
     DownlinkChannel,
     UplinkChannel,
@@ -77,6 +78,7 @@ __all__ = [
     "downlink_topic",
     "encode",
     "event_key",
+    "message_digest",
     "parse_uplink_topic",
     "uplink_filter",
     "uplink_topic",

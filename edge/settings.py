@@ -80,6 +80,15 @@ class EdgeSettings(BaseSettings):
     max_payload_bytes: Annotated[int, Field(ge=256, le=1024 * 1024)] = MAX_PAYLOAD_BYTES
     ingest_queue_size: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
     sequence_window: Annotated[int, Field(ge=1, le=65_536)] = 256
+    max_seq_jump: Annotated[int, Field(ge=1, le=2**53)] = Field(
+        100_000, description="a larger forward seq jump is quarantined until a second message confirms it"
+    )
+    max_boot_jump: Annotated[int, Field(ge=1, le=2**32)] = Field(
+        16, description="a larger forward boot jump is quarantined (alarms are still accepted)"
+    )
+    max_clock_ahead_s: Annotated[float, Field(ge=0, le=30 * 86_400)] = Field(
+        900.0, description="a device clock further ahead of the gateway's is quarantined (alarms still pass)"
+    )
     forward_batch: Annotated[int, Field(ge=1, le=1000)] = 32
     forward_concurrency: Annotated[int, Field(ge=1, le=64)] = 8
     backoff_initial_s: Annotated[float, Field(gt=0, le=60)] = 0.5

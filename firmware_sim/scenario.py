@@ -49,6 +49,7 @@ DEVICE_EVENTS: dict[str, frozenset[DeviceKind]] = {
     "battery_depleted": frozenset(DeviceKind),
     "low_battery": frozenset(DeviceKind),
     "clock_skew": frozenset(DeviceKind),
+    "factory_reset": frozenset(DeviceKind),
 }
 LINK_EVENTS = frozenset({"offline", "reconnect_storm"})
 ALL_KINDS = frozenset(DEVICE_EVENTS) | LINK_EVENTS

@@ -89,6 +89,7 @@ class DeviceModel:
         self.subject_id = subject_id
         self.rng = rng
         self.seq = 0
+        self.boot = 0  # counter restarts: a factory reset or battery swap starts seq again, boot + 1
         self.skew_ms = 0
         self.powered = True
         self.display = DisplayState.IDLE
@@ -152,6 +153,7 @@ class DeviceModel:
             UplinkChannel.STATUS,
             Status(
                 device_id=self.device_id,
+                boot=self.boot,
                 seq=self.next_seq(),
                 ts=self.ts(now_ms),
                 battery_pct=pct,
@@ -194,7 +196,9 @@ class DeviceModel:
         if cancel_after_s is not None and cancel_after_s <= self.sos_cancel_window_s:
             self._pending_cancel[seq] = now_ms + int(cancel_after_s * 1000)
             self._timers["cancel"] = min(self._pending_cancel.values())
-        press = SosPress(device_id=self.device_id, seq=seq, ts=self.ts(now_ms), fix=self.fix(now_ms))
+        press = SosPress(
+            device_id=self.device_id, boot=self.boot, seq=seq, ts=self.ts(now_ms), fix=self.fix(now_ms)
+        )
         return [Outgoing(UplinkChannel.SOS, press)]
 
     def _on_cancel(self, now_ms: int) -> list[Outgoing]:
@@ -204,7 +208,11 @@ class DeviceModel:
                 del self._pending_cancel[ref]
                 self.open_alarms.discard(ref)
                 msg = SosCancel(
-                    device_id=self.device_id, seq=self.next_seq(), ts=self.ts(now_ms), ref_seq=ref
+                    device_id=self.device_id,
+                    boot=self.boot,
+                    seq=self.next_seq(),
+                    ts=self.ts(now_ms),
+                    ref_seq=ref,
                 )
                 out.append(Outgoing(UplinkChannel.SOS, msg))
         if not self.open_alarms:
@@ -231,7 +239,19 @@ class DeviceModel:
         if event.kind == "clock_skew":
             self.skew_ms = int(float(event.params.get("skew_s", 300)) * 1000)
             return []
+        if event.kind == "factory_reset":
+            self.factory_reset()
+            return []
         return self.inject_specific(event, now_ms)
+
+    def factory_reset(self) -> None:
+        """Counter restart (factory reset, battery swap): seq starts again under the next boot number."""
+        self.boot += 1
+        self.seq = 0
+        self.open_alarms.clear()
+        self._pending_cancel.clear()
+        self._timers.pop("cancel", None)
+        self._set_display(DisplayState.IDLE)
 
     def inject_specific(self, event: Injection, now_ms: int) -> list[Outgoing]:
         raise UnsupportedInjection(f"{self.kind.value} cannot do {event.kind!r}")
@@ -254,7 +274,7 @@ class DeviceModel:
         if isinstance(message, DeviceConfig):
             self.apply_config(message)
             return
-        if message.ref_seq not in self.open_alarms:
+        if message.ref_boot != self.boot or message.ref_seq not in self.open_alarms:
             self.ignored_downlinks += 1
             return
         if isinstance(message, AlarmReceived):

@@ -148,6 +148,21 @@ def test_clock_skew_moves_the_device_clock() -> None:
     assert out[0].message.ts == START_MS + 1_000 - 120_000  # type: ignore[union-attr]
 
 
+def test_factory_reset_restarts_seq_under_the_next_boot() -> None:
+    card = build_device("card-0001", DeviceKind.SOS_CARD, subject_id="D001", seed=1, start_ms=START_MS)
+    before = card.inject(Injection("sos"), START_MS)[0].message
+    assert isinstance(before, SosPress) and before.boot == 0
+    card.inject(Injection("factory_reset"), START_MS + 1_000)
+    after = card.inject(Injection("sos"), START_MS + 2_000)[0].message
+    assert isinstance(after, SosPress) and (after.boot, after.seq) == (1, 1)
+    assert after.key != before.key and after.key == "card-0001:b1.1"
+    stale = {"device_id": "card-0001", "ts": START_MS, "ref_seq": 1, "incident_key": before.key}
+    card.on_downlink(AlarmReceived(**stale), START_MS + 3_000)  # boot 0's ack: not this alarm
+    assert shown(card) is DisplayState.ALARM_SENT and card.ignored_downlinks == 1
+    card.on_downlink(AlarmReceived(**stale, ref_boot=1), START_MS + 3_000)
+    assert shown(card) is DisplayState.ALARM_RECEIVED
+
+
 def test_fall_alarm_then_help_gets_the_person_up() -> None:
     wear = build_device(
         "wear-0001",
