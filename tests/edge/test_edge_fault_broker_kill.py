@@ -20,7 +20,7 @@ import pytest
 from edge_cloud_standin import CloudStandIn
 from edge_testkit import EDGE_ID, registry_of
 
-from anxin.broker import MosquittoBroker, start_mosquitto
+from broker.runner import MosquittoBroker, start_mosquitto
 from contracts import DeviceKind
 from firmware_sim.fleet import fleet_from_counts
 from firmware_sim.models import DisplayState
@@ -45,7 +45,9 @@ def _fleet_run(mosquitto: MosquittoBroker) -> FleetRun:
     timeline = [
         TimelineEvent(start_ms + 1_000 + i * PRESS_SPREAD_MS // CARDS, i, i, "sos") for i in range(CARDS)
     ]
-    return FleetRun(RunConfig(mqtt_url=mosquitto.url, fleet=FLEET, seed=7, start_ms=start_ms, timeline=timeline))
+    return FleetRun(
+        RunConfig(mqtt_url=mosquitto.url, fleet=FLEET, seed=7, start_ms=start_ms, timeline=timeline)
+    )
 
 
 def _pressed(run: FleetRun) -> set[tuple[str, int]]:
@@ -86,7 +88,9 @@ async def test_kill_9_of_the_broker_during_an_sos_burst_loses_no_alarm(
             restarted = start_mosquitto(mosquitto.port, workdir=mosquitto.workdir)
             confirmed = await _wait(run, lambda: len(_pressed(run)) == CARDS and _all_confirmed(run), 60)
             waiting = sum(len(d.unconfirmed) for d in run.sim.devices)
-            assert confirmed, f"{waiting} of {len(_pressed(run))} SOS never confirmed after the broker restart"
+            assert confirmed, (
+                f"{waiting} of {len(_pressed(run))} SOS never confirmed after the broker restart"
+            )
             pressed = _pressed(run)
             await cloud.wait_for(lambda: len(cloud.events) >= CARDS, within_s=30)
         finally:

@@ -209,7 +209,12 @@ def test_a_confirmed_sos_is_not_repeated_and_a_cancelled_one_stops() -> None:
 
 def test_a_device_fall_alarm_is_repeated_until_confirmed() -> None:
     wear = build_device(
-        "wear-0001", DeviceKind.WEARABLE, subject_id="E001", seed=1, start_ms=START_MS, accel_mode=AccelMode.OFF
+        "wear-0001",
+        DeviceKind.WEARABLE,
+        subject_id="E001",
+        seed=1,
+        start_ms=START_MS,
+        accel_mode=AccelMode.OFF,
     )
     wear.step(START_MS)
     wear.inject(Injection("fall"), START_MS)
