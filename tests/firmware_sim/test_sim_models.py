@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from contracts import (
@@ -181,7 +183,8 @@ def test_sos_is_repeated_byte_for_byte_with_capped_backoff_until_alarm_received(
     card = build_device("card-0001", DeviceKind.SOS_CARD, subject_id="D001", seed=1, start_ms=START_MS)
     [press] = card.inject(Injection("sos"), START_MS)
     sent = _repeats(card, START_MS + 200_000)
-    gaps_s = [(b - a) // 1000 for a, b in zip([START_MS] + [t for t, _ in sent], [t for t, _ in sent])]
+    times = [START_MS] + [t for t, _ in sent]
+    gaps_s = [(b - a) // 1000 for a, b in itertools.pairwise(times)]
     assert gaps_s == [5, 10, 20, 40, 60, 60]  # doubling, capped at 60 s
     assert {o.encode() for _, o in sent} == {press.encode()}  # the same identity and bytes each time
     seq = press.message.seq  # type: ignore[union-attr]
