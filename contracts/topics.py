@@ -73,6 +73,17 @@ def uplink_filter(shared_group: str | None = None) -> str:
     return f"$share/{shared_group}/{base}" if shared_group else base
 
 
+ALARM_CHANNELS: tuple[UplinkChannel, ...] = (UplinkChannel.SOS, UplinkChannel.FALL)  # sos, sos_cancel, fall
+TELEMETRY_CHANNELS: tuple[UplinkChannel, ...] = tuple(c for c in UplinkChannel if c not in ALARM_CHANNELS)
+
+
+def uplink_filters(channels: tuple[UplinkChannel, ...], shared_group: str | None = None) -> list[str]:
+    """One subscription filter per channel (every device), e.g. the gateway's alarm lane:
+    ``uplink_filters(ALARM_CHANNELS)`` → ``["anxin/v1/up/+/sos", "anxin/v1/up/+/fall"]``."""
+    prefix = f"$share/{shared_group}/" if shared_group else ""
+    return [f"{prefix}{UPLINK_PREFIX}/+/{UplinkChannel(c).value}" for c in channels]
+
+
 def parse_uplink_topic(topic: str) -> UplinkTopic:
     """Split an uplink topic into device id and channel; raise :class:`TopicError` if it is not one."""
     prefix = UPLINK_PREFIX + "/"

@@ -140,7 +140,7 @@ async def test_bad_inputs_are_counted_by_reason_and_a_good_device_is_served_next
             ),
             ("anxin/v1/up/stranger-9/sos", sos("stranger-9", 1), "unknown_device"),
             ("anxin/v1/up/card-1/sos", good, "replayed"),
-            ("anxin/v1/up/card-1/nonsense", good, "bad_topic"),
+            ("anxin/v1/up/_card-1/status", good, "bad_topic"),  # not a valid device id
         ]
         for topic, payload, _ in bad:
             await device.publish_raw(topic, payload)
