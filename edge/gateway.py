@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 BATCH_MAX = 256  # uplinks handled per loop wake-up at most
 BATCH_WINDOW_S = 0.001  # under load, how long the loop lets a batch build before handling it
+YIELD_EVERY_S = 0.002  # within a batch, let the loop read its sockets (an alarm may be waiting) this often
 
 
 def wall_clock_ms() -> int:
@@ -287,7 +288,11 @@ class Gateway:
                 await asyncio.sleep(BATCH_WINDOW_S)
             batch = await ingest.get_batch(BATCH_MAX)
             last = len(batch)
+            yield_at = time.perf_counter() + YIELD_EVERY_S
             for raw in batch:
+                if time.perf_counter() > yield_at:  # the alarm lane's socket is read by this loop too
+                    await asyncio.sleep(0)
+                    yield_at = time.perf_counter() + YIELD_EVERY_S
                 if alarms.busy:
                     await alarms.wait_idle()
                 try:
@@ -296,6 +301,7 @@ class Gateway:
                     self.meters.handler_errors.inc()
                     log.exception("uplink.handler_failed")
             self.meters.queue_depth.set(ingest.qsize())
+            self.meters.ingest_lag.set(ingest.lag_ms(self._clock_ms()) / 1000)
             async with self._handled_cond:
                 self.handled += last
                 self._handled_cond.notify_all()
