@@ -105,6 +105,7 @@ class Gateway:
             topic_filters=uplink_filters(TELEMETRY_CHANNELS, s.shared_group),
             protocol=s.mqtt_protocol,
             queue_size=s.ingest_queue_size,
+            shed_lag_s=s.shed_lag_s,
             session_expiry_s=s.session_expiry_s,
             connack_timeout_s=min(s.mqtt_timeout_s, 5.0),
             clock_ms=clock_ms,

@@ -81,6 +81,9 @@ class EdgeSettings(BaseSettings):
     ingest_queue_size: Annotated[int, Field(ge=2, le=1_000_000)] = Field(
         10_000, description="telemetry queued in the gateway; accel/vitals shed from half of it, all at it"
     )
+    shed_lag_s: Annotated[float, Field(gt=0, le=600)] = Field(
+        2.0, description="shed accel/vitals once telemetry waits this long in the gateway, all at 4×"
+    )
     sequence_window: Annotated[int, Field(ge=1, le=65_536)] = 256
     forward_batch: Annotated[int, Field(ge=1, le=1000)] = 32
     forward_concurrency: Annotated[int, Field(ge=1, le=64)] = 8

@@ -2,8 +2,9 @@
 
 paho runs its own network thread and hands each message to the asyncio side through a deque (one
 wake-up per batch). The thread never blocks: when the gateway falls behind it **sheds** telemetry
-instead of holding the socket — above half of ``queue_size`` queued it drops the high-rate ``accel``
-and ``vitals``, at ``queue_size`` every message — and counts what it shed by channel. Holding the socket
+instead of holding the socket — once the oldest waiting message has waited ``shed_lag_s`` (or half of
+``queue_size`` wait) it drops the high-rate ``accel`` and ``vitals``; at four times that wait (or a
+full queue) every message — and counts what it shed by channel. Holding the socket
 would only move the backlog into the broker, which drops QoS 1 messages beyond its own queue limit
 without telling anyone and stops hearing our keep-alives. Alarms never come this way: they have their
 own connection (:mod:`edge.ingest.alarm_lane`). Every message is acknowledged (PUBACK) on receipt,
@@ -74,6 +75,7 @@ class MqttIngest:
         topic_filters: Sequence[str],
         protocol: str = "auto",
         queue_size: int = 10_000,
+        shed_lag_s: float = 2.0,
         session_expiry_s: int = 86_400,
         connack_timeout_s: float = 5.0,
         clock_ms: Callable[[], int],
@@ -91,6 +93,8 @@ class MqttIngest:
         self._on_shed = on_shed
         self._shed_all_from = queue_size
         self._shed_bulk_from = max(1, queue_size // 2)
+        self._shed_bulk_lag_ms = int(shed_lag_s * 1000)
+        self._shed_all_lag_ms = 4 * self._shed_bulk_lag_ms
         self.shed: dict[str, int] = {}  # channel -> messages dropped because the gateway was behind
         # paho thread → loop: a deque plus one wake-up per batch (not one self-pipe write per message)
         self._buffer: collections.deque[RawMessage] = collections.deque()
@@ -148,18 +152,13 @@ class MqttIngest:
     def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         if message.qos > 0:  # cheap here on the network thread; from the loop thread it costs a wake-up
             client.ack(message.mid, message.qos)
-        depth = len(self._buffer)
-        if depth >= self._shed_bulk_from:
-            channel = message.topic.rpartition("/")[2]
-            if depth >= self._shed_all_from or channel in BULK_CHANNELS:
-                self.shed[channel] = self.shed.get(channel, 0) + 1
-                if self._on_shed is not None:
-                    self._on_shed(channel)
-                return
+        now_ms = self._clock_ms()
+        if self._buffer and self._shedding(now_ms, message.topic.rpartition("/")[2]):
+            return
         raw = RawMessage(
             topic=message.topic,
             payload=bytes(message.payload),
-            received_ms=self._clock_ms(),
+            received_ms=now_ms,
             received_mono=time.perf_counter(),
             mid=message.mid,
             qos=message.qos,
@@ -169,6 +168,25 @@ class MqttIngest:
         if not self._signalled:  # the loop is (about to be) waiting: wake it once
             self._signalled = True
             self._call(self._ready.set)
+
+    def _shedding(self, now_ms: int, channel: str) -> bool:
+        """Drop this message (counted) because the gateway is behind?"""
+        buffer = self._buffer
+        try:
+            waited_ms = now_ms - buffer[0].received_ms
+        except IndexError:  # emptied in between
+            return False
+        depth = len(buffer)
+        everything = depth >= self._shed_all_from or waited_ms >= self._shed_all_lag_ms
+        bulk = channel in BULK_CHANNELS and (
+            depth >= self._shed_bulk_from or waited_ms >= self._shed_bulk_lag_ms
+        )
+        if not (everything or bulk):
+            return False
+        self.shed[channel] = self.shed.get(channel, 0) + 1
+        if self._on_shed is not None:
+            self._on_shed(channel)
+        return True
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> bool:
         loop = self._loop
