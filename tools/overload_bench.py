@@ -43,6 +43,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from broker.runner import free_port, start_mosquitto, wait_for_port
 from contracts import SosPress, downlink_filter, encode, uplink_topic
 
+_TIMED = ("anxin_edge_alarm_ack_seconds", "anxin_edge_outbox_write_seconds")
+GATEWAY_TIMES: dict[str, float] = {}  # the gateway's alarm histograms (sum, count), latest scrape
 PROBES = [f"card-probe-{i:02d}" for i in range(20)]  # presses go round them: each presses every 20th time
 MSG_PER_WEARABLE_S = 1.02  # accel batch every second + vitals every minute + status every 5 min
 
@@ -139,6 +141,8 @@ class Phase:
     presses: int
     unanswered: int
     lag_s: float  # the gateway's ingest lag at the end of the presses
+    handling_ms: float  # mean, inside the gateway: alarm taken off its connection → alarm_received out
+    commit_ms: float  # mean outbox commit (fsync) during the phase
 
     @property
     def sustained(self) -> bool:
@@ -167,6 +171,8 @@ async def gateway_state(client: httpx.AsyncClient, url: str) -> tuple[float, flo
     handled = shed = lag = 0.0
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
+            if sample.name.startswith(_TIMED) and sample.name.endswith(("_sum", "_count")):
+                GATEWAY_TIMES[sample.name] = sample.value
             if sample.name == "anxin_edge_accepted_total" and sample.labels["type"] not in ("sos", "fall"):
                 handled += sample.value
             elif sample.name == "anxin_edge_shed_total":
@@ -199,6 +205,7 @@ async def run_phase(
                 while await gateway_counts(http, metrics) == start:  # noqa: ASYNC110 (another process)
                     await asyncio.sleep(0.2)
         handled0, shed0 = await gateway_counts(http, metrics)
+        times0 = dict(GATEWAY_TIMES)
         began = time.perf_counter()
         first = probe.seq + 1
         while time.perf_counter() - began < seconds and (sim_proc is None or sim_proc.returncode is None):
@@ -206,6 +213,7 @@ async def run_phase(
             await asyncio.sleep(probe_every)  # pacing the presses (a load generator, not a wait)
         handled1, shed1, lag = await gateway_state(http, metrics)
         elapsed = time.perf_counter() - began
+        inside = {k: GATEWAY_TIMES.get(k, 0.0) - times0.get(k, 0.0) for k in GATEWAY_TIMES}
         offered = 0.0
         if sim_proc is not None:
             out, _ = await sim_proc.communicate()
@@ -221,7 +229,13 @@ async def run_phase(
     return Phase(
         name, elapsed, offered, handled1 - handled0, shed1 - shed0, ack, at_cloud, raw, len(seqs),
         sum(s not in probe.acked for s in seqs), lag,
+        _mean_ms(inside, "anxin_edge_alarm_ack_seconds"), _mean_ms(inside, "anxin_edge_outbox_write_seconds"),
     )  # fmt: skip
+
+
+def _mean_ms(deltas: dict[str, float], name: str) -> float:
+    count = deltas.get(f"{name}_count", 0.0)
+    return 1000 * deltas.get(f"{name}_sum", 0.0) / count if count else float("nan")
 
 
 def sim_command(url: str, wearables: int, rate: float, seconds: float) -> list[str]:
@@ -250,7 +264,9 @@ def describe(phase: Phase) -> str:
         f"(unanswered {phase.unanswered})\n"
         f"    press → alarm_received ms  {_percentiles(phase.ack_ms)}\n"
         f"    press → cloud intake ms    {_percentiles(phase.cloud_ms)}\n"
-        f"    press → raw subscriber ms  {_percentiles(phase.raw_ms)}   (broker reference)"
+        f"    press → raw subscriber ms  {_percentiles(phase.raw_ms)}   (broker reference)\n"
+        f"    inside the gateway: alarm handled in {phase.handling_ms:.1f} ms mean, outbox commits "
+        f"{phase.commit_ms:.1f} ms mean"
     )
 
 
@@ -284,8 +300,8 @@ async def bench(args: argparse.Namespace, workdir: Path) -> list[Phase]:
         idle = await run_phase("idle", **common, sim=None, seconds=5, probe_every=args.probe_every)
         phases.append(idle)
         print(describe(idle), flush=True)
-        capacity = 0.0
-        for rate in (float(r) for r in args.rates.split(",")):
+        capacity = float(args.capacity or 0)
+        for rate in () if capacity else (float(r) for r in args.rates.split(",")):
             sim = sim_command(broker.url, args.wearables, rate, args.step_seconds)
             step = await run_phase(
                 f"offer {rate:,.0f}/s", **common, sim=sim, seconds=args.step_seconds, probe_every=1.0
@@ -342,6 +358,7 @@ def register(bench_sub: Any) -> None:
         "--rates", default="1000,2000,3000,4000,5000,6000,8000", help="offered msg/s to find the capacity"
     )
     parser.add_argument("--step-seconds", type=float, default=12.0, help="seconds per capacity step")
+    parser.add_argument("--capacity", type=float, default=None, help="skip the ladder: take this msg/s")
     parser.add_argument("--factor", type=float, default=2.0, help="overload = factor × capacity")
     parser.add_argument("--seconds", type=float, default=30.0, help="seconds of overload")
     parser.add_argument("--probe-every", type=float, default=0.25, help="seconds between SOS presses")
