@@ -260,6 +260,7 @@ class Gateway:
     async def _handle_alarm(self, raw: RawMessage) -> bool:
         """One alarm from the alarm lane; True once it is stored (then the broker gets its PUBACK)."""
         stored = True
+        self.ingest.hold()
         try:
             await self.uplinks.handle(raw)
         except OutboxError:
@@ -269,6 +270,8 @@ class Gateway:
         except Exception:
             self.meters.handler_errors.inc()
             log.exception("uplink.handler_failed")
+        finally:
+            self.ingest.resume()
         async with self._handled_cond:
             self.handled += 1
             self._handled_cond.notify_all()

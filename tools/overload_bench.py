@@ -143,6 +143,7 @@ class Phase:
     lag_s: float  # the gateway's ingest lag at the end of the presses
     handling_ms: float  # mean, inside the gateway: alarm taken off its connection → alarm_received out
     commit_ms: float  # mean outbox commit (fsync) during the phase
+    events: float  # outbox events written during the phase (alarms and detector findings)
 
     @property
     def sustained(self) -> bool:
@@ -168,17 +169,20 @@ async def gateway_counts(client: httpx.AsyncClient, url: str) -> tuple[float, fl
 async def gateway_state(client: httpx.AsyncClient, url: str) -> tuple[float, float, float]:
     """(telemetry handled, telemetry shed, ingest lag in seconds) from the gateway's /metrics."""
     text = (await client.get(url)).text
-    handled = shed = lag = 0.0
+    handled = shed = lag = events = 0.0
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name.startswith(_TIMED) and sample.name.endswith(("_sum", "_count")):
                 GATEWAY_TIMES[sample.name] = sample.value
+            if sample.name == "anxin_edge_events_total":
+                events += sample.value
             if sample.name == "anxin_edge_accepted_total" and sample.labels["type"] not in ("sos", "fall"):
                 handled += sample.value
             elif sample.name == "anxin_edge_shed_total":
                 shed += sample.value
             elif sample.name == "anxin_edge_ingest_lag_seconds":
                 lag = sample.value
+    GATEWAY_TIMES["events"] = events  # outbox events of every kind (alarms and detector findings)
     return handled, shed, lag
 
 
@@ -230,6 +234,7 @@ async def run_phase(
         name, elapsed, offered, handled1 - handled0, shed1 - shed0, ack, at_cloud, raw, len(seqs),
         sum(s not in probe.acked for s in seqs), lag,
         _mean_ms(inside, "anxin_edge_alarm_ack_seconds"), _mean_ms(inside, "anxin_edge_outbox_write_seconds"),
+        inside.get("events", 0.0),
     )  # fmt: skip
 
 
@@ -266,7 +271,7 @@ def describe(phase: Phase) -> str:
         f"    press → cloud intake ms    {_percentiles(phase.cloud_ms)}\n"
         f"    press → raw subscriber ms  {_percentiles(phase.raw_ms)}   (broker reference)\n"
         f"    inside the gateway: alarm handled in {phase.handling_ms:.1f} ms mean, outbox commits "
-        f"{phase.commit_ms:.1f} ms mean"
+        f"{phase.commit_ms:.1f} ms mean, {phase.events:.0f} outbox events"
     )
 
 
@@ -287,9 +292,11 @@ async def bench(args: argparse.Namespace, workdir: Path) -> list[Phase]:
         "ANXIN_EDGE_ACCEPT_UNKNOWN_DEVICES": "true",
         "ANXIN_EDGE_BACKOFF_MAX_S": "2",
     }
-    gateway = await asyncio.create_subprocess_exec(  # our own CLI
-        sys.executable, "-m", "anxin", "edge", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    log_path = workdir / "gateway.log"
+    with log_path.open("wb") as gateway_log:
+        gateway = await asyncio.create_subprocess_exec(  # our own CLI
+            sys.executable, "-m", "anxin", "edge", env=env, stdout=subprocess.DEVNULL, stderr=gateway_log
+        )
     probe: Probe | None = None
     phases: list[Phase] = []
     try:
@@ -324,8 +331,12 @@ async def bench(args: argparse.Namespace, workdir: Path) -> list[Phase]:
     finally:
         if probe is not None:
             probe.close()
-        gateway.terminate()
-        await asyncio.wait_for(gateway.wait(), 15)
+        if gateway.returncode is None:
+            gateway.terminate()
+            await asyncio.wait_for(gateway.wait(), 15)
+        else:
+            print(f"the gateway exited with {gateway.returncode}:", file=sys.stderr)
+            print(log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
         server.should_exit = True
         await serving
         broker.stop()

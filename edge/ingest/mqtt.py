@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 UNSUPPORTED_PROTOCOL = (1, 132)  # 3.1.1 CONNACK rc 1 / MQTT 5 reason 0x84
 RECEIVE_MAXIMUM = 1000  # QoS 1 messages the broker may have in flight to us (paho wraps at 65,535)
 BULK_CHANNELS = frozenset({"accel", "vitals"})  # shed first (QoS 0 is allowed for them by the contract)
+HOLD_MAX_S = 0.1  # the network thread pauses for an alarm in hand at most this long per message
 
 
 class MqttError(EdgeError):
@@ -103,6 +104,8 @@ class MqttIngest:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: mqtt.Client | None = None
         self._stopping = threading.Event()
+        self._go = threading.Event()  # cleared while an alarm is in hand: the network thread pauses
+        self._go.set()
         self._downgrade = asyncio.Event()
         self._socket_open = asyncio.Event()
         self._answered = asyncio.Event()  # a CONNACK (success or refusal) arrived
@@ -150,6 +153,8 @@ class MqttIngest:
         self._call(self._set_connected, False)
 
     def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        if not self._go.is_set():  # an alarm is being stored: leave it the CPU (and the GIL)
+            self._go.wait(HOLD_MAX_S)
         if message.qos > 0:  # cheap here on the network thread; from the loop thread it costs a wake-up
             client.ack(message.mid, message.qos)
         now_ms = self._clock_ms()
@@ -293,6 +298,15 @@ class MqttIngest:
             await self._ready.wait()
         count = min(len(buffer), max_items)
         return [buffer.popleft() for _ in range(count)]
+
+    def hold(self) -> None:
+        """Pause reading telemetry (at most ``HOLD_MAX_S`` per message) until :meth:`resume`: while an
+        alarm is stored, this thread would otherwise take the GIL from the database thread and the loop
+        at every switch interval (measured: outbox commits 4 → 25 ms under a 2× flood)."""
+        self._go.clear()
+
+    def resume(self) -> None:
+        self._go.set()
 
     def qsize(self) -> int:
         return len(self._buffer)
