@@ -12,6 +12,7 @@ Downlink: ``anxin/v1/down/{device_id}/{channel}`` channel in :class:`DownlinkCha
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -32,6 +33,11 @@ class UplinkChannel(StrEnum):
     STATUS = "status"  # heartbeat + battery
     WEAR = "wear"  # worn / removed (QoS 1)
     PRESENCE = "presence"  # online/offline, also the MQTT last will (retained, QoS 1)
+
+
+# Alarms: acknowledged to the broker (PUBACK) only once on disk, and answered with ``AlarmReceived``.
+ALARM_CHANNELS = frozenset({UplinkChannel.SOS, UplinkChannel.FALL})
+_ALARM_CHANNEL_NAMES = frozenset(c.value for c in ALARM_CHANNELS)
 
 
 class DownlinkChannel(StrEnum):
@@ -73,15 +79,26 @@ def uplink_filter(shared_group: str | None = None) -> str:
     return f"$share/{shared_group}/{base}" if shared_group else base
 
 
-ALARM_CHANNELS: tuple[UplinkChannel, ...] = (UplinkChannel.SOS, UplinkChannel.FALL)  # sos, sos_cancel, fall
-TELEMETRY_CHANNELS: tuple[UplinkChannel, ...] = tuple(c for c in UplinkChannel if c not in ALARM_CHANNELS)
+def uplink_subtree() -> str:
+    """Subscription filter for every uplink topic at any depth (monitoring, counting)."""
+    return f"{UPLINK_PREFIX}/#"
 
 
-def uplink_filters(channels: tuple[UplinkChannel, ...], shared_group: str | None = None) -> list[str]:
-    """One subscription filter per channel (every device), e.g. the gateway's alarm lane:
-    ``uplink_filters(ALARM_CHANNELS)`` → ``["anxin/v1/up/+/sos", "anxin/v1/up/+/fall"]``."""
+def is_alarm_channel(topic: str) -> bool:
+    """Whether ``topic`` ends in an alarm channel (:data:`ALARM_CHANNELS`). Cheap and without validation:
+    it runs on the MQTT network thread for every message, before the payload is looked at."""
+    return topic.rpartition("/")[2] in _ALARM_CHANNEL_NAMES
+
+
+TELEMETRY_CHANNELS = frozenset(c for c in UplinkChannel if c not in ALARM_CHANNELS)
+
+
+def uplink_filters(channels: Iterable[UplinkChannel], shared_group: str | None = None) -> list[str]:
+    """One subscription filter per channel (every device), in channel order; e.g. the gateway's alarm
+    lane: ``uplink_filters(ALARM_CHANNELS)`` → ``["anxin/v1/up/+/sos", "anxin/v1/up/+/fall"]``."""
     prefix = f"$share/{shared_group}/" if shared_group else ""
-    return [f"{prefix}{UPLINK_PREFIX}/+/{UplinkChannel(c).value}" for c in channels]
+    wanted = set(channels)
+    return [f"{prefix}{UPLINK_PREFIX}/+/{c.value}" for c in UplinkChannel if c in wanted]
 
 
 def parse_uplink_topic(topic: str) -> UplinkTopic:
