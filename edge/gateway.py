@@ -1,7 +1,8 @@
 """The edge gateway: MQTT ingest → validation → detection → durable outbox → cloud, and back.
 
 ``Gateway.run()`` runs every part in one ``asyncio.TaskGroup`` until cancelled. ``started`` is set once
-the outbox is open, the registry is loaded and the uplink subscription is confirmed by the broker.
+the outbox is open, the registry is loaded and both lanes' subscriptions are confirmed by the broker:
+the alarm lane (``sos``/``fall`` on their own connection, handled first) and the telemetry lane.
 """
 
 from __future__ import annotations
