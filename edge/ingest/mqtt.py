@@ -42,7 +42,7 @@ from edge.settings import MqttEndpoint
 
 log = logging.getLogger(__name__)
 
-UNSUPPORTED_PROTOCOL = (1, 132)  # 3.1.1 CONNACK rc 1 / MQTT 5 reason 0x84
+_UNSUPPORTED_PROTOCOL = (1, 132)  # 3.1.1 CONNACK rc 1 / MQTT 5 reason 0x84
 RECEIVE_MAXIMUM = 1000  # QoS 1 messages the broker may have in flight to us (paho wraps at 65,535)
 BULK_CHANNELS = frozenset({"accel", "vitals"})  # shed first (QoS 0 is allowed for them by the contract)
 HOLD_MAX_S = 0.1  # the network thread pauses for an alarm in hand at most this long per message
@@ -61,10 +61,6 @@ class RawMessage:
     mid: int
     qos: int
     acked: bool  # True when the PUBACK went out on receipt (telemetry)
-
-    @property
-    def channel(self) -> str:
-        return self.topic.rpartition("/")[2]
 
 
 class MqttIngest:
@@ -126,7 +122,7 @@ class MqttIngest:
             if (
                 self.protocol == "auto"
                 and self.version == mqtt.MQTTv5
-                and reason.value in UNSUPPORTED_PROTOCOL
+                and reason.value in _UNSUPPORTED_PROTOCOL
             ):
                 self._call(self._downgrade.set)
             return
