@@ -78,7 +78,19 @@ class EdgeMetrics:
             "anxin_edge_ingest_queue_depth", "messages waiting in the ingest queue", registry=r
         )
         self.mqtt_connected = Gauge(
-            "anxin_edge_mqtt_connected", "1 while connected to the broker", registry=r
+            "anxin_edge_mqtt_connected", "1 while the telemetry lane is connected to the broker", registry=r
+        )
+        self.alarm_lane_connected = Gauge(
+            "anxin_edge_alarm_lane_connected", "1 while the alarm lane is connected to the broker", registry=r
+        )
+        self.shed = Counter(
+            "anxin_edge_shed",
+            "telemetry dropped because the gateway was behind, by channel (never alarms)",
+            ["channel"],
+            registry=r,
+        )
+        self.ingest_lag = Gauge(
+            "anxin_edge_ingest_lag_seconds", "wait of the oldest telemetry message in the queue", registry=r
         )
         self.cloud_up = Gauge("anxin_edge_cloud_up", "1 while the last cloud call succeeded", registry=r)
         self.registry_devices = Gauge(

@@ -16,7 +16,7 @@ from contracts import AnyUplink, EdgeEvent, Presence, UplinkChannel, downlink_to
 from contracts import encode as encode_message
 from edge.delivery.outbox import Outbox, Stored
 from edge.errors import OutboxError
-from edge.ingest.mqtt import MqttIngest, RawMessage
+from edge.ingest.mqtt import RawMessage
 from edge.ingest.validation import Accepted, Validator
 from edge.metrics import EdgeMetrics
 from edge.pipeline import Pipeline
@@ -33,7 +33,7 @@ class UplinkHandler:
         validator: Validator,
         pipeline: Pipeline,
         outbox: Outbox,
-        ingest: MqttIngest,
+        downlink: Callable[[str, bytes], None],
         metrics: EdgeMetrics,
         clock_ms: Callable[[], int],
         on_stored: Callable[[], None],
@@ -44,7 +44,7 @@ class UplinkHandler:
         self.validator = validator
         self.pipeline = pipeline
         self._outbox = outbox
-        self._ingest = ingest
+        self._downlink = downlink  # publishes at QoS 1 (the alarm lane's connection)
         self._meters = metrics
         self._clock_ms = clock_ms
         self._on_stored = on_stored
@@ -111,6 +111,6 @@ class UplinkHandler:
         return stored
 
     def _publish_ack(self, device_id: str, payload: bytes, raw: RawMessage) -> None:
-        self._ingest.publish(downlink_topic(device_id), payload, qos=1)
+        self._downlink(downlink_topic(device_id), payload)
         self._meters.downlinks.labels(type="alarm_received").inc()
         self._meters.alarm_ack_seconds.observe(time.perf_counter() - raw.received_mono)

@@ -25,6 +25,7 @@ from contracts import (
     encode,
 )
 from contracts.uplink import QOS_OF, TS_MIN_MS
+from firmware_sim.models.alarm_repeat import AlarmRepeater
 from firmware_sim.models.display import DISPLAY_TEXT, DisplayState
 
 DAY_MS = 86_400_000
@@ -95,6 +96,7 @@ class DeviceModel:
         self.display = DisplayState.IDLE
         self.display_text_zh = ""
         self.open_alarms: set[int] = set()
+        self.unconfirmed: AlarmRepeater[Outgoing] = AlarmRepeater()  # sent again until alarm_received
         self.ignored_downlinks = 0
         self.injection_detail: dict[str, Any] = {}  # what the last scenario event did (for ground truth)
         self.battery = float(rng.uniform(45.0, 100.0))
@@ -109,7 +111,7 @@ class DeviceModel:
 
     # -- timers ---------------------------------------------------------------------------------
     def handlers(self) -> dict[str, Callable[[int], list[Outgoing]]]:
-        return {"status": self._on_status, "cancel": self._on_cancel}
+        return {"status": self._on_status, "cancel": self._on_cancel, "alarm_repeat": self._on_alarm_repeat}
 
     @property
     def next_due_ms(self) -> int | None:
@@ -199,7 +201,29 @@ class DeviceModel:
         press = SosPress(
             device_id=self.device_id, boot=self.boot, seq=seq, ts=self.ts(now_ms), fix=self.fix(now_ms)
         )
-        return [Outgoing(UplinkChannel.SOS, press)]
+        return [self.raise_alarm(seq, Outgoing(UplinkChannel.SOS, press), now_ms)]
+
+    def raise_alarm(self, seq: int, alarm: Outgoing, now_ms: int) -> Outgoing:
+        """Send ``alarm`` now and again (same bytes) until the gateway confirms it."""
+        self.unconfirmed.add(seq, alarm, now_ms)
+        self._schedule_repeat()
+        return alarm
+
+    def _schedule_repeat(self) -> None:
+        due = self.unconfirmed.next_due_ms
+        if due is None:
+            self._timers.pop("alarm_repeat", None)
+        else:
+            self._timers["alarm_repeat"] = due
+
+    def _on_alarm_repeat(self, now_ms: int) -> list[Outgoing]:
+        out = self.unconfirmed.due(now_ms)
+        self._schedule_repeat()
+        return out
+
+    def _stop_repeating(self, seq: int) -> None:
+        if self.unconfirmed.confirm(seq):
+            self._schedule_repeat()
 
     def _on_cancel(self, now_ms: int) -> list[Outgoing]:
         out: list[Outgoing] = []
@@ -207,6 +231,7 @@ class DeviceModel:
             if due <= now_ms:
                 del self._pending_cancel[ref]
                 self.open_alarms.discard(ref)
+                self._stop_repeating(ref)  # cancelled: the cancel itself tells the gateway
                 msg = SosCancel(
                     device_id=self.device_id,
                     boot=self.boot,
@@ -249,6 +274,8 @@ class DeviceModel:
         self.boot += 1
         self.seq = 0
         self.open_alarms.clear()
+        self.unconfirmed.clear()  # the device's memory is gone: nothing left to repeat
+        self._schedule_repeat()
         self._pending_cancel.clear()
         self._timers.pop("cancel", None)
         self._set_display(DisplayState.IDLE)
@@ -267,6 +294,7 @@ class DeviceModel:
         """Move every timer by ``delta_ms`` (before the first step: re-anchoring the start)."""
         self._timers = {name: due + delta_ms for name, due in self._timers.items()}
         self._pending_cancel = {ref: due + delta_ms for ref, due in self._pending_cancel.items()}
+        self.unconfirmed.shift(delta_ms)
         self._battery_at += delta_ms
 
     # -- downlinks -------------------------------------------------------------------------------------
@@ -277,6 +305,7 @@ class DeviceModel:
         if message.ref_boot != self.boot or message.ref_seq not in self.open_alarms:
             self.ignored_downlinks += 1
             return
+        self._stop_repeating(message.ref_seq)  # the gateway has it (operator_ack / closed imply it)
         if isinstance(message, AlarmReceived):
             if self.display is not DisplayState.HELP_COMING:
                 self._set_display(DisplayState.ALARM_RECEIVED)

@@ -191,7 +191,7 @@ class Wearable(DeviceModel):
             peak_g=round(self._fall_peak, 2),
             confidence=0.8,
         )
-        return [Outgoing(UplinkChannel.FALL, msg)]
+        return [self.raise_alarm(seq, Outgoing(UplinkChannel.FALL, msg), now_ms)]
 
     def _on_getup(self, now_ms: int) -> list[Outgoing]:
         self.activity = Activity.SIT

@@ -147,7 +147,7 @@ async def test_bad_inputs_are_counted_by_reason_and_a_good_device_is_served_next
             ),
             ("anxin/v1/up/stranger-9/status", status("stranger-9", 1), "unknown_device"),
             ("anxin/v1/up/card-1/status", status("card-1", 4), "replayed"),  # a copy of the one above
-            ("anxin/v1/up/card-1/nonsense", good, "bad_topic"),
+            ("anxin/v1/up/_card-1/status", good, "bad_topic"),  # not a valid device id
             ("anxin/v1/up/card-1/status", status("card-1", 7, ts=9_999_999_999_999), "clock_ahead"),
             ("anxin/v1/up/card-1/status", status("card-1", 5 + 10**6), "seq_jump"),
             ("anxin/v1/up/card-1/status", status("card-1", 1, boot=100), "boot_jump"),
