@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -24,8 +26,7 @@ MOSQUITTO_CONF_TEMPLATE = """\
 # Anxin's Mosquitto configuration (generated). See docs/protocol.md for the production ACL.
 per_listener_settings false
 listener {port} {host}
-allow_anonymous true
-set_tcp_nodelay true
+{auth}set_tcp_nodelay true
 max_inflight_messages 1000
 max_queued_messages 10000
 max_packet_size 65536
@@ -36,6 +37,12 @@ log_dest stderr
 log_type error
 log_type warning
 connection_messages false
+"""
+
+TLS_LISTENER_TEMPLATE = """\
+listener {port} {host}
+certfile {certfile}
+keyfile {keyfile}
 """
 
 # Production ACL: each device (username = device id) may only write its uplink subtree and read its own
@@ -52,6 +59,32 @@ pattern read anxin/v1/down/%u/#
 
 class BrokerError(RuntimeError):
     """The broker could not be started."""
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAuth:
+    """Logins and ACL (files as ``anxin broker sync`` writes them); without it the broker is anonymous."""
+
+    password_file: Path
+    acl_file: Path
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerTls:
+    """A second, TLS listener on ``port`` (same auth and ACL as the plain one)."""
+
+    port: int
+    certfile: Path
+    keyfile: Path
+
+
+def auth_lines(auth: BrokerAuth | None, *, private_files: bool) -> str:
+    """The config lines for ``auth``. With ``private_files`` (0600 logins, keys) a broker started by
+    root stays root instead of dropping to the ``mosquitto`` user, which could not read them."""
+    user = "user root\n" if private_files and os.geteuid() == 0 else ""
+    if auth is None:
+        return user + "allow_anonymous true\n"
+    return user + f"allow_anonymous false\npassword_file {auth.password_file}\nacl_file {auth.acl_file}\n"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -108,10 +141,15 @@ class MosquittoBroker:
     port: int
     process: subprocess.Popen[bytes]
     workdir: Path
+    tls_port: int | None = None
 
     @property
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
+
+    def reload(self) -> None:
+        """SIGHUP: Mosquitto re-reads its password file and ACL (after ``anxin broker sync``)."""
+        self.process.send_signal(signal.SIGHUP)
 
     def stop(self, timeout: float = 5.0) -> None:
         if self.process.poll() is None:
@@ -130,8 +168,11 @@ def start_mosquitto(
     workdir: Path | None = None,
     persistence: bool = True,
     timeout: float = 10.0,
+    auth: BrokerAuth | None = None,
+    tls: BrokerTls | None = None,
 ) -> MosquittoBroker:
-    """Start the ``mosquitto`` binary on ``host:port`` (a free port when ``port`` is None)."""
+    """Start the ``mosquitto`` binary on ``host:port`` (a free port when ``port`` is None), anonymous
+    unless ``auth`` is given, with a TLS listener too when ``tls`` is given."""
     binary = mosquitto_binary()
     if binary is None:
         raise BrokerError("the mosquitto binary is not installed (apt-get install mosquitto)")
@@ -139,20 +180,31 @@ def start_mosquitto(
     workdir = workdir or Path(tempfile.mkdtemp(prefix="anxin-mosquitto-"))
     workdir.mkdir(parents=True, exist_ok=True)
     conf = workdir / "mosquitto.conf"
-    conf.write_text(
-        MOSQUITTO_CONF_TEMPLATE.format(
-            port=port, host=host, data_dir=workdir, persistence="true" if persistence else "false"
-        )
+    text = MOSQUITTO_CONF_TEMPLATE.format(
+        port=port,
+        host=host,
+        data_dir=workdir,
+        persistence="true" if persistence else "false",
+        auth=auth_lines(auth, private_files=auth is not None or tls is not None),
     )
+    if tls is not None:
+        text += TLS_LISTENER_TEMPLATE.format(
+            port=tls.port, host=host, certfile=tls.certfile, keyfile=tls.keyfile
+        )
+    conf.write_text(text)
     process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_for_port(host, port, timeout, process)
+        if tls is not None:
+            wait_for_port(host, tls.port, timeout, process)
     except BrokerError as exc:
         stderr = process.stderr.read().decode(errors="replace") if process.stderr and process.poll() else ""
         process.kill()
         raise BrokerError(f"{exc}: {stderr.strip()[-500:]}") from exc
     log.info("broker.started kind=mosquitto port=%d", port)
-    return MosquittoBroker(host=host, port=port, process=process, workdir=workdir)
+    return MosquittoBroker(
+        host=host, port=port, process=process, workdir=workdir, tls_port=tls.port if tls else None
+    )
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -25,9 +26,14 @@ class MqttEndpoint:
     tls: bool
     username: str | None
     password: str | None
+    ca_file: Path | None = None  # CA of the broker's certificate (TLS); None = the system's CAs
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Verify the broker's certificate and host name against ``ca_file`` (or the system's CAs)."""
+        return ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
 
 
-def parse_mqtt_url(url: str) -> MqttEndpoint:
+def parse_mqtt_url(url: str, ca_file: Path | None = None) -> MqttEndpoint:
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts", "tcp"):
         raise ValueError("mqtt_url must start with mqtt:// or mqtts://")
@@ -46,6 +52,7 @@ def parse_mqtt_url(url: str) -> MqttEndpoint:
         tls=tls,
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
+        ca_file=ca_file,
     )
 
 
@@ -59,6 +66,9 @@ class EdgeSettings(BaseSettings):
     )
     mqtt_url: str = Field(
         "mqtt://127.0.0.1:1883", description="broker, mqtt://[user[:password]@]host[:port] (mqtts:// = TLS)"
+    )
+    mqtt_ca_file: Path | None = Field(
+        None, description="CA certificate of the broker's TLS listener (mqtts://); default: system CAs"
     )
     mqtt_protocol: Literal["auto", "5", "3.1.1"] = Field(
         "auto", description="MQTT version; auto = 5, falling back to 3.1.1 if the broker refuses it"
@@ -110,6 +120,13 @@ class EdgeSettings(BaseSettings):
         parse_mqtt_url(value)
         return value
 
+    @field_validator("mqtt_ca_file")
+    @classmethod
+    def _ca_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"mqtt_ca_file {value} does not exist")
+        return value
+
     @field_validator("cloud_url")
     @classmethod
     def _check_cloud_url(cls, value: str) -> str:
@@ -147,7 +164,7 @@ class EdgeSettings(BaseSettings):
 
     @property
     def mqtt(self) -> MqttEndpoint:
-        return parse_mqtt_url(self.mqtt_url)
+        return parse_mqtt_url(self.mqtt_url, self.mqtt_ca_file)
 
     @property
     def client_id(self) -> str:
