@@ -24,8 +24,6 @@ import contracts as c
 from anxin.demo import CREDENTIALS_FILE, DemoConfig, run_demo
 from broker.runner import free_port, mosquitto_binary
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "broker"))
-
 PASSWORD = "e2e-operator-pass-2"
 FLEET = 3  # card-0001, wear-0001, kid-0001 (the demo interleaves kinds)
 ATTACKER, VICTIM = "card-0003", "card-0002"  # registered, not in the simulated fleet
