@@ -37,6 +37,7 @@ from broker.runner import (
     port_is_free,
     start_mosquitto,
 )
+from cloud.private_files import private_dir
 from contracts.topics import UplinkChannel, uplink_topic
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,7 @@ async def run_demo(config: DemoConfig, *, ready: asyncio.Event | None = None) ->
 
     if config.data_dir.exists() and not config.keep_data:
         shutil.rmtree(config.data_dir)
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(config.data_dir)  # databases, logins and telemetry of the demo: 0700
     edge_token = secrets.token_urlsafe(24)
     cloud_url = f"http://127.0.0.1:{config.http_port}"
     cloud_settings = CloudSettings(
@@ -154,6 +155,7 @@ async def run_demo(config: DemoConfig, *, ready: asyncio.Event | None = None) ->
         session_secret=secrets.token_urlsafe(32),
         demo_data=True,
         public_url=cloud_url,
+        api_docs=True,
     )
     cloud_started, edge_started, fleet_started = asyncio.Event(), asyncio.Event(), asyncio.Event()
     # the broker outlives the task group: it stops after the gateway and the fleet have

@@ -84,6 +84,9 @@ class EdgeSettings(BaseSettings):
     data_dir: Path = Field(Path("var/edge"), description="folder of the outbox database (edge.sqlite3)")
     metrics_port: Annotated[int, Field(ge=0, le=65535)] = Field(0, description="/metrics port, 0 = off")
     metrics_host: str = Field("127.0.0.1", description="/metrics listen address")
+    metrics_token: SecretStr | None = Field(
+        None, description="bearer token Prometheus presents at /metrics (needed off loopback)"
+    )
     accept_unknown_devices: bool = Field(
         False, description="accept devices missing from the registry snapshot (tests and demo only)"
     )
@@ -149,6 +152,17 @@ class EdgeSettings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("influx_url must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _open_metrics_need_a_token(self) -> EdgeSettings:
+        loopback = self.metrics_host in ("127.0.0.1", "::1", "localhost")
+        if self.metrics_port and not loopback and self.metrics_token is None:
+            raise ValueError("metrics_host is not loopback: set metrics_token so only Prometheus can scrape")
+        if self.metrics_token is not None:
+            value = self.metrics_token.get_secret_value()
+            if value.strip().lower() in _PLACEHOLDER_SECRETS or len(value) < 16:
+                raise ValueError("metrics_token must be a real secret of at least 16 characters")
+        return self
 
     @model_validator(mode="after")
     def _influx_needs_a_token(self) -> EdgeSettings:
