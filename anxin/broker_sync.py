@@ -52,6 +52,8 @@ class BrokerSyncSettings(BaseSettings):
     @classmethod
     def _gateway_passwords_are_real(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
         for username, password in value.items():
+            if password.get_secret_value().lower().startswith("replace-with"):
+                raise ValueError(f"the MQTT password of gateway {username!r} is a placeholder")
             if len(password.get_secret_value()) < GATEWAY_PASSWORD_MIN_LEN:
                 raise ValueError(
                     f"the MQTT password of gateway {username!r} must be at least "

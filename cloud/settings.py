@@ -33,7 +33,7 @@ SESSION_SECRET_MIN_LEN = 16
 
 def refuse_placeholder(value: str, *, what: str, min_len: int) -> str:
     """Raise ``ValueError`` when ``value`` looks like a placeholder or is too short to be a secret."""
-    if value.strip().lower() in PLACEHOLDER_SECRETS:
+    if value.strip().lower() in PLACEHOLDER_SECRETS or value.strip().lower().startswith("replace-with"):
         raise ValueError(f"{what} is a placeholder; choose a real secret")
     if len(value) < min_len:
         raise ValueError(f"{what} must be at least {min_len} characters")

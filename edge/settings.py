@@ -14,6 +14,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from contracts import MAX_PAYLOAD_BYTES
 
 _PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "changethis", "secret", "token", "xxx"})
+PLACEHOLDER_PREFIX = "replace-with"  # what .env.example holds
+
+
+def _is_placeholder(value: str) -> bool:
+    text = value.strip().lower()
+    return text in _PLACEHOLDER_SECRETS or text.startswith(PLACEHOLDER_PREFIX)
 NAME_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 
 
@@ -111,6 +117,9 @@ class EdgeSettings(BaseSettings):
     influx_org: str = Field("anxin", description="InfluxDB organization")
     influx_bucket: str = Field("telemetry", description="InfluxDB bucket")
     influx_token: SecretStr | None = Field(None, description="InfluxDB API token with write access")
+    influx_token_file: Path | None = Field(
+        None, description="file holding the InfluxDB token (instead of influx_token), e.g. a compose volume"
+    )
     telemetry_batch: Annotated[int, Field(ge=1, le=50_000)] = 500
     telemetry_flush_s: Annotated[float, Field(gt=0, le=300, description="telemetry flush interval")] = 1.0
     telemetry_buffer: Annotated[int, Field(ge=1, le=10_000_000, description="points kept in memory")] = 50_000
@@ -141,7 +150,7 @@ class EdgeSettings(BaseSettings):
     @field_validator("cloud_token")
     @classmethod
     def _refuse_placeholder(cls, value: SecretStr) -> SecretStr:
-        if value.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:
+        if _is_placeholder(value.get_secret_value()):
             raise ValueError("cloud_token is empty or a placeholder; set the edge's real token")
         return value
 
@@ -160,15 +169,20 @@ class EdgeSettings(BaseSettings):
             raise ValueError("metrics_host is not loopback: set metrics_token so only Prometheus can scrape")
         if self.metrics_token is not None:
             value = self.metrics_token.get_secret_value()
-            if value.strip().lower() in _PLACEHOLDER_SECRETS or len(value) < 16:
+            if _is_placeholder(value) or len(value) < 16:
                 raise ValueError("metrics_token must be a real secret of at least 16 characters")
         return self
 
     @model_validator(mode="after")
     def _influx_needs_a_token(self) -> EdgeSettings:
+        if self.influx_token is None and self.influx_token_file is not None:
+            try:
+                self.influx_token = SecretStr(self.influx_token_file.read_text(encoding="utf-8").strip())
+            except OSError as exc:
+                raise ValueError(f"cannot read influx_token_file: {exc.strerror}") from None
         if self.telemetry == "influx":
             token = "" if self.influx_token is None else self.influx_token.get_secret_value()
-            if token.strip().lower() in _PLACEHOLDER_SECRETS:
+            if _is_placeholder(token):
                 raise ValueError("telemetry=influx needs influx_token; it is empty or a placeholder")
         return self
 
