@@ -20,6 +20,8 @@ PLACEHOLDER_PREFIX = "replace-with"  # what .env.example holds
 def _is_placeholder(value: str) -> bool:
     text = value.strip().lower()
     return text in _PLACEHOLDER_SECRETS or text.startswith(PLACEHOLDER_PREFIX)
+
+
 NAME_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 
 
