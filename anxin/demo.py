@@ -64,7 +64,8 @@ class DemoConfig:
 
 
 def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
 def uses_mosquitto(config: DemoConfig) -> bool:
