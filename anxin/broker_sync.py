@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import logging
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,9 +156,9 @@ def _run(args: argparse.Namespace) -> int:
     except AuthFileError as exc:
         log.error("broker.sync_refused reason=%s", exc)
         return 1
-    print(
+    sys.stdout.write(
         f"wrote {result.password_file} ({result.devices} devices, {result.gateways} gateways) and "
-        f"{result.acl_file}; now send mosquitto SIGHUP (docker compose kill -s SIGHUP mosquitto)"
+        f"{result.acl_file}; now send mosquitto SIGHUP (docker compose kill -s SIGHUP mosquitto)\n"
     )
     return 0
 
