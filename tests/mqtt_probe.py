@@ -38,9 +38,10 @@ class Probe:
     client_id: str = ""
     ca_file: Path | None = None
     received: list[Received] = field(default_factory=list)
+    changed: threading.Condition | None = None  # share one between probes to wait on all of them
 
     def __post_init__(self) -> None:
-        self._changed = threading.Condition()
+        self._changed = self.changed or threading.Condition()
         self._connack: int | None = None
         self._subacks: dict[int, list[int]] = {}
         self._pubacks: dict[int, int] = {}
@@ -105,6 +106,9 @@ class Probe:
         mid = self.client.publish(topic, payload, qos=1).mid
         self._wait(lambda: mid in self._pubacks, "PUBACK")
         return self._pubacks[mid]
+
+    def wait_until(self, predicate: Callable[[], bool], what: str = "condition") -> None:
+        self._wait(predicate, what)
 
     def wait_for(self, predicate: Callable[[Received], bool]) -> Received:
         self._wait(lambda: any(predicate(r) for r in self.received), "matching message")

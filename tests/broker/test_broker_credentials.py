@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import threading
 
 from broker_district import DEVICES, EDGE, GATEWAY_PASSWORD, District
 from mqtt_probe import NOT_AUTHORIZED, SUCCESS, Probe
@@ -138,3 +139,36 @@ async def test_sync_writes_private_files_and_keeps_unchanged_hashes(district: Di
     for name in ("passwords", "acl"):
         assert stat.S_IMODE((district.out_dir / name).stat().st_mode) == 0o600
     assert all(secret.encode() not in before for secret in district.secrets.values())
+
+
+def test_gateway_workers_can_share_the_uplinks_under_the_acl(district: District) -> None:
+    """Scale-out keeps working with logins: two gateway workers in one MQTT 5 shared group each get a
+    part of the uplinks, through the gateway account's read rule."""
+    changed = threading.Condition()
+    workers = [
+        Probe(
+            district.broker.host,
+            district.broker.port,
+            EDGE,
+            GATEWAY_PASSWORD,
+            f"edge-worker-{i}",
+            changed=changed,
+        )
+        for i in (1, 2)
+    ]
+    device = connected(district, MINE, district.secrets[MINE])
+    try:
+        for worker in workers:
+            assert worker.connect() == SUCCESS
+            assert worker.subscribe(f"$share/edge/{UPLINK_PREFIX}/#") == GRANTED_QOS1
+        topic = uplink_topic(MINE, UplinkChannel.STATUS)
+        for n in range(20):
+            assert device.publish(topic, f"{n}".encode()) == SUCCESS
+        workers[0].wait_until(lambda: sum(len(w.received) for w in workers) >= 20, "20 uplinks")
+        payloads = [m.payload for w in workers for m in w.received]
+        assert sorted(payloads, key=int) == [f"{n}".encode() for n in range(20)]  # each once
+        assert all(w.received for w in workers), "the group did not share the load"
+    finally:
+        device.close()
+        for worker in workers:
+            worker.close()
