@@ -69,10 +69,15 @@ def _say(text: str) -> None:
 
 
 def uses_mosquitto(config: DemoConfig) -> bool:
-    """Whether the demo starts its own ``mosquitto`` (with per-device logins and the ACL)."""
+    """Whether the demo starts its own ``mosquitto`` (else amqtt in-process, or an external broker)."""
     if config.mqtt_url:
         return False
     return config.broker == "mosquitto" or (config.broker == "auto" and mosquitto_binary() is not None)
+
+
+def starts_own_broker(config: DemoConfig) -> bool:
+    """The demo's own broker (Mosquitto or amqtt) runs with per-device logins and the ACL."""
+    return not config.mqtt_url
 
 
 @dataclass(frozen=True)
@@ -116,10 +121,9 @@ async def embedded_broker(config: DemoConfig, auth: BrokerAuth | None = None) ->
         finally:
             broker.stop()
         return
-    log.warning(
-        "demo.anonymous_broker kind=amqtt: the embedded fallback takes anonymous clients and has no "
-        "per-device ACL; install mosquitto (apt-get install mosquitto) for a demo that refuses forged uplinks"
-    )
+    from anxin.amqtt_auth import amqtt_plugins
+
+    plugins = amqtt_plugins(auth.password_file, [EDGE_ID]) if auth is not None else None
     rate = config.devices * 2  # wearables send ~1 accel batch + telemetry per second
     if rate > AMQTT_COMFORT_MSG_S:
         log.warning(
@@ -128,7 +132,7 @@ async def embedded_broker(config: DemoConfig, auth: BrokerAuth | None = None) ->
             config.devices,
             rate,
         )
-    embedded = AmqttBroker(port)
+    embedded = AmqttBroker(port, plugins=plugins)
     await embedded.start()
     try:
         yield embedded.url
@@ -166,7 +170,7 @@ async def run_demo(config: DemoConfig, *, ready: asyncio.Event | None = None) ->
         )
         await asyncio.wait_for(cloud_started.wait(), 30)
         logins = (
-            await provision_logins(config, cloud_settings.database_url) if uses_mosquitto(config) else None
+            await provision_logins(config, cloud_settings.database_url) if starts_own_broker(config) else None
         )
         mqtt_url = await broker_scope.enter_async_context(
             embedded_broker(config, logins.auth if logins else None)

@@ -63,6 +63,25 @@ def render_acl(gateway_usernames: Iterable[str]) -> str:
     return "".join(out)
 
 
+def unshared(topic_filter: str) -> str:
+    """``$share/<group>/<filter>`` -> ``<filter>`` (the ACL applies to the filter itself)."""
+    if topic_filter.startswith("$share/"):
+        return topic_filter.split("/", 2)[2] if topic_filter.count("/") >= 2 else ""
+    return topic_filter
+
+
+def acl_allows(username: str, *, gateway: bool, write: bool, topic: str) -> bool:
+    """What the ACL :func:`render_acl` writes decides, for a broker that has no ``acl_file`` (amqtt):
+    a gateway reads uplinks and writes downlinks; anyone else writes ``up/<own id>/…`` and reads
+    ``down/<own id>/…``. ``topic`` may be a subscription filter (wildcards stay inside the subtree)."""
+    if gateway:
+        root = DOWNLINK_ROOT if write else UPLINK_ROOT
+    else:
+        root = f"{UPLINK_ROOT if write else DOWNLINK_ROOT}/{username}"
+    topic = unshared(topic)
+    return topic.startswith(root + "/") and "#" not in root and "+" not in root
+
+
 def write_private(path: Path, text: str, *, mode: int = 0o600) -> None:
     """Replace ``path`` atomically with ``text``, created with ``mode`` (never readable by others
     in between): a temp file in the same folder, fsync, rename."""

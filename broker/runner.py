@@ -224,9 +224,13 @@ def running_mosquitto(port: int | None = None, **kwargs: Any) -> Iterator[Mosqui
 class AmqttBroker:
     """amqtt in-process: the embedded fallback for a small demo fleet (≈1k msg/s at most)."""
 
-    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, port: int, host: str = "127.0.0.1", plugins: dict[str, dict[str, Any]] | None = None
+    ) -> None:
+        """``plugins``: amqtt plugin class path -> its config (default: anonymous clients allowed)."""
         self.host = host
         self.port = port
+        self._plugins = plugins
         self._broker: Any = None
 
     @property
@@ -238,7 +242,8 @@ class AmqttBroker:
 
         config: dict[str, Any] = {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
-            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+            "plugins": self._plugins
+            or {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
         }
         for name in ("amqtt", "transitions"):
             logging.getLogger(name).setLevel(logging.WARNING)

@@ -39,6 +39,7 @@ class Probe:
     ca_file: Path | None = None
     received: list[Received] = field(default_factory=list)
     changed: threading.Condition | None = None  # share one between probes to wait on all of them
+    protocol: int = mqtt.MQTTv5  # MQTTv311 for amqtt (no reason codes: a refused publish is dropped)
 
     def __post_init__(self) -> None:
         self._changed = self.changed or threading.Condition()
@@ -48,7 +49,7 @@ class Probe:
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=self.client_id or (self.username or "anonymous-probe"),
-            protocol=mqtt.MQTTv5,
+            protocol=self.protocol,
         )
         if self.username is not None:
             self.client.username_pw_set(self.username, self.password)

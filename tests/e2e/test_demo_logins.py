@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import paho.mqtt.client as mqtt
 import pytest
 from e2e_live import LiveIncidents
 from mqtt_probe import NOT_AUTHORIZED, SUCCESS, Probe
@@ -30,8 +31,8 @@ ATTACKER, VICTIM = "card-0003", "card-0002"  # registered, not in the simulated 
 
 
 @contextlib.asynccontextmanager
-async def demo_on_mosquitto(tmp_path: Path) -> AsyncIterator[tuple[str, int, Path]]:
-    if mosquitto_binary() is None:
+async def demo_on_own_broker(tmp_path: Path, broker: str) -> AsyncIterator[tuple[str, int, Path]]:
+    if broker == "mosquitto" and mosquitto_binary() is None:
         pytest.fail("the mosquitto binary is required (apt-get install -y mosquitto)")
     http_port, mqtt_port = free_port(), free_port()
     config = DemoConfig(
@@ -44,7 +45,7 @@ async def demo_on_mosquitto(tmp_path: Path) -> AsyncIterator[tuple[str, int, Pat
         keep_data=False,
         seed=1,
         sos_every_s=3600,  # the first press comes at once (FIRST_SOS_S), the next in an hour
-        broker="mosquitto",
+        broker=broker,
     )
     ready = asyncio.Event()
     task = asyncio.create_task(run_demo(config, ready=ready))
@@ -62,8 +63,16 @@ def _sos(device_id: str, seq: int) -> bytes:
 
 
 @pytest.mark.integration
-async def test_demo_fleet_logs_in_per_device_and_forged_uplinks_are_refused(tmp_path: Path) -> None:
-    async with demo_on_mosquitto(tmp_path) as (base_url, mqtt_port, data_dir):
+# amqtt leaves the sockets of the connections it refused unclosed (the named exception, tests/conftest.py)
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("broker", ["mosquitto", "amqtt"])
+async def test_demo_fleet_logs_in_per_device_and_forged_uplinks_are_refused(
+    tmp_path: Path, broker: str
+) -> None:
+    # MQTT 5 against Mosquitto: a refused publish is answered 0x87. amqtt speaks 3.1.1 and drops it silently
+    # (tests/broker/test_broker_amqtt_logins.py checks what arrives); here only the outcome is checked.
+    protocol = mqtt.MQTTv5 if broker == "mosquitto" else mqtt.MQTTv311
+    async with demo_on_own_broker(tmp_path, broker) as (base_url, mqtt_port, data_dir):
         credentials_file = data_dir / CREDENTIALS_FILE
         assert stat.S_IMODE(credentials_file.stat().st_mode) == 0o600
         secrets: dict[str, str] = json.loads(credentials_file.read_text())
@@ -82,21 +91,24 @@ async def test_demo_fleet_logs_in_per_device_and_forged_uplinks_are_refused(tmp_
                 if not any(i["device_id"] in fleet for i in before):  # the fleet's first SOS, logged in
                     await live.wait_for(lambda seen: any(i["device_id"] in fleet for i in seen.values()), 30)
 
-                anonymous = Probe("127.0.0.1", mqtt_port, client_id="anonymous-e2e")
-                attacker = Probe("127.0.0.1", mqtt_port, ATTACKER, secrets[ATTACKER])
+                anonymous = Probe("127.0.0.1", mqtt_port, client_id="anonymous-e2e", protocol=protocol)
+                attacker = Probe("127.0.0.1", mqtt_port, ATTACKER, secrets[ATTACKER], protocol=protocol)
                 try:
                     assert await asyncio.to_thread(anonymous.connect) != SUCCESS
                     assert await asyncio.to_thread(attacker.connect) == SUCCESS
                     assert await asyncio.to_thread(attacker.subscribe, c.downlink_filter(ATTACKER)) == 1
                     forged = c.uplink_topic(VICTIM, c.UplinkChannel.SOS)
-                    assert (
-                        await asyncio.to_thread(attacker.publish, forged, _sos(VICTIM, 1)) == NOT_AUTHORIZED
-                    )
+                    answer = await asyncio.to_thread(attacker.publish, forged, _sos(VICTIM, 1))
+                    assert answer == (NOT_AUTHORIZED if broker == "mosquitto" else SUCCESS)
                     own = c.uplink_topic(ATTACKER, c.UplinkChannel.SOS)
                     assert await asyncio.to_thread(attacker.publish, own, _sos(ATTACKER, 1)) == SUCCESS
                     # the gateway (its own login) answers on the attacker's own downlink topic
                     await asyncio.to_thread(
-                        attacker.wait_for, lambda m: isinstance(c.decode_downlink(m.payload), c.AlarmReceived)
+                        attacker.wait_for,
+                        lambda m: (
+                            m.topic.startswith(f"anxin/v1/down/{ATTACKER}/")
+                            and isinstance(c.decode_downlink(m.payload), c.AlarmReceived)
+                        ),
                     )
                     await live.wait_for(lambda seen: any(i["device_id"] == ATTACKER for i in seen.values()))
                 finally:
