@@ -4,6 +4,10 @@ Broker (the ``mosquitto`` binary when installed, else amqtt in-process, or an ex
 ``ANXIN_MQTT_URL``), the district center (cloud) on 127.0.0.1, one edge gateway, and a small simulated
 fleet that presses SOS now and then. Ctrl-C stops everything cleanly.
 
+The demo's own broker runs as production does: every demo device gets a secret from the registry and logs
+in as itself, the gateway has its own account, and the files come from ``anxin broker sync`` — so a
+forged uplink for another device is refused here too. An external broker (``--mqtt-url``) is used as is.
+
 Before the gateway starts, the simulated children's home and school (the simulator's fleet manifest) are
 written into their care plans at the center (``PUT /api/v1/subjects/{id}/care-plan``), so the fences the
 gateway watches are where the simulated children live.
