@@ -249,7 +249,13 @@ class Gateway:
                 metrics_ready = asyncio.Event()
                 if s.metrics_port > 0:
                     tasks.create_task(
-                        serve_metrics(self.meters, s.metrics_host, s.metrics_port, metrics_ready)
+                        serve_metrics(
+                            self.meters,
+                            s.metrics_host,
+                            s.metrics_port,
+                            metrics_ready,
+                            s.metrics_token.get_secret_value() if s.metrics_token else None,
+                        )
                     )
                 else:
                     metrics_ready.set()
