@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.commands.models import CommandRecord
 from cloud.db import SessionFactory
 from cloud.incidents.lifecycle import CLOSED_STATUSES
-from cloud.incidents.models import Incident, TimelineEntry
+from cloud.incidents.models import Incident
 from cloud.intake.models import EventRecord
 from cloud.notify.models import ConsoleSms, GuardianReply, Notification
 from cloud.retention.policy import RetentionPolicy
+from cloud.timeline.models import TimelineEntry
 
 log = logging.getLogger(__name__)
 
