@@ -29,7 +29,8 @@ MOSQUITTO_CONF_TEMPLATE = """\
 # deploy/mosquitto/mosquitto.conf for the production broker (the same limits and persistence).
 per_listener_settings false
 listener {port} {host}
-{auth}set_tcp_nodelay true
+{auth}
+set_tcp_nodelay true
 # QoS 1 messages in flight to one client (the gateway's Receive Maximum is the same 1,000).
 max_inflight_messages 1000
 # QoS 1 messages queued per client beyond those in flight: the gateway's telemetry session reads

@@ -30,7 +30,7 @@ async def test_simulated_device_and_gateway_talk_over_tls(district: District) ->
     ingest = MqttIngest(
         endpoint=parse_mqtt_url(tls_url(district, f"{EDGE}:{GATEWAY_PASSWORD}@"), district.certs.ca),
         client_id="tls-gateway",
-        topic_filter=uplink_filter(),
+        topic_filters=[uplink_filter()],
         clock_ms=lambda: time.time_ns() // 1_000_000,
     )
     fleet = FleetTransport(
@@ -110,3 +110,54 @@ def test_tls_settings_are_checked(tmp_path: Path) -> None:
         tls_context(ca)
     with pytest.raises(TransportError):
         FleetTransport("http://broker", [], on_downlink=lambda *_: None, presence_ts=lambda _i: None)
+
+
+async def test_the_gateways_alarm_lane_logs_in_over_tls_with_the_ca(district: District) -> None:
+    """The alarm lane (aiomqtt) verifies the broker against the configured CA file, as the telemetry lane."""
+    from edge.delivery.backoff import Backoff
+    from edge.ingest.alarm_lane import AlarmLane
+    from edge.ingest.mqtt import RawMessage
+
+    received: asyncio.Queue[RawMessage] = asyncio.Queue()
+
+    async def stored(message: RawMessage) -> bool:
+        await received.put(message)
+        return True
+
+    async def v311() -> int:
+        return 4  # MQTT 3.1.1
+
+    lane = AlarmLane(
+        endpoint=parse_mqtt_url(tls_url(district, f"{EDGE}:{GATEWAY_PASSWORD}@"), district.certs.ca),
+        client_id="tls-gateway-alarms",
+        topic_filters=[uplink_filter()],
+        version=v311,
+        keepalive_s=15,
+        session_expiry_s=60,
+        timeout_s=5.0,
+        clock_ms=lambda: time.time_ns() // 1_000_000,
+        backoff=Backoff(0.2, 1.0),
+    )
+    fleet = FleetTransport(
+        tls_url(district),
+        [DEVICE],
+        on_downlink=lambda *_: None,
+        presence_ts=lambda _i: None,
+        credentials=district.secrets,
+        ca_file=district.certs.ca,
+    )
+    async with asyncio.TaskGroup() as tasks:
+        lanes = tasks.create_task(lane.run(stored))
+        running = tasks.create_task(fleet.run())
+        try:
+            async with asyncio.timeout(20):
+                await lane.subscribed.wait()
+                await fleet.all_connected.wait()
+                sos = SosPress(device_id=DEVICE, seq=8, ts=1_764_500_000_000)
+                fleet.publish(0, WireMessage(uplink_topic(DEVICE, UplinkChannel.SOS), encode(sos), 1))
+                while (message := await received.get()).topic != uplink_topic(DEVICE, UplinkChannel.SOS):
+                    pass
+            assert message.payload == encode(sos)
+        finally:
+            lanes.cancel()
+            running.cancel()
