@@ -5,8 +5,10 @@ again; the cloud fuses the rest).
 
 Which detector sees what:
 
-* accel batches → :class:`FallDetector` (wearables; numpy work inline, ~0.1 ms per 1 s batch);
-  moving batches also count as activity for inactivity;
+* accel batches → :class:`FallDetector` (wearables; numpy work inline, ~0.1 ms per 1 s batch) with
+  the model fitted for where the wearable is worn: the care plan's ``wearable_placement`` if the
+  registry sets it, else the batch's own ``placement`` (waist by default); a change rebuilds the
+  fall detector; moving batches also count as activity for inactivity;
 * vitals → :class:`VitalsDetector` (limits from the person's care plan);
 * location → :class:`GeofenceMonitor` for child monitors (the care plan's fences and vehicle speed);
 * every uplink → :class:`DeviceHealthMonitor` heartbeat (status carries battery, wear carries worn);
@@ -70,6 +72,7 @@ class _Device:
         "config",
         "device_id",
         "fall",
+        "fall_placement",
         "geofence",
         "health",
         "inactivity",
@@ -92,6 +95,7 @@ class _Device:
         self.last_fleet_ms = 0  # the fleet clock when the message with ``last_ts`` arrived
         self.last_activity_ms: int | None = None
         self.fall = det.FallDetector(device_id, model)
+        self.fall_placement = model.placement
         self.vitals = det.VitalsDetector(device_id, config.vitals)
         self.health = det.DeviceHealthMonitor(device_id, det.DeviceKind(kind.value)) if kind else None
         wearable = kind is DeviceKind.WEARABLE
@@ -192,6 +196,10 @@ class DetectionAdapter:
         self._seen(d, message.device_id, t, received_ms)
         events: list[det.DetectionEvent] = []
         if isinstance(message, AccelBatch):
+            placement = d.config.placement or message.placement
+            if placement != d.fall_placement:
+                d.fall = det.FallDetector(message.device_id, det.load_default_model(placement))
+                d.fall_placement = placement
             samples = np.asarray(message.samples, dtype=np.float64)
             events += self._safely(d.fall.update, samples, t, float(message.rate_hz))
             if d.inactivity is not None and float(np.std(np.linalg.norm(samples, axis=1))) > MOVING_STD_G:
