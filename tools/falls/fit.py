@@ -221,6 +221,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="inner-loop sensitivity target (default per placement: waist/pendant 0.98, wrist 0.90)",
     )
+    parser.add_argument(
+        "--protocol",
+        choices=("per-trial", "continuous"),
+        default="per-trial",
+        help="how recorded trials are streamed for the CV figures (continuous: one detector per subject, "
+        "upright learned from gait, posture veto; see tools.falls.protocols)",
+    )
     args = parser.parse_args(argv)
     target = args.target_sensitivity or TARGET_BY_PLACEMENT[args.placement]
     trials, arrays = load_datasets(args.data)
@@ -229,6 +236,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         arrays,
         lambda i: print(f"features {i + 1}/{len(trials)}", file=sys.stderr) if (i + 1) % 1000 == 0 else None,
     )
+    if args.protocol == "continuous":
+        from tools.falls.protocols import collect_candidates_protocol
+
+        n_real = sum(not is_soft(t) for t in trials)  # recorded trials come first
+        cands[:n_real] = collect_candidates_protocol(trials[:n_real], probe_model(), "continuous")
     results, choices = cross_validate(trials, cands, args.folds, target=target)
     real = [r for r in results if not is_soft(r.trial)]
     soft = [r for r in results if is_soft(r.trial)]
@@ -252,6 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "choices_per_fold": [dataclasses.asdict(c) for c in choices],
         "model": str(out),
         "target_sensitivity": target,
+        "protocol": args.protocol,
         "threshold": model.threshold,
         "low_threshold": model.low_impact.threshold if model.low_impact is not None else None,
     }
