@@ -14,11 +14,14 @@ the decision (probability ≥ ``model.threshold``, then a refractory period) and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
+from contracts import AccelBatch
 from edge.detection.accel_stream import AccelStream
 from edge.detection.events import AccelWindow, EventKind, Evidence, FallEvent
 from edge.detection.fall_features import (
@@ -31,7 +34,11 @@ from edge.detection.fall_features import (
     orientation_change,
 )
 from edge.detection.fall_model import FallModel, load_default_model
+from edge.detection.stream import DetectorSpec, Observed, Setup
 from edge.detection.upright import BLOCK_S, FORGET_GAP_S, UprightEstimator, posture_veto, tilt_deg
+
+if TYPE_CHECKING:
+    from edge.detection.config import DetectorConfig
 
 EVIDENCE_S = 2.0
 # the upright learner lags the newest sample by up to pre + post window + one block
@@ -296,3 +303,40 @@ class PeakThresholdDetector:
                 )
             )
         return events
+
+
+class FallStream:
+    """The gateway's fall detector for one wearable: every acceleration batch, scored by the
+    model of where the wearable is worn — the care plan's ``wearable_placement`` when the
+    registry sets it, else the ``placement`` the batch declares (waist by default). A change
+    of placement starts the detector over with that placement's model."""
+
+    def __init__(self, setup: Setup) -> None:
+        self.device_id = setup.device_id
+        self.plan_placement = setup.config.placement
+        self.detector = FallDetector(setup.device_id, setup.model)
+
+    @property
+    def placement(self) -> str:
+        """The placement of the model in use."""
+        return self.detector.scorer.model.placement
+
+    def observe(self, message: Observed, t_ms: int) -> Sequence[FallEvent]:
+        if not isinstance(message, AccelBatch):
+            return ()
+        placement = self.plan_placement or message.placement
+        if placement != self.placement:
+            self.detector = FallDetector(self.device_id, load_default_model(placement))
+        samples = np.asarray(message.samples, dtype=np.float64)
+        return self.detector.update(samples, t_ms, float(message.rate_hz))
+
+    def tick(self, t_ms: int) -> Sequence[FallEvent]:
+        return ()
+
+    def reconfigure(self, config: DetectorConfig) -> bool:
+        """Take the plan's placement; the detector switches model at the next batch."""
+        self.plan_placement = config.placement
+        return False
+
+
+SPEC = DetectorSpec("fall", FallStream)

@@ -46,10 +46,19 @@ def test_a_slow_slump_from_sitting_is_detected_in_any_orientation(seed: int) -> 
     assert events[0].reason == "soft_fall_then_posture_change"  # type: ignore[attr-defined]
 
 
-def test_rolling_over_in_bed_does_not_alarm_soft_or_hard() -> None:
+def test_rolling_over_in_bed_softly_does_not_alarm_even_per_trial() -> None:
     rng = np.random.default_rng(5)
     assert _events(FallDetector("dev"), soft_roll_in_bed(rng)) == []
-    assert _events(FallDetector("dev"), roll_in_bed(rng)) == []
+
+
+def test_rolling_over_in_bed_with_a_hard_bounce_is_vetoed_once_the_upright_is_known() -> None:
+    """Continuous wear (the gateway's default): the wearer walked after putting the
+    device on, so lying before the roll is known and the roll is vetoed."""
+    rng = np.random.default_rng(5)
+    det = FallDetector("dev")
+    signal = np.concatenate([walking(90, rng), roll_in_bed(rng), soft_roll_in_bed(rng)])
+    assert _events(det, signal) == []
+    assert det.scorer.upright is not None and det.scorer.upright.confident
 
 
 def test_walking_peaks_below_2g_are_skipped_before_any_feature_is_computed() -> None:

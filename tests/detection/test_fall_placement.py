@@ -7,6 +7,7 @@ import pytest
 from contracts import AccelBatch, DeviceKind
 from contracts.care_plan import CarePlan
 from edge.detection.adapter import DetectionAdapter
+from edge.detection.fall import FallStream
 from edge.detection.fall_model import PLACEMENTS, load_default_model
 
 TS = 1_772_413_200_000
@@ -30,21 +31,23 @@ def _batch(seq: int, placement: str) -> AccelBatch:
 
 
 def _fall_placement(adapter: DetectionAdapter) -> str:
-    return adapter._devices["wear-1"].fall.scorer.model.placement
+    streams = [d for name, d in adapter._devices["wear-1"].detectors if name == "fall"]
+    assert len(streams) == 1 and isinstance(streams[0], FallStream)
+    return streams[0].placement
 
 
 def test_the_gateway_runs_the_model_of_the_placement_the_device_declares() -> None:
     adapter = DetectionAdapter(lambda _d: DeviceKind.WEARABLE)
-    adapter.feed(_batch(1, "waist"), TS)
+    adapter.observe(_batch(1, "waist"), TS)
     assert _fall_placement(adapter) == "waist"
-    adapter.feed(_batch(2, "wrist"), TS + 1000)
+    adapter.observe(_batch(2, "wrist"), TS + 1000)
     assert _fall_placement(adapter) == "wrist"
 
 
 def test_the_registry_care_plan_placement_wins_over_the_device() -> None:
     plan = CarePlan(wearable_placement="pendant")
     adapter = DetectionAdapter(lambda _d: DeviceKind.WEARABLE, plan_of=lambda _d: plan)
-    adapter.feed(_batch(1, "waist"), TS)
+    adapter.observe(_batch(1, "waist"), TS)
     assert _fall_placement(adapter) == "pendant"
 
 

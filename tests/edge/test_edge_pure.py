@@ -167,18 +167,16 @@ def test_device_facts_raise_once_per_transition() -> None:
     assert [e.kind for e in pipeline.handle(removed, TS).events] == [EventKind.STRAP_REMOVED]
 
 
+@pytest.mark.expect_logged_errors("detector.failed")
 def test_a_failing_detector_is_isolated() -> None:
     class Broken:
         name = "broken"
 
-        def feed(self, message: object, received_ms: int) -> list[object]:
+        def observe(self, message: object, received_ms: int) -> list[object]:
             raise RuntimeError("boom")
 
         def tick(self, now_ms: int) -> list[object]:
             raise RuntimeError("boom")
-
-        def presence(self, message: object, received_ms: int) -> list[object]:
-            return []
 
     pipeline = Pipeline("edge-1", [Broken(), DeviceFacts()])  # type: ignore[list-item]
     msg = Status(device_id="c1", seq=1, ts=TS, battery_pct=5, low_battery=True)
