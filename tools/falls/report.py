@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 from tools.falls.scoring import FallScores, TrialAlarms, score_trials, wilson_interval
 
+# the manifests' age groups: SisFall's adults are 19–30 years old, its elderly 60–75; FallAllD
+# carries no ages (all "adult", volunteers of working age)
 GROUP_NAMES = {"adult": "young", "elderly": "older"}
 
 
@@ -76,7 +78,7 @@ def line(scores: FallScores) -> str:
     latency = (
         f"latency p50 {scores.latency_percentile(50):.2f} s p95 {scores.latency_percentile(95):.2f} s"
         if scores.latencies_s
-        else "latency n/a (no labelled onsets: any alarm in a fall trial counts)"
+        else "latency n/a (no fall with a labelled onset: any alarm in a fall trial counts)"
     )
     return (
         f"sensitivity {scores.sensitivity:.3f} [{se_lo:.3f}, {se_hi:.3f}] "
