@@ -151,7 +151,8 @@ def run_falls(args: argparse.Namespace) -> int:
     print(f"dataset {args.data} ({len(trials)} trials, {res.samples} samples, 1 s batches)")
     print(f"protocol {protocol} ({how}); upright learning {'on' if upright else 'off'}")
     params = f"model {args.model}" if args.model else f"shipped {placement} model"
-    print(f"FallDetector ({params}):\n{text(res.ours)}\n  throughput {rate:,.0f} samples/s (one core)")
+    print(f"FallDetector ({params}):\n{text(res.ours)}")
+    print(f"  throughput {rate:,.0f} samples/s (one core, CPU time)")
     print(f"Baseline peak |a| >= 3 g:\n  {_fmt(naive)}")
     if args.folds and args.folds > 1:
         report["cross_validated"] = _cross_validate(args, trials, protocol, upright, placement)
