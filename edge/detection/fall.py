@@ -14,6 +14,7 @@ the decision (probability ≥ ``model.threshold``, then a refractory period) and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -45,6 +46,8 @@ EVIDENCE_S = 2.0
 KEEP_S = PRE_START_S + POST_END_S + BLOCK_S + 1.0
 FREEFALL_FEATURE = FEATURE_NAMES.index("freefall_s")
 VELOCITY_FEATURE = FEATURE_NAMES.index("pre_impact_velocity_mps")
+IMPACT_S_FEATURE = FEATURE_NAMES.index("impact_duration_s")
+EXCESS_FEATURE = FEATURE_NAMES.index("log_impact_excess_g_s")
 IMPACT = "impact"
 LOW_IMPACT = "low_impact"
 
@@ -167,7 +170,12 @@ class FallScorer:
         pre_tilt = tilt_deg(pre, up)
         post_tilt = tilt_deg(post, up)
         veto = posture_veto(
-            pre_tilt, post_tilt, float(feats[FREEFALL_FEATURE]), float(feats[VELOCITY_FEATURE])
+            pre_tilt,
+            post_tilt,
+            float(feats[FREEFALL_FEATURE]),
+            float(feats[VELOCITY_FEATURE]),
+            impact_s=float(feats[IMPACT_S_FEATURE]),
+            impact_excess_g_s=math.exp(float(feats[EXCESS_FEATURE])),
         )
         return pre_tilt, post_tilt, veto
 
