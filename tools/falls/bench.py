@@ -154,7 +154,9 @@ def run_falls(args: argparse.Namespace) -> int:
     print(f"FallDetector ({params}):\n{text(res.ours)}")
     print(f"  throughput {rate:,.0f} samples/s (one core, CPU time)")
     print(f"Baseline peak |a| >= 3 g:\n  {_fmt(naive)}")
-    if args.folds and args.folds > 1:
+    if args.folds and args.folds < 3:
+        print("Nested CV needs --folds 3 or more (the inner loop splits the other folds again).")
+    elif args.folds:
         report["cross_validated"] = _cross_validate(args, trials, protocol, upright, placement)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=_json_default) + "\n", encoding="utf-8")
