@@ -4,7 +4,10 @@
 * ``waking_hours``: the local day (UTC offset, Asia/Shanghai = +480) in which inactivity counts;
 * ``fences``: geofences (circle or polygon) with an optional weekly schedule, e.g. 学校 Mon–Fri
   08:00–16:30; a fence without a schedule is always watched;
-* ``vehicle_kmh``: travel faster than this for a minute is reported (child monitors).
+* ``vehicle_kmh``: travel faster than this for a minute is reported (child monitors);
+* ``wearable_placement``: where the person wears their fall wearable (``waist`` clip, ``pendant``,
+  ``wrist`` watch): the gateway runs the fall model fitted for that placement. ``None`` (default):
+  as the device declares in its accel batches (``AccelBatch.placement``, itself ``waist`` by default).
 
 Every section has defaults (the common clinical limits), so ``{}`` is a valid plan. The cloud's API
 stores it (rejecting unknown fields with :func:`contracts.codec.unknown_fields`) and the same JSON goes to
@@ -131,6 +134,7 @@ class CarePlan(_Section):
     waking_hours: WakingHours = WakingHours()
     fences: Annotated[list[FencePlan], Field(max_length=MAX_FENCES)] = []
     vehicle_kmh: Annotated[float, Field(ge=5, le=200, allow_inf_nan=False)] = 25.0
+    wearable_placement: Literal["waist", "pendant", "wrist"] | None = None
 
     @field_validator("fences", mode="before")
     @classmethod

@@ -19,6 +19,7 @@ class DetectorConfig:
     inactivity: det.InactivityConfig = field(default_factory=det.InactivityConfig)
     fences: tuple[det.CircleFence | det.PolygonFence, ...] = ()
     child: det.ChildMonitorConfig = field(default_factory=det.ChildMonitorConfig)
+    placement: str | None = None  # the care plan's wearable placement (None: as the device declares)
 
 
 DEFAULT_CONFIG = DetectorConfig()
@@ -61,4 +62,5 @@ def detector_config(plan: CarePlan | None) -> DetectorConfig:
         ),
         fences=tuple(_fence(f) for f in plan.fences),
         child=det.ChildMonitorConfig(vehicle_kmh=plan.vehicle_kmh),
+        placement=plan.wearable_placement,
     )

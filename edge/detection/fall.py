@@ -3,7 +3,10 @@
 :class:`FallScorer` finds impact peaks (|a| ≥ ``model.trigger_g``, the highest sample
 within ±0.5 s) and, once 2 s of post-impact signal have arrived, scores each with the
 logistic :class:`~edge.detection.fall_model.FallModel` over magnitude, free-fall,
-orientation-change and stillness features. :class:`FallDetector` wraps the scorer with
+orientation-change and stillness features. With a low-impact path
+(``model.low_impact``) softer peaks, from its own trigger up to ``model.trigger_g``, are
+scored by that path's model when the posture changed past its gate (slumps and slow
+falls from sitting that never reach 2 g). :class:`FallDetector` wraps the scorer with
 the decision (probability ≥ ``model.threshold``, then a refractory period) and emits
 :class:`~edge.detection.events.FallEvent`. :class:`PeakThresholdDetector` is the naive
 "peak |a| ≥ 3 g" baseline with the same interface.
@@ -11,6 +14,7 @@ the decision (probability ≥ ``model.threshold``, then a refractory period) and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -28,6 +32,7 @@ from edge.detection.fall_features import (
     SampleWindows,
     impact_features,
     is_impact_peak,
+    orientation_change,
 )
 from edge.detection.fall_model import FallModel, load_default_model
 from edge.detection.stream import DetectorSpec, Observed, Setup
@@ -41,6 +46,10 @@ EVIDENCE_S = 2.0
 KEEP_S = PRE_START_S + POST_END_S + BLOCK_S + 1.0
 FREEFALL_FEATURE = FEATURE_NAMES.index("freefall_s")
 VELOCITY_FEATURE = FEATURE_NAMES.index("pre_impact_velocity_mps")
+IMPACT_S_FEATURE = FEATURE_NAMES.index("impact_duration_s")
+EXCESS_FEATURE = FEATURE_NAMES.index("log_impact_excess_g_s")
+IMPACT = "impact"
+LOW_IMPACT = "low_impact"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,6 +68,7 @@ class ScoredImpact:
     pre_tilt_deg: float | None = None
     post_tilt_deg: float | None = None
     veto: str = ""
+    path: str = IMPACT
 
 
 class FallScorer:
@@ -101,13 +111,18 @@ class FallScorer:
         if last < self._scan:
             return []
         lo = st.local(self._scan)
-        hits = np.flatnonzero(st.mag[lo : st.local(last) + 1] >= self.model.trigger_g) + self._scan
+        hits = np.flatnonzero(st.mag[lo : st.local(last) + 1] >= self.model.scan_g) + self._scan
         self._scan = last + 1
         out: list[ScoredImpact] = []
         for k in hits.tolist():
             local = st.local(k)
             if not is_impact_peak(st.mag, local, win.peak_half):
                 continue
+            peak = float(st.mag[local])
+            model = self.model.path_for(peak)
+            low = model is not self.model
+            if low and orientation_change(st.acc, local, win) < model.min_orientation_change:
+                continue  # a soft peak without a posture change (every step of a walk)
             feats = impact_features(st.acc, st.mag, local, st.rate_hz, win)
             pre_tilt, post_tilt, veto = self._posture(k, feats)
             out.append(
@@ -115,13 +130,14 @@ class FallScorer:
                     index=k,
                     impact_ms=st.time_ms(k),
                     decided_ms=st.time_ms(k + win.post_end - 1),
-                    probability=self.model.probability(feats),
-                    peak_g=float(st.mag[local]),
+                    probability=model.probability(feats),
+                    peak_g=peak,
                     orientation_change_deg=float(feats[2] * 90.0),
                     features=tuple(float(x) for x in feats),
                     pre_tilt_deg=pre_tilt,
                     post_tilt_deg=post_tilt,
                     veto=veto,
+                    path=LOW_IMPACT if low else IMPACT,
                 )
             )
         self._learn_until(self._scan - win.pre_start)
@@ -154,21 +170,32 @@ class FallScorer:
         pre_tilt = tilt_deg(pre, up)
         post_tilt = tilt_deg(post, up)
         veto = posture_veto(
-            pre_tilt, post_tilt, float(feats[FREEFALL_FEATURE]), float(feats[VELOCITY_FEATURE])
+            pre_tilt,
+            post_tilt,
+            float(feats[FREEFALL_FEATURE]),
+            float(feats[VELOCITY_FEATURE]),
+            impact_s=float(feats[IMPACT_S_FEATURE]),
+            impact_excess_g_s=math.exp(float(feats[EXCESS_FEATURE])),
         )
         return pre_tilt, post_tilt, veto
 
 
 def select_alarms(
-    hits: list[ScoredImpact], threshold: float, refractory_ms: int, last_alarm_ms: int | None = None
+    hits: list[ScoredImpact],
+    threshold: float,
+    refractory_ms: int,
+    last_alarm_ms: int | None = None,
+    *,
+    low_threshold: float | None = None,
 ) -> tuple[list[ScoredImpact], int | None]:
-    """The decision rule: keep impacts with probability ≥ ``threshold``, no posture
-    veto, and not within ``refractory_ms`` after the previous alarmed impact. Returns
-    the alarms and the new last-alarm time (pure; the detector and the fitting script
-    share it)."""
+    """The decision rule: keep impacts with probability ≥ ``threshold`` (low-impact
+    path: ≥ ``low_threshold``, default the same), no posture veto, and not within
+    ``refractory_ms`` after the previous alarmed impact. Returns the alarms and the new
+    last-alarm time (pure; the detector and the fitting script share it)."""
     alarms: list[ScoredImpact] = []
+    low = threshold if low_threshold is None else low_threshold
     for hit in hits:
-        if hit.probability < threshold or hit.veto:
+        if hit.probability < (low if hit.path == LOW_IMPACT else threshold) or hit.veto:
             continue
         if last_alarm_ms is not None and hit.impact_ms < last_alarm_ms + refractory_ms:
             continue
@@ -212,8 +239,13 @@ class FallDetector:
         hits = self.scorer.update(samples, t0_ms, rate_hz)
         if not hits:
             return []
+        model = self.scorer.model
         alarms, self._last_alarm_ms = select_alarms(
-            hits, self.scorer.model.threshold, self._refractory_ms, self._last_alarm_ms
+            hits,
+            model.threshold,
+            self._refractory_ms,
+            self._last_alarm_ms,
+            low_threshold=model.low_impact.threshold if model.low_impact is not None else None,
         )
         return [self._event(hit) for hit in alarms]
 
@@ -233,7 +265,7 @@ class FallDetector:
             source_id=self.source_id,
             t_ms=hit.decided_ms,
             onset_ms=hit.impact_ms,
-            reason="impact_then_posture_change",
+            reason="impact_then_posture_change" if hit.path == IMPACT else "soft_fall_then_posture_change",
             measures=(("probability", round(hit.probability, 4)), ("peak_g", round(hit.peak_g, 3))),
             evidence=Evidence(accel=accel),
             probability=hit.probability,
@@ -282,14 +314,27 @@ class PeakThresholdDetector:
 
 
 class FallStream:
-    """The gateway's fall detector for one wearable: every acceleration batch."""
+    """The gateway's fall detector for one wearable: every acceleration batch, scored by the
+    model of where the wearable is worn — the care plan's ``wearable_placement`` when the
+    registry sets it, else the ``placement`` the batch declares (waist by default). A change
+    of placement starts the detector over with that placement's model."""
 
     def __init__(self, setup: Setup) -> None:
+        self.device_id = setup.device_id
+        self.plan_placement = setup.config.placement
         self.detector = FallDetector(setup.device_id, setup.model)
+
+    @property
+    def placement(self) -> str:
+        """The placement of the model in use."""
+        return self.detector.scorer.model.placement
 
     def observe(self, message: Observed, t_ms: int) -> Sequence[FallEvent]:
         if not isinstance(message, AccelBatch):
             return ()
+        placement = self.plan_placement or message.placement
+        if placement != self.placement:
+            self.detector = FallDetector(self.device_id, load_default_model(placement))
         samples = np.asarray(message.samples, dtype=np.float64)
         return self.detector.update(samples, t_ms, float(message.rate_hz))
 
@@ -297,6 +342,8 @@ class FallStream:
         return ()
 
     def reconfigure(self, config: DetectorConfig) -> bool:
+        """Take the plan's placement; the detector switches model at the next batch."""
+        self.plan_placement = config.placement
         return False
 
 

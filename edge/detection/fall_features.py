@@ -184,6 +184,14 @@ def impact_features(
     )
 
 
+def orientation_change(acc: NDArray[np.float64], k: int, win: SampleWindows) -> float:
+    """``orientation_change`` alone (cheap: two means), to skip soft peaks that did not
+    change the posture before computing the other features."""
+    pre = acc[max(0, k - win.pre_start) : max(1, k - win.pre_end)].mean(axis=0)
+    post = acc[k + win.post_start : k + win.post_end].mean(axis=0)
+    return angle_deg(pre, post) / 90.0
+
+
 def time_above(values: NDArray[np.float64], level: float) -> float:
     """Samples' worth of time ``values`` spends above ``level``, reading the signal as
     linear between samples (so a one-sample spike counts the part of its two flanks

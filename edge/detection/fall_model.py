@@ -6,6 +6,7 @@ by ``python -m tools.falls.fit`` (subject-wise folds; see docs/detection.md).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import asdict, dataclass
@@ -41,6 +42,12 @@ class FallModel:
     entries per feature. Without knots (older model files) it is the plain linear model.
     Standardised terms are clipped to ±5 so that a sensor unlike the training one cannot
     push the score to an extreme.
+
+    ``low_impact`` (optional) is the second path: a model of the same additive form over
+    the same features, with its own coefficients, gate and threshold, that scores peaks
+    from its own ``trigger_g`` up to this model's ``trigger_g`` (soft falls: slipping
+    from a chair, fainting while seated). ``placement`` names where the device the model
+    was fitted for is worn (``waist``, ``pendant``, ``wrist``).
     """
 
     feature_names: tuple[str, ...]
@@ -53,6 +60,8 @@ class FallModel:
     min_orientation_change: float = 0.0
     hinge_low: tuple[float, ...] = ()
     hinge_high: tuple[float, ...] = ()
+    low_impact: FallModel | None = None
+    placement: str = "waist"
     provenance: str = ""
 
     def __post_init__(self) -> None:
@@ -64,6 +73,20 @@ class FallModel:
         terms = 3 * n if self.hinge_low else n
         if not len(self.mean) == len(self.scale) == len(self.coef) == terms:
             raise DetectionError("model parameter lengths do not match the features")
+        low = self.low_impact
+        if low is not None and (low.low_impact is not None or not low.trigger_g < self.trigger_g):
+            raise DetectionError("the low-impact path needs a lower trigger and no path of its own")
+
+    @property
+    def scan_g(self) -> float:
+        """The lowest |a| any path scores: where the detector starts looking at peaks."""
+        return self.low_impact.trigger_g if self.low_impact is not None else self.trigger_g
+
+    def path_for(self, peak_g: float) -> FallModel:
+        """The model that scores a peak of ``peak_g`` (this one, or the low-impact path)."""
+        if peak_g < self.trigger_g and self.low_impact is not None:
+            return self.low_impact
+        return self
 
     def terms(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
         """The regression's inputs for feature rows (``(n,)`` or ``(m, n)``): the
@@ -101,6 +124,8 @@ class FallModel:
             min_orientation_change=float(raw.get("min_orientation_change", 0.0)),
             hinge_low=tuple(float(x) for x in raw.get("hinge_low", ())),
             hinge_high=tuple(float(x) for x in raw.get("hinge_high", ())),
+            low_impact=cls.from_dict(raw["low_impact"]) if raw.get("low_impact") else None,
+            placement=str(raw.get("placement", "waist")),
             provenance=str(raw.get("provenance", "")),
         )
 
@@ -117,7 +142,18 @@ def expand_hinges(
     return np.concatenate([features, np.maximum(0.0, lo - features), np.maximum(0.0, features - hi)], axis=-1)
 
 
-def load_default_model() -> FallModel:
-    """The shipped model from ``edge/detection/fall_model.json``."""
-    text = resources.files("edge.detection").joinpath(MODEL_FILE).read_text(encoding="utf-8")
+PLACEMENTS: tuple[str, ...] = ("waist", "pendant", "wrist")
+MODEL_FILES: dict[str, str] = {
+    "waist": MODEL_FILE,
+    "pendant": "fall_model_pendant.json",
+    "wrist": "fall_model_wrist.json",
+}
+
+
+@functools.lru_cache(maxsize=8)
+def load_default_model(placement: str = "waist") -> FallModel:
+    """The shipped model for a placement (``waist`` = ``edge/detection/fall_model.json``;
+    an unknown placement gets the waist model)."""
+    name = MODEL_FILES.get(placement, MODEL_FILE)
+    text = resources.files("edge.detection").joinpath(name).read_text(encoding="utf-8")
     return FallModel.from_dict(json.loads(text))

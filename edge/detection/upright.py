@@ -142,19 +142,33 @@ ROSE_FROM_DEG = 60.0
 UPRIGHT_END_DEG = 30.0
 DROP_FREEFALL_S = 0.2
 DROP_VELOCITY_MPS = -1.5
+BOUNCE_S = 0.08
+BOUNCE_EXCESS_G_S = 0.12
 
 
-def posture_veto(pre_tilt: float, post_tilt: float, freefall_s: float, velocity_mps: float) -> str:
+def posture_veto(
+    pre_tilt: float,
+    post_tilt: float,
+    freefall_s: float,
+    velocity_mps: float,
+    *,
+    impact_s: float = 0.0,
+    impact_excess_g_s: float = 0.0,
+) -> str:
     """Why an impact cannot be a fall given the absolute posture ('' = no veto).
 
     ``already_lying``: the trunk was within 5° of horizontal (or beyond) before the
-    impact and nothing dropped (free fall < 0.2 s and pre-impact velocity above
-    -1.5 m/s): turning over in bed. A fall *out of* a bed drops (about 0.3 s of free
-    fall from 0.5 m) and is not vetoed.
+    impact, nothing dropped (free fall < 0.2 s and pre-impact velocity above -1.5 m/s)
+    and the impact was a mattress bounce (above 1.5 g for < 0.08 s *and* under
+    0.12 g·s above 1.3 g): turning over in bed. A fall *out of* a bed lands on the
+    floor: FallAllD's 20 such falls (A127/A128) that reached this rule had little free
+    fall (0–0.18 s) but impacts of 0.08–0.34 s and 0.10–0.44 g·s, SisFall's rolls in bed
+    (D14) 0.04–0.06 s and 0.05–0.10 g·s — so they are not vetoed.
     ``rose_from_lying``: tilted ≥ 60° before and ≤ 30° from upright after: sitting or
     getting up. One cannot fall upwards.
     """
-    if pre_tilt >= LYING_DEG and freefall_s < DROP_FREEFALL_S and velocity_mps > DROP_VELOCITY_MPS:
+    bounce = impact_s < BOUNCE_S and impact_excess_g_s < BOUNCE_EXCESS_G_S
+    if pre_tilt >= LYING_DEG and freefall_s < DROP_FREEFALL_S and velocity_mps > DROP_VELOCITY_MPS and bounce:
         return "already_lying"
     if pre_tilt >= ROSE_FROM_DEG and post_tilt <= UPRIGHT_END_DEG:
         return "rose_from_lying"

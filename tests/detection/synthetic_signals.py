@@ -73,3 +73,43 @@ def batches(signal: NDArray[np.float64], size: int, t0_ms: int = 1_000_000, rate
     """Yield (batch, first-sample time in ms) pairs."""
     for start in range(0, len(signal), size):
         yield signal[start : start + size], t0_ms + round(start * 1000 / rate)
+
+
+def slump_from_sitting(
+    rng: np.random.Generator, rate: float = RATE, peak_g: float = 1.8
+) -> NDArray[np.float64]:
+    """Sitting (small movements), then sliding off the chair: the trunk tips 45° over
+    1.2 s and the last 45° in 0.3 s while the body sinks (|a| dips to 0.8 g: the descent),
+    a soft landing that never reaches 2 g, then lying still on the floor (an older adult
+    fainting while seated)."""
+    sit = UP + rng.normal(0.0, 0.06, size=(round(6 * rate), 3))
+    n_slow, n_fast = round(1.2 * rate), round(0.3 * rate)
+    angle = np.radians(np.r_[np.linspace(0, 45, n_slow, endpoint=False), np.linspace(45, 90, n_fast)])[
+        :, None
+    ]
+    sink = 1.0 - 0.2 * np.sin(np.pi * np.arange(n_slow + n_fast) / (n_slow + n_fast))[:, None]
+    tip = (np.cos(angle) * UP + np.sin(angle) * LYING) * sink + rng.normal(
+        0.0, 0.06, size=(n_slow + n_fast, 3)
+    )
+    n_land = round(0.3 * rate)
+    land = (1.0 + (peak_g - 1.0) * np.hanning(n_land + 2)[1:-1])[:, None] * LYING
+    out: NDArray[np.float64] = np.concatenate([sit, tip, land, still(8, LYING, rng, rate)])
+    return out
+
+
+def soft_roll_in_bed(
+    rng: np.random.Generator, rate: float = RATE, peak_g: float = 1.6
+) -> NDArray[np.float64]:
+    """Lying on the back, turning onto the side in 0.8 s with a soft mattress bump
+    (below 2 g), lying still again: the low-impact path must not take it for a fall."""
+    side = np.array([0.0, 0.0, 1.0])
+    n = round(0.8 * rate)
+    w = np.linspace(0.0, 1.0, n)[:, None]
+    turn = (1 - w) * LYING + w * side
+    turn = turn / np.linalg.norm(turn, axis=1, keepdims=True)
+    n_bump = max(3, round(0.12 * rate))
+    bump = (1.0 + (peak_g - 1.0) * np.hanning(n_bump + 2)[1:-1])[:, None] * side
+    out: NDArray[np.float64] = np.concatenate(
+        [still(6, LYING, rng, rate), turn, bump, still(8, side, rng, rate)]
+    )
+    return out

@@ -101,3 +101,40 @@ def test_continuous_protocol_feeds_one_detector_per_subject(tmp_path: Path) -> N
     assert reports["continuous"]["sessions_with_confident_upright"] == 1
     assert reports["continuous"]["false_alarms"] == 0
     assert reports["continuous"]["sensitivity"] == 1.0
+
+
+def test_bench_folds_works_without_onset_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A dataset with no fall onsets (FallAllD-like): --folds labels each fall trial's
+    largest peak, reports per group and worst subject, and says latency is not measured."""
+    from test_fall import _lie_down_on_a_bed
+    from test_upright import roll_in_bed
+
+    rng = np.random.default_rng(4)
+    lines = []
+    for s in range(6):
+        subject, group = (f"Y{s}", "adult") if s < 4 else (f"O{s}", "elderly")
+        signal, _ = fall(rng, peak_g=4.0 + 0.3 * s)
+        rows = [
+            (f"F01_{subject}", "F01", 1, signal),
+            (f"F02_{subject}", "F02", 1, fall(rng, peak_g=3.0 + 0.2 * s)[0]),
+            (f"D01_{subject}", "D01", 0, walking(20, rng)),
+            (f"D13_{subject}", "D13", 0, _lie_down_on_a_bed(rng)),
+            (f"D14_{subject}", "D14", 0, roll_in_bed(rng)),
+        ]
+        for name, act, fell, sig in rows:
+            file = _write(tmp_path, name, sig)
+            lines.append(f"{name},t,{subject},{group},{act},{fell},,,{len(sig) / 50:.2f},50,s,{file}\n")
+    (tmp_path / "manifest.csv").write_text(HEADER + "".join(lines))
+    out = tmp_path / "out.json"
+    args = _parser().parse_args(["falls", "--data", str(tmp_path), "--folds", "3", "--json", str(out)])
+    assert args.func(args) == 0
+    report = json.loads(out.read_text())
+    cv = report["cross_validated"]
+    assert cv["fall_trials"] == 12
+    assert cv["latency_p95_s"] is None or np.isnan(cv["latency_p95_s"])
+    assert set(cv["groups"]) == {"young", "older"}
+    assert "lowest_sensitivity" in cv["worst_subject"]
+    assert report["latency_measured"] is False
+    text = capsys.readouterr().out
+    assert "no fall with a labelled onset" in text and "worst subject" in text
+    assert "older (2 subjects)" in text

@@ -24,13 +24,13 @@ def end_ms(signal: np.ndarray, t0: int = T0) -> int:
 
 
 def roll_in_bed(rng: np.random.Generator) -> np.ndarray:
-    """Lying on the back, a quick 0.6 s roll onto the side ending in a mattress bounce
-    that lasts like a soft fall's impact (six samples of 2.6 g after a short dip),
-    then lying still on the side: what alarms on SisFall D14."""
+    """Lying on the back, a quick 0.6 s roll onto the side ending in a short, hard
+    mattress bounce (two samples of 3.5 g after a short dip: 0.05 s above 1.5 g, like
+    SisFall D14's 0.04–0.06 s), then lying still on the side: what alarms per trial."""
     w = np.linspace(0, 1, 30)[:, None]
     turn = (1 - w) * LYING + w * SIDE
     dip = np.array([SIDE * 0.3, SIDE * 0.3])
-    bounce = np.repeat(SIDE[None, :] * 2.6, 6, axis=0)
+    bounce = np.repeat(SIDE[None, :] * 3.5, 2, axis=0)
     return np.concatenate([still(6, LYING, rng), turn, dip, bounce, still(6, SIDE, rng)])
 
 
@@ -138,3 +138,23 @@ def test_veto_does_not_depend_on_batch_size(size: int) -> None:
     reference = hits(50)
     assert any(h.veto == "already_lying" for h in reference)
     assert hits(size) == reference
+
+
+def test_a_fall_out_of_bed_is_not_vetoed_as_turning_over() -> None:
+    """Lying, rolling off the bed with little free fall (FallAllD A127/A128: 0–0.18 s)
+    onto the floor: the impact lasts (0.12 s above 1.5 g), unlike a mattress bounce, so
+    the already-lying veto does not apply once the upright is known."""
+    from edge.detection.upright import posture_veto
+
+    assert posture_veto(90.0, 90.0, 0.05, -0.6, impact_s=0.05, impact_excess_g_s=0.07) == "already_lying"
+    assert posture_veto(90.0, 90.0, 0.05, -0.6, impact_s=0.12, impact_excess_g_s=0.07) == ""
+    assert posture_veto(90.0, 90.0, 0.05, -0.6, impact_s=0.05, impact_excess_g_s=0.2) == ""
+    rng = np.random.default_rng(8)
+    w = np.linspace(0, 1, 30)[:, None]
+    turn = (1 - w) * LYING + w * SIDE
+    floor = np.repeat(SIDE[None, :] * 3.5, 6, axis=0)
+    signal = np.concatenate([walking(90, rng), still(6, LYING, rng), turn, floor, still(6, SIDE, rng)])
+    det = FallDetector("dev")
+    events = run(det, signal)
+    assert det.scorer.upright is not None and det.scorer.upright.confident
+    assert len(events) == 1

@@ -21,12 +21,14 @@ class Trial:
     trial_id: str
     subject: str
     activity: str
+    group: str = "adult"
     is_fall: bool
     onset_s: float | None
     end_s: float | None
     duration_s: float
     rate_hz: float
     path: Path
+    sensor: str = ""
 
 
 def _optional_float(text: str | None) -> float | None:
@@ -51,15 +53,36 @@ def read_manifest(data_dir: Path) -> list[Trial]:
                     trial_id=row["trial_id"],
                     subject=row["subject"],
                     activity=row.get("activity", ""),
+                    group=(row.get("group") or "adult").strip(),
                     is_fall=row["is_fall"].strip() in {"1", "true", "True"},
                     onset_s=onset,
                     end_s=end if end is not None else onset,
                     duration_s=_optional_float(row.get("duration_s")) or 0.0,
                     rate_hz=_optional_float(row.get("rate_hz")) or 50.0,
                     path=data_dir / row["file"],
+                    sensor=row.get("sensor", "") or "",
                 )
             )
     return trials
+
+
+def placement_of(trials: list[Trial]) -> str | None:
+    """The placement named by the manifest's ``sensor`` column (``waist``, ``pendant`` for
+    neck/pendant/chest, ``wrist`` for wrist/watch) when every trial agrees, else ``None``."""
+    words = {
+        "waist": "waist",
+        "neck": "pendant",
+        "pendant": "pendant",
+        "chest": "pendant",
+        "wrist": "wrist",
+        "watch": "wrist",
+    }
+    found = set()
+    for trial in trials:
+        text = trial.sensor.lower()
+        hits = {p for w, p in words.items() if w in text}
+        found.add(hits.pop() if len(hits) == 1 else None)
+    return found.pop() if len(found) == 1 else None
 
 
 def load_trial(trial: Trial) -> NDArray[np.float64]:

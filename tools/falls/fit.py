@@ -1,21 +1,24 @@
-"""Fit the fall model on a dataset in the shared layout, with subject-wise folds.
+"""Fit the fall models on datasets in the shared layout, with subject-grouped nested CV.
 
-    python -m tools.falls.fit --data ../shared/data/falls/sisfall-50hz
+    python -m tools.falls.fit --data ../shared/data/falls/sisfall-50hz \\
+        --data ../shared/data/falls/fallalld-waist-50hz --placement waist
 
-1. Every trial is streamed through :class:`FallScorer` to collect impact candidates and
-   their features (the exact code the gateway runs).
+1. Every trial is streamed through :class:`FallScorer` (the exact code the gateway runs)
+   with a probe model that scores nothing, to collect peaks ≥ :data:`LOW_TRIGGER_G` and
+   their features. Each fall trial also gets a synthetic soft version
+   (:mod:`tools.falls.augment`), used to fit the low-impact path only.
 2. Candidates are labelled: an impact within [onset - 1 s, end + 1 s] of a labelled fall
-   is positive; impacts in activity trials, and impacts before a fall, are negative.
-   Only candidates past the model's posture-change gate (``MIN_ORIENTATION_CHANGE``,
-   in units of 90°) are fitted on; the others score 0. The hinge knots of the additive
-   model are the ``HINGE_QUANTILE`` and ``100 - HINGE_QUANTILE`` percentiles of each
-   feature over the training falls.
-3. Nested leave-subjects-out cross-validation: for each outer fold the logistic model is
-   fitted on the other subjects and its alarm threshold is chosen by an inner
-   subject-wise CV on those subjects only (largest threshold whose inner sensitivity
-   is ≥ ``--target-sensitivity``). The outer fold's trials are then scored. These are
-   the figures for unseen subjects.
-4. The shipped model is fitted on all subjects, its threshold chosen the same way.
+   is positive; impacts in activity trials, and impacts before a fall, are negative. A
+   fall trial without an onset label (FallAllD) has its largest peak as the positive and
+   its other peaks left out: the label never depends on *where* in the window the fall is.
+3. Two paths of the same additive (hinge) logistic form over the same features: the
+   impact path fits recorded peaks ≥ :data:`TRIGGER_G` past its posture gate
+   (:data:`MIN_ORIENTATION_CHANGE`); the low-impact path fits peaks from
+   :data:`LOW_TRIGGER_G` to :data:`TRIGGER_G` past :data:`LOW_MIN_ORIENTATION_CHANGE`,
+   recorded and soft. Knots = the q-th / (100 - q)-th percentiles of each feature over
+   the path's training falls.
+4. Nested subject-grouped CV (:mod:`tools.falls.cv`) gives the figures for unseen
+   subjects; the shipped model is fitted on every subject, its choices made by CV.
 """
 
 from __future__ import annotations
@@ -30,28 +33,25 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from edge.detection.fall import FallScorer, ScoredImpact, select_alarms
+from edge.detection.fall import FallScorer, ScoredImpact
 from edge.detection.fall_features import FEATURE_NAMES, ORIENTATION_FEATURE
-from edge.detection.fall_model import MODEL_FILE, FallModel, expand_hinges
+from edge.detection.fall_model import MODEL_FILES, PLACEMENTS, FallModel, expand_hinges
 from tools.falls.dataset import Trial, load_trial, read_manifest
-from tools.falls.scoring import TrialAlarms, score_trials
 
 TRIGGER_G = 2.0
-MIN_ORIENTATION_CHANGE = 0.5
-REFRACTORY_MS = 10_000
+LOW_TRIGGER_G = 1.4
+MIN_ORIENTATION_CHANGE = 0.4
+LOW_MIN_ORIENTATION_CHANGE = 0.4
 L2 = 1e-2
-HINGE_QUANTILE = 20.0
-# finer at the top: with hinge terms the chosen threshold can lie above 0.95
-THRESHOLD_GRID: tuple[float, ...] = tuple(
-    np.r_[np.round(np.arange(0.998, 0.95, -0.002), 3), np.round(np.arange(0.95, 0.049, -0.01), 2)].tolist()
-)
+DEFAULT_QUANTILE = 20.0
 Candidates = list[list[ScoredImpact]]
+Signal = NDArray[np.float64]
 
 
-def probe_model(trigger_g: float) -> FallModel:
-    """A model that scores nothing: used only to collect candidates and features."""
+def probe_model(trigger_g: float = TRIGGER_G, low_trigger_g: float | None = LOW_TRIGGER_G) -> FallModel:
+    """A model that scores nothing (both paths, no gate): used only to collect candidates."""
     n = len(FEATURE_NAMES)
-    return FallModel(
+    base = FallModel(
         feature_names=FEATURE_NAMES,
         mean=(0.0,) * n,
         scale=(1.0,) * n,
@@ -60,27 +60,37 @@ def probe_model(trigger_g: float) -> FallModel:
         threshold=1.0,
         trigger_g=trigger_g,
     )
+    if low_trigger_g is None:
+        return base
+    return dataclasses.replace(base, low_impact=dataclasses.replace(base, trigger_g=low_trigger_g))
 
 
 def collect_candidates(
-    trials: Sequence[Trial], trigger_g: float, progress: Callable[[int], None] | None = None
+    trials: Sequence[Trial],
+    arrays: Sequence[Signal] | None = None,
+    progress: Callable[[int], None] | None = None,
+    *,
+    rate_hz: float | None = None,
 ) -> Candidates:
-    """Impact candidates of every trial (one scorer per trial, trial time starts at 0)."""
+    """Candidates of every trial (one scorer per trial, trial time starts at 0); the
+    samples come from ``arrays`` when given, else from the trial files, at ``rate_hz``
+    when given, else at the trial's rate."""
     out: Candidates = []
     for i, trial in enumerate(trials):
-        scorer = FallScorer(probe_model(trigger_g))
-        out.append(scorer.update(load_trial(trial), 0, trial.rate_hz))
+        scorer = FallScorer(probe_model(), learn_upright=False)
+        acc = arrays[i] if arrays is not None else load_trial(trial)
+        out.append(scorer.update(acc, 0, rate_hz if rate_hz is not None else trial.rate_hz))
         if progress is not None:
             progress(i)
     return out
 
 
-def label(trial: Trial, hit: ScoredImpact) -> float | None:
+def label(trial: Trial, hit: ScoredImpact, hits: Sequence[ScoredImpact]) -> float | None:
     """1 for the fall's impact, 0 for a non-fall impact, ``None`` if ambiguous."""
     if not trial.is_fall:
         return 0.0
     if trial.onset_s is None:
-        return None
+        return 1.0 if hit is max(hits, key=lambda h: h.peak_g) else None
     t = hit.impact_ms / 1000.0
     end = trial.end_s if trial.end_s is not None else trial.onset_s
     if trial.onset_s - 1.0 <= t <= end + 1.0:
@@ -88,36 +98,49 @@ def label(trial: Trial, hit: ScoredImpact) -> float | None:
     return 0.0 if t < trial.onset_s - 1.0 else None
 
 
-def fit_model(
+def fit_path(
     trials: Sequence[Trial],
     cands: Candidates,
-    trigger_g: float,
-    min_orientation_change: float = MIN_ORIENTATION_CHANGE,
-) -> FallModel:
-    """Standardised L2 logistic regression (Newton iterations) over the features and
-    their hinge terms, on the labelled candidates that pass the posture-change gate."""
+    *,
+    peak_range: tuple[float, float],
+    gate: float,
+    quantile: float,
+    soft: bool,
+) -> FallModel | None:
+    """Standardised L2 logistic regression (Newton) over the features and their hinge
+    terms, on labelled candidates with a peak in ``peak_range`` past ``gate``
+    (synthetic soft trials only when ``soft``); ``None`` without falls to fit."""
+    from tools.falls.cv import is_soft
+
     rows: list[tuple[float, ...]] = []
     ys: list[float] = []
     for trial, hits in zip(trials, cands, strict=True):
+        if is_soft(trial) and not soft:
+            continue
         for hit in hits:
-            y = label(trial, hit)
-            if not hit.features[ORIENTATION_FEATURE] >= min_orientation_change:
+            if (
+                not (peak_range[0] <= hit.peak_g < peak_range[1])
+                or not hit.features[ORIENTATION_FEATURE] >= gate
+            ):
                 continue
+            y = label(trial, hit, hits)
             if y is not None:
                 rows.append(hit.features)
                 ys.append(y)
-    features = np.asarray(rows, dtype=np.float64)
     y_arr = np.asarray(ys, dtype=np.float64)
+    if not (y_arr == 1.0).any() or not (y_arr == 0.0).any():
+        return None
+    features = np.asarray(rows, dtype=np.float64)
     falls = features[y_arr == 1.0]
-    low = tuple(np.percentile(falls, HINGE_QUANTILE, axis=0).tolist())
-    high = tuple(np.percentile(falls, 100.0 - HINGE_QUANTILE, axis=0).tolist())
+    low = tuple(np.percentile(falls, quantile, axis=0).tolist())
+    high = tuple(np.percentile(falls, 100.0 - quantile, axis=0).tolist())
     x = expand_hinges(features, low, high)
     mean = x.mean(axis=0)
     scale = x.std(axis=0) + 1e-9
     z = np.column_stack([np.ones(len(x)), (x - mean) / scale])
     beta = np.zeros(z.shape[1])
     penalty = L2 * len(y_arr) * np.diag(np.r_[0.0, np.ones(z.shape[1] - 1)])
-    for _ in range(50):
+    for _ in range(60):
         p = 1.0 / (1.0 + np.exp(-(z @ beta)))
         grad = z.T @ (p - y_arr) + penalty @ beta
         hess = (z * (p * (1 - p))[:, None]).T @ z + penalty
@@ -132,116 +155,120 @@ def fit_model(
         coef=tuple(beta[1:].tolist()),
         intercept=float(beta[0]),
         threshold=0.5,
-        trigger_g=trigger_g,
-        min_orientation_change=min_orientation_change,
+        trigger_g=peak_range[0],
+        min_orientation_change=gate,
         hinge_low=low,
         hinge_high=high,
     )
 
 
-def rescore(model: FallModel, hits: list[ScoredImpact]) -> list[ScoredImpact]:
-    """The same impacts scored by another model."""
-    return [dataclasses.replace(h, probability=model.probability(np.asarray(h.features))) for h in hits]
+def fit_model(trials: Sequence[Trial], cands: Candidates, quantile: float = DEFAULT_QUANTILE) -> FallModel:
+    """Both paths (thresholds left at 0.5 for the caller to choose)."""
+    main = fit_path(
+        trials,
+        cands,
+        peak_range=(TRIGGER_G, np.inf),
+        gate=MIN_ORIENTATION_CHANGE,
+        quantile=quantile,
+        soft=False,
+    )
+    if main is None:
+        raise ValueError("no labelled fall impact to fit on")
+    low = fit_path(
+        trials,
+        cands,
+        peak_range=(LOW_TRIGGER_G, TRIGGER_G),
+        gate=LOW_MIN_ORIENTATION_CHANGE,
+        quantile=quantile,
+        soft=True,
+    )
+    return dataclasses.replace(main, low_impact=low)
 
 
-def alarms_at(trial: Trial, hits: list[ScoredImpact], threshold: float) -> TrialAlarms:
-    """Apply the detector's decision rule to scored impacts of one trial."""
-    alarms, _ = select_alarms(hits, threshold, REFRACTORY_MS)
-    return TrialAlarms(trial=trial, alarms_s=tuple(a.decided_ms / 1000.0 for a in alarms))
+def load_datasets(folders: Sequence[Path], *, soft: bool = True) -> tuple[list[Trial], list[Signal]]:
+    """Every trial of ``folders`` (recorded, then one soft version per fall when ``soft``)."""
+    trials = [t for folder in folders for t in read_manifest(folder)]
+    arrays = [load_trial(t) for t in trials]
+    if soft:
+        from tools.falls.augment import soft_falls
 
-
-def subject_folds(trials: Sequence[Trial], k: int) -> NDArray[np.int64]:
-    """Fold number per trial: subjects dealt round-robin, each group (prefix) separately
-    so that every fold gets adults and elderly subjects."""
-    subjects = sorted({t.subject for t in trials})
-    groups: dict[str, list[str]] = {}
-    for s in subjects:
-        groups.setdefault(s.rstrip("0123456789"), []).append(s)
-    fold_of = {s: i % k for members in groups.values() for i, s in enumerate(members)}
-    return np.array([fold_of[t.subject] for t in trials], dtype=np.int64)
-
-
-def out_of_fold(trials: Sequence[Trial], cands: Candidates, k: int, trigger_g: float) -> Candidates:
-    """Candidates of every trial scored by a model that never saw its subject."""
-    folds = subject_folds(trials, k)
-    scored: Candidates = [[] for _ in trials]
-    for f in range(k):
-        train = [i for i in range(len(trials)) if folds[i] != f]
-        model = fit_model([trials[i] for i in train], [cands[i] for i in train], trigger_g)
-        for i in np.flatnonzero(folds == f).tolist():
-            scored[i] = rescore(model, cands[i])
-    return scored
-
-
-def choose_threshold(trials: Sequence[Trial], scored: Candidates, target_sensitivity: float) -> float:
-    """Largest threshold whose per-trial sensitivity still reaches the target."""
-    best, best_j = 0.5, -1.0
-    for thr in THRESHOLD_GRID:
-        s = score_trials([alarms_at(t, h, thr) for t, h in zip(trials, scored, strict=True)])
-        if s.sensitivity >= target_sensitivity:
-            return float(thr)
-        if s.sensitivity + s.specificity > best_j:
-            best, best_j = float(thr), s.sensitivity + s.specificity
-    return best
-
-
-def cross_validate(
-    trials: Sequence[Trial], cands: Candidates, k: int, trigger_g: float, target_sensitivity: float
-) -> tuple[list[TrialAlarms], list[float]]:
-    """Nested leave-subjects-out CV: per-trial alarms on unseen subjects, and the
-    threshold chosen in each outer fold."""
-    folds = subject_folds(trials, k)
-    results: list[TrialAlarms | None] = [None] * len(trials)
-    thresholds: list[float] = []
-    for f in range(k):
-        train = [i for i in range(len(trials)) if folds[i] != f]
-        tr_trials = [trials[i] for i in train]
-        tr_cands = [cands[i] for i in train]
-        inner = out_of_fold(tr_trials, tr_cands, k - 1, trigger_g)
-        thr = choose_threshold(tr_trials, inner, target_sensitivity)
-        model = fit_model(tr_trials, tr_cands, trigger_g)
-        thresholds.append(thr)
-        for i in np.flatnonzero(folds == f).tolist():
-            results[i] = alarms_at(trials[i], rescore(model, cands[i]), thr)
-    return [r for r in results if r is not None], thresholds
+        soft_t, soft_a = soft_falls(trials, arrays)
+        trials += soft_t
+        arrays += soft_a
+    return trials, arrays
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from tools.falls.cv import TARGET_BY_PLACEMENT, cross_validate, final_model, is_soft
+    from tools.falls.report import group_report
+
     parser = argparse.ArgumentParser(
         prog="python -m tools.falls.fit",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--data", type=Path, required=True, help="dataset folder with manifest.csv")
-    parser.add_argument("--folds", type=int, default=5, help="number of subject-wise folds (default 5)")
-    parser.add_argument("--trigger-g", type=float, default=TRIGGER_G, help="impact trigger in g")
-    parser.add_argument("--target-sensitivity", type=float, default=0.98)
     parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path(__file__).with_name(MODEL_FILE),
-        help="where to write the fitted model JSON",
+        "--data", type=Path, action="append", required=True, help="dataset folder (repeatable)"
+    )
+    parser.add_argument("--placement", choices=PLACEMENTS, default="waist", help="where the device is worn")
+    parser.add_argument("--folds", type=int, default=5, help="number of subject-wise folds (default 5)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="model JSON to write (default: the shipped one)"
+    )
+    parser.add_argument(
+        "--target-sensitivity",
+        type=float,
+        default=None,
+        help="inner-loop sensitivity target (default per placement: waist/pendant 0.98, wrist 0.90)",
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=("per-trial", "continuous"),
+        default="per-trial",
+        help="how recorded trials are streamed for the CV figures (continuous: one detector per subject, "
+        "upright learned from gait, posture veto; see tools.falls.protocols)",
     )
     args = parser.parse_args(argv)
-    trials = read_manifest(args.data)
+    target = args.target_sensitivity or TARGET_BY_PLACEMENT[args.placement]
+    trials, arrays = load_datasets(args.data)
     cands = collect_candidates(
-        trials, args.trigger_g, lambda i: print(f"\rfeatures {i + 1}/{len(trials)}", end="", file=sys.stderr)
+        trials,
+        arrays,
+        lambda i: print(f"features {i + 1}/{len(trials)}", file=sys.stderr) if (i + 1) % 1000 == 0 else None,
     )
-    print(file=sys.stderr)
-    results, thresholds = cross_validate(trials, cands, args.folds, args.trigger_g, args.target_sensitivity)
-    cv = score_trials(results).as_dict()
-    cv["thresholds_per_fold"] = thresholds
-    scored_all = out_of_fold(trials, cands, args.folds, args.trigger_g)
-    model = dataclasses.replace(
-        fit_model(trials, cands, args.trigger_g),
-        threshold=choose_threshold(trials, scored_all, args.target_sensitivity),
-        provenance=(
-            f"fit_falls on {args.data.name}: {len(trials)} trials, "
-            f"{len({t.subject for t in trials})} subjects, {args.folds} subject-wise folds"
-        ),
+    if args.protocol == "continuous":
+        from tools.falls.protocols import collect_candidates_protocol
+
+        n_real = sum(not is_soft(t) for t in trials)  # recorded trials come first
+        cands[:n_real] = collect_candidates_protocol(trials[:n_real], probe_model(), "continuous")
+    results, choices = cross_validate(trials, cands, args.folds, target=target)
+    real = [r for r in results if not is_soft(r.trial)]
+    soft = [r for r in results if is_soft(r.trial)]
+    names = ", ".join(p.name for p in args.data)
+    model = final_model(
+        trials,
+        cands,
+        args.folds,
+        placement=args.placement,
+        provenance=f"tools.falls.fit on {names}: {len(real)} recorded trials + "
+        f"{len(soft)} synthetic soft falls, "
+        f"{len({t.subject for t in trials})} subjects, {args.folds} subject-grouped folds, "
+        f"inner sensitivity target {target}",
+        target=target,
     )
-    args.out.write_text(model.to_json(), encoding="utf-8")
-    print(json.dumps({"cross_validated": cv, "model": json.loads(model.to_json())}, indent=2))
+    out = args.out or Path(__file__).resolve().parents[2] / "edge" / "detection" / MODEL_FILES[args.placement]
+    out.write_text(model.to_json(), encoding="utf-8")
+    report = {
+        "cross_validated": group_report(real),
+        "cross_validated_soft_falls": group_report(soft) if soft else None,
+        "choices_per_fold": [dataclasses.asdict(c) for c in choices],
+        "model": str(out),
+        "target_sensitivity": target,
+        "protocol": args.protocol,
+        "threshold": model.threshold,
+        "low_threshold": model.low_impact.threshold if model.low_impact is not None else None,
+    }
+    print(json.dumps(report, indent=2, default=float))
     return 0
 
 

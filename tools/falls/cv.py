@@ -1,0 +1,221 @@
+"""Subject-grouped nested cross-validation of the fall model (offline only).
+
+Folds deal subjects round-robin **within each age group** (the manifest's ``group``:
+``adult`` / ``elderly``), so every fold holds young and older people; a subject's
+trials (and their synthetic soft versions) are always in one fold. Per outer fold,
+everything that is chosen is chosen on the training subjects only, by an inner
+subject-wise CV: the hinge-knot quantile (:data:`HINGE_QUANTILES`), the impact path's
+threshold (largest keeping inner per-trial sensitivity ≥ the target) and the low-impact
+path's threshold (lowest adding at most :data:`FA_BUDGET_PER_H` inner false alarms per
+hour of activity to the impact path's). Then the outer subjects are scored once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from edge.detection.fall import ScoredImpact, select_alarms
+from edge.detection.fall_model import FallModel
+from tools.falls.augment import SOFT_SUFFIX
+from tools.falls.dataset import Trial
+from tools.falls.fit import Candidates, fit_model
+from tools.falls.scoring import TrialAlarms, score_trials
+
+REFRACTORY_MS = 10_000
+HINGE_QUANTILES: tuple[float, ...] = (10.0, 20.0, 30.0)
+FA_BUDGET_PER_H = 0.1
+TARGET_SENSITIVITY = 0.98
+# the inner loop's sensitivity target per placement (the issue's targets: wrist ≥ 0.90)
+TARGET_BY_PLACEMENT = {"waist": 0.98, "pendant": 0.98, "wrist": 0.90}
+# finer at the top: with hinge terms the chosen threshold can lie above 0.95
+THRESHOLD_GRID: tuple[float, ...] = tuple(
+    np.r_[np.round(np.arange(0.998, 0.95, -0.002), 3), np.round(np.arange(0.95, 0.049, -0.01), 2)].tolist()
+)
+LOW_GRID: tuple[float, ...] = (1.01, 0.9995, 0.999, *THRESHOLD_GRID)  # 1.01 = path off
+
+
+def is_soft(trial: Trial) -> bool:
+    """A synthetic soft fall (:mod:`tools.falls.augment`), not a recording."""
+    return trial.trial_id.endswith(SOFT_SUFFIX)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Choice:
+    """What the inner loop chose for one outer fold."""
+
+    quantile: float
+    threshold: float
+    low_threshold: float
+
+
+def subject_folds(trials: Sequence[Trial], k: int) -> NDArray[np.int64]:
+    """Fold number per trial: subjects dealt round-robin within each age group."""
+    groups: dict[str, list[str]] = {}
+    for subject, group in sorted({(t.subject, t.group) for t in trials}):
+        members = groups.setdefault(group, [])
+        if subject not in members:
+            members.append(subject)
+    offset = 0
+    fold_of: dict[str, int] = {}
+    for _, members in sorted(groups.items()):
+        for i, s in enumerate(members):
+            fold_of.setdefault(s, (i + offset) % k)
+        offset += len(members)
+    return np.array([fold_of[t.subject] for t in trials], dtype=np.int64)
+
+
+def rescore(model: FallModel, hits: list[ScoredImpact]) -> list[ScoredImpact]:
+    """The same impacts scored by another model (each by the path its peak belongs to)."""
+    out: list[ScoredImpact] = []
+    for h in hits:
+        path = model.path_for(h.peak_g)
+        if path is not model and not h.features[2] >= path.min_orientation_change:
+            continue
+        if path is model and h.peak_g < model.trigger_g:
+            continue
+        out.append(dataclasses.replace(h, probability=path.probability(np.asarray(h.features))))
+    return out
+
+
+def alarms_at(trial: Trial, hits: list[ScoredImpact], threshold: float, low_threshold: float) -> TrialAlarms:
+    """Apply the detector's decision rule to scored impacts of one trial."""
+    alarms, _ = select_alarms(hits, threshold, REFRACTORY_MS, low_threshold=low_threshold)
+    return TrialAlarms(trial=trial, alarms_s=tuple(a.decided_ms / 1000.0 for a in alarms))
+
+
+def choose_thresholds(
+    trials: Sequence[Trial], scored: Candidates, target: float = TARGET_SENSITIVITY
+) -> tuple[float, float]:
+    """Impact-path threshold (largest reaching ``target`` per-trial sensitivity on the
+    recorded trials, low path off), then the low path's (lowest adding at most
+    :data:`FA_BUDGET_PER_H` false alarms per hour)."""
+    real = [i for i, t in enumerate(trials) if not is_soft(t)]
+
+    def scores(thr: float, low: float) -> tuple[float, float, float]:
+        s = score_trials([alarms_at(trials[i], scored[i], thr, low) for i in real])
+        return s.sensitivity, s.specificity, s.false_alarms_per_hour
+
+    best, best_j = 0.5, -1.0
+    for thr in THRESHOLD_GRID:
+        sens, spec, _ = scores(thr, LOW_GRID[0])
+        if sens >= target:
+            best = thr
+            break
+        if sens + spec > best_j:
+            best, best_j = thr, sens + spec
+    low = LOW_GRID[0]
+    budget = scores(best, low)[2] + FA_BUDGET_PER_H
+    for cand in LOW_GRID:
+        if scores(best, cand)[2] > budget:
+            break
+        low = cand
+    return float(best), float(low)
+
+
+def out_of_fold(trials: Sequence[Trial], cands: Candidates, k: int, quantile: float) -> Candidates:
+    """Candidates of every trial scored by a model that never saw its subject."""
+    folds = subject_folds(trials, k)
+    scored: Candidates = [[] for _ in trials]
+    for f in range(k):
+        train = [i for i in range(len(trials)) if folds[i] != f]
+        model = fit_model([trials[i] for i in train], [cands[i] for i in train], quantile=quantile)
+        for i in np.flatnonzero(folds == f).tolist():
+            scored[i] = rescore(model, cands[i])
+    return scored
+
+
+def inner_choice(
+    trials: Sequence[Trial], cands: Candidates, k: int, target: float = TARGET_SENSITIVITY
+) -> Choice:
+    """Knot quantile and thresholds chosen by subject-wise CV on these trials only:
+    the quantile whose thresholds give the fewest inner false alarms at the target
+    sensitivity (then the highest sensitivity)."""
+    best: tuple[tuple[float, ...], Choice] | None = None
+    real = [i for i, t in enumerate(trials) if not is_soft(t)]
+    for q in HINGE_QUANTILES:
+        scored = out_of_fold(trials, cands, k, q)
+        thr, low = choose_thresholds(trials, scored, target)
+        s = score_trials([alarms_at(trials[i], scored[i], thr, low) for i in real])
+        soft = [i for i, t in enumerate(trials) if is_soft(t)]
+        s_soft = score_trials([alarms_at(trials[i], scored[i], thr, low) for i in soft]) if soft else None
+        key = (
+            float(s.sensitivity >= target),
+            -float(s.false_alarms),
+            s.sensitivity,
+            s_soft.sensitivity if s_soft is not None else 0.0,
+        )
+        if best is None or key > best[0]:
+            best = (key, Choice(q, thr, low))
+    assert best is not None
+    return best[1]
+
+
+def fold_models(
+    trials: Sequence[Trial], cands: Candidates, k: int, target: float = TARGET_SENSITIVITY
+) -> tuple[NDArray[np.int64], list[tuple[FallModel, Choice]]]:
+    """Each outer fold's model and inner-loop choice (fitted without that fold's subjects)."""
+    folds = subject_folds(trials, k)
+    out: list[tuple[FallModel, Choice]] = []
+    for f in range(k):
+        train = [i for i in range(len(trials)) if folds[i] != f]
+        tr_trials = [trials[i] for i in train]
+        tr_cands = [cands[i] for i in train]
+        choice = inner_choice(tr_trials, tr_cands, k - 1, target)
+        out.append((fit_model(tr_trials, tr_cands, quantile=choice.quantile), choice))
+    return folds, out
+
+
+def score_folds(
+    trials: Sequence[Trial],
+    folds: NDArray[np.int64],
+    models: list[tuple[FallModel, Choice]],
+    test_cands: Candidates,
+) -> list[TrialAlarms]:
+    """Per-trial alarms, every trial scored by the model of its own (outer) fold."""
+    out: list[TrialAlarms] = []
+    for i, trial in enumerate(trials):
+        model, choice = models[int(folds[i])]
+        out.append(alarms_at(trial, rescore(model, test_cands[i]), choice.threshold, choice.low_threshold))
+    return out
+
+
+def cross_validate(
+    trials: Sequence[Trial],
+    cands: Candidates,
+    k: int,
+    test_cands: Candidates | None = None,
+    target: float = TARGET_SENSITIVITY,
+) -> tuple[list[TrialAlarms], list[Choice]]:
+    """Nested CV: per-trial alarms on unseen subjects (scored on ``test_cands`` when
+    given: the same trials perturbed, the model still fitted on ``cands``) and each
+    outer fold's choice."""
+    folds, models = fold_models(trials, cands, k, target)
+    results = score_folds(trials, folds, models, test_cands if test_cands is not None else cands)
+    return results, [c for _, c in models]
+
+
+def final_model(
+    trials: Sequence[Trial],
+    cands: Candidates,
+    k: int,
+    *,
+    placement: str,
+    provenance: str,
+    target: float = TARGET_SENSITIVITY,
+) -> FallModel:
+    """The shipped model: fitted on every subject, its knots and thresholds chosen by
+    subject-wise CV over all of them."""
+    choice = inner_choice(trials, cands, k, target)
+    model = fit_model(trials, cands, quantile=choice.quantile)
+    low = model.low_impact
+    return dataclasses.replace(
+        model,
+        threshold=choice.threshold,
+        low_impact=dataclasses.replace(low, threshold=choice.low_threshold) if low is not None else None,
+        placement=placement,
+        provenance=provenance,
+    )
