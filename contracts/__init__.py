@@ -12,13 +12,24 @@ from contracts.downlink import (
     OperatorAcknowledged,
 )
 from contracts.errors import ContractError
-from contracts.ids import DeviceKind, validate_device_id
+from contracts.home import (
+    DoorState,
+    Hazard,
+    HazardAlarm,
+    MotionCount,
+    PullCordAlarm,
+    Room,
+    SensorStatus,
+)
+from contracts.ids import DeviceKind, is_home_sensor, validate_device_id
 from contracts.intake import EdgeCommand, EdgeEvent, EventKind, IntakeAck, Severity, event_key
 from contracts.topics import (
     DownlinkChannel,
     UplinkChannel,
     downlink_filter,
     downlink_topic,
+    is_alarm_channel,
+    is_alarm_topic,
     parse_uplink_topic,
     uplink_filter,
     uplink_topic,
@@ -51,6 +62,7 @@ __all__ = [
     "ContractError",
     "DeviceConfig",
     "DeviceKind",
+    "DoorState",
     "DownlinkChannel",
     "DownlinkMessage",
     "EdgeCommand",
@@ -58,11 +70,17 @@ __all__ = [
     "EventKind",
     "FallSuspected",
     "Fix",
+    "Hazard",
+    "HazardAlarm",
     "IntakeAck",
     "Location",
     "LocationSource",
+    "MotionCount",
     "OperatorAcknowledged",
     "Presence",
+    "PullCordAlarm",
+    "Room",
+    "SensorStatus",
     "Severity",
     "SosCancel",
     "SosPress",
@@ -77,6 +95,9 @@ __all__ = [
     "downlink_topic",
     "encode",
     "event_key",
+    "is_alarm_channel",
+    "is_alarm_topic",
+    "is_home_sensor",
     "parse_uplink_topic",
     "uplink_filter",
     "uplink_topic",

@@ -32,6 +32,29 @@ class UplinkChannel(StrEnum):
     STATUS = "status"  # heartbeat + battery
     WEAR = "wear"  # worn / removed (QoS 1)
     PRESENCE = "presence"  # online/offline, also the MQTT last will (retained, QoS 1)
+    # smart service pack: the home hub publishes for its sensors (``sensor_id`` in the payload)
+    HAZARD = "hazard"  # smoke / gas / water-leak alarm and clear (QoS 1, an alarm channel)
+    PULL_CORD = "pull_cord"  # emergency pull-cord (QoS 1, an alarm channel like SOS)
+    DOOR = "door"  # door contact open / closed (QoS 1)
+    MOTION = "motion"  # PIR motion counts per interval (QoS 1: inactivity depends on them)
+    SENSOR = "sensor"  # a sensor's battery and tamper state (QoS 1)
+
+
+ALARM_CHANNELS = frozenset(
+    {UplinkChannel.SOS, UplinkChannel.FALL, UplinkChannel.PULL_CORD, UplinkChannel.HAZARD}
+)
+"""Channels that carry alarms: stored durably by the gateway before it acknowledges them (MQTT PUBACK
+and the application-level ``alarm_received``), and never queued behind telemetry."""
+
+
+def is_alarm_channel(channel: UplinkChannel | str) -> bool:
+    """True when ``channel`` carries alarms (SOS, fall, pull-cord, home hazards)."""
+    return channel in ALARM_CHANNELS
+
+
+def is_alarm_topic(topic: str) -> bool:
+    """True when ``topic`` is an uplink topic on an alarm channel (cheap: no full validation)."""
+    return topic.startswith(UPLINK_PREFIX) and is_alarm_channel(topic.rpartition("/")[2])
 
 
 class DownlinkChannel(StrEnum):
