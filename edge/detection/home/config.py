@@ -35,8 +35,8 @@ class HomeConfig:
     ``wandering_after_s`` → ``night_wandering``.
 
     Hazards: a sensor whose alarm starts again within ``repeat_window_s`` of its previous start is muted as
-    faulty unless corroborated within ``corroboration_s`` (another hazard sensor, the pull-cord, the door,
-    a burst of motion above ``burst_factor`` × the home's usual busiest interval).
+    faulty unless corroborated within ``corroboration_s`` (another hazard sensor, the pull-cord, or a
+    burst of motion above ``burst_factor`` × the home's usual busiest interval).
     """
 
     utc_offset_min: int = 480
@@ -65,7 +65,7 @@ class HomeConfig:
     repeat_window_s: float = 3_600.0
     corroboration_s: float = 600.0
     burst_factor: float = 2.0
-    burst_min_count: int = 15
+    burst_min_count: int = 25
 
 
 def local_minute(t_ms: int, cfg: HomeConfig) -> int:

@@ -7,9 +7,9 @@ The rule (docs/detection.md):
 2. A sensor that starts alarming again within that window, with nothing else in the home agreeing, is
    *repeating*: the repeat is muted and the sensor gets one ``sensor_fault`` (device health) for the
    whole spell. The first alarm's incident is still open at the center, so nothing is dropped.
-3. Corroboration always wins: another hazard sensor alarming, the pull-cord, the door, or a burst of
-   motion (see :class:`~edge.detection.home.config.HomeConfig`) within ``corroboration_s`` before or after a
-   muted alarm raises the hazard after all (reason ``corroborated``).
+3. Corroboration always wins: another hazard sensor alarming, the pull-cord, or a burst of motion (see
+   :class:`~edge.detection.home.config.HomeConfig`) within ``corroboration_s`` before or after a muted
+   alarm raises the hazard after all (reason ``corroborated_by_...``).
 4. The mute lifts when the sensor has been quiet for ``repeat_window_s``.
 """
 

@@ -55,13 +55,11 @@ class HomeMonitor:
         info = self.sensor(sensor_id)
         events = self.routine.door(t_ms)
         events += self.night.door(t_ms, is_open, sensor_id, info.room)
-        if is_open:
-            events += self.hazards.corroborate(t_ms, "door", sensor_id)
         return events
 
     def motion(self, t_ms: int, sensor_id: str, count: int, interval_s: int) -> list[HomeEvent]:
         info = self.sensor(sensor_id)
-        events = self.routine.motion(t_ms, info.room, count)
+        events = self.routine.motion(t_ms, info.room, count, interval_s)
         events += self.night.motion(t_ms, interval_s, count)
         if self._is_burst(count):
             events += self.hazards.corroborate(t_ms, "motion_burst", sensor_id)

@@ -81,13 +81,17 @@ class RoutineWatch:
         return t_ms - door >= self.config.away_after_s * 1000
 
     # -- inputs ----------------------------------------------------------------------------------------
-    def motion(self, t_ms: int, room: str | None, count: int) -> list[HomeEvent]:
-        """A motion report (``count`` triggers over the interval ending at ``t_ms``)."""
+    def motion(self, t_ms: int, room: str | None, count: int, interval_s: int) -> list[HomeEvent]:
+        """A motion report (``count`` triggers over the ``interval_s`` ending at ``t_ms``). Movement in an
+        interval that began before the last door event may have been before the person left: it is
+        activity, but not proof that someone is inside after the door."""
         events = self.tick(t_ms)
         self._last_report = t_ms
         if count > 0:
             was_away = self.away(t_ms)
-            self._last_motion = t_ms
+            door = self._last_door
+            if door is None or t_ms - interval_s * 1000 >= door:
+                self._last_motion = t_ms
             self._activity(t_ms, room, was_away)
         return events
 
