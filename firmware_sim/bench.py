@@ -42,6 +42,9 @@ def register(bench_sub: Any) -> None:
     from firmware_sim.falls_bench import register as register_falls
 
     register_falls(bench_sub)
+    from firmware_sim.homes_bench import register as register_homes
+
+    register_homes(bench_sub)
 
 
 def _count_uplinks(path: Path) -> int:

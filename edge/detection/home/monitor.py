@@ -35,6 +35,7 @@ class HomeMonitor:
         self.night = NightDoorWatch(hub_id, self.config)
         self._counts: deque[int] = deque(maxlen=BURST_HISTORY)
         self._burst_level: float | None = None
+        self._seen_counts = 0
         self._low_battery: set[str] = set()
         self._tampered: set[str] = set()
 
@@ -107,7 +108,8 @@ class HomeMonitor:
     def _is_burst(self, count: int) -> bool:
         """A motion count well above this home's usual busiest interval (a high quantile, learned)."""
         self._counts.append(count)
-        if self._burst_level is None or len(self._counts) % BURST_REFRESH == 0:
+        self._seen_counts += 1
+        if self._burst_level is None or self._seen_counts % BURST_REFRESH == 0:
             self._burst_level = float(np.quantile(np.asarray(self._counts), 0.99))
         level = max(self.config.burst_min_count, self.config.burst_factor * self._burst_level)
         return count >= level

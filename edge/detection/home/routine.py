@@ -51,6 +51,8 @@ class RoutineWatch:
         self._morning_alarmed_day: int | None = None
         self._quiet_alarmed = False
         self._gaps: deque[float] = deque(maxlen=500)
+        self._learned_up: int | None = None  # cached quantiles, recomputed when a value is learned
+        self._learned_quiet: float | None = None
 
     # -- what the routine has learned ------------------------------------------------------------
     @property
@@ -64,14 +66,18 @@ class RoutineWatch:
             return cfg.usually_up_by_min, True
         if len(self._up_minutes) < cfg.min_days:
             return cfg.wake_min, False
-        return int(np.ceil(np.quantile(np.asarray(self._up_minutes), cfg.up_quantile))), True
+        if self._learned_up is None:
+            self._learned_up = int(np.ceil(np.quantile(np.asarray(self._up_minutes), cfg.up_quantile)))
+        return self._learned_up, True
 
     def quiet_threshold_s(self) -> float:
         cfg = self.config
         if len(self._gaps) < cfg.min_quiet_history:
             return cfg.quiet_default_s
-        usual = float(np.quantile(np.asarray(self._gaps), cfg.quiet_quantile))
-        return min(max(cfg.quiet_factor * usual, cfg.quiet_min_s), cfg.quiet_max_s)
+        if self._learned_quiet is None:
+            usual = float(np.quantile(np.asarray(self._gaps), cfg.quiet_quantile))
+            self._learned_quiet = min(max(cfg.quiet_factor * usual, cfg.quiet_min_s), cfg.quiet_max_s)
+        return self._learned_quiet
 
     def away(self, t_ms: int) -> bool:
         """The door was used and nobody moved inside since, for ``away_after_s``: the person went out."""
@@ -117,12 +123,14 @@ class RoutineWatch:
             gap_s = (t_ms - last) / 1000
             if gap_s >= cfg.min_gap_to_learn_s:
                 self._gaps.append(gap_s)
+                self._learned_quiet = None
         self._last_activity = t_ms
         self._quiet_alarmed = False
         if up and room != BEDROOM and cfg.day_start_min <= minute < cfg.sleep_min and self._up_day != day:
             self._up_day = day
             if self._morning_alarmed_day != day and not was_away:
                 self._up_minutes.append(minute)
+                self._learned_up = None
 
     # -- the clock ---------------------------------------------------------------------------------------
     def tick(self, t_ms: int) -> list[HomeEvent]:
