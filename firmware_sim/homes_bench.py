@@ -132,7 +132,7 @@ def run_home(hub_id: str, seed: int, weeks: int) -> HomeRun:
     return HomeRun(hub, script, events, messages, busy)
 
 
-def score(runs: list[HomeRun], weeks: int) -> dict[str, Any]:
+def score(runs: list[HomeRun], weeks: int) -> dict[str, Any]:  # noqa: PLR0915 - one pass, one table
     hazard_delays: dict[str, list[float]] = {k: [] for k in HAZARD_OF}
     hazard_missed: dict[str, int] = dict.fromkeys(HAZARD_OF, 0)
     inactivity_vs_usual: list[float] = []
