@@ -42,7 +42,7 @@ def register(bench_sub: Any) -> None:
     from tools.sim_falls_bench import register as register_falls
 
     register_falls(bench_sub)
-    from firmware_sim.homes_bench import register as register_homes
+    from tools.homes_bench import register as register_homes
 
     register_homes(bench_sub)
 
