@@ -87,6 +87,9 @@ class Device(Base):
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
     edge_id: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[int] = mapped_column(EpochMs)
+    # smart service pack: a sensor names the hub that speaks for it and the room it is in
+    hub_id: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    room: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class Guardian(Base):

@@ -24,6 +24,7 @@ from cloud.registry.schemas import (
     SubjectOut,
     SubjectSummary,
 )
+from contracts.ids import DeviceKind
 
 
 async def seed_district(*, session: AsyncSession) -> bool:
@@ -145,11 +146,24 @@ async def create_device(*, session: AsyncSession, data: DeviceIn, now_ms: int) -
         raise InvalidInput("no such subject", field="subject_id")
     if await session.get(Device, data.device_id) is not None:
         raise Conflict("device already registered", field="device_id")
+    if data.hub_id is not None:
+        hub = await session.get(Device, data.hub_id)
+        if hub is None or hub.kind != DeviceKind.HOME_HUB or hub.subject_id != data.subject_id:
+            raise InvalidInput("hub_id must be a registered home hub of the same person", field="hub_id")
     device = Device(**data.model_dump(mode="json"), created_at=now_ms)
     session.add(device)
     await session.flush()
+    return _device_out(device)
+
+
+def _device_out(d: Device) -> DeviceOut:
     return DeviceOut(
-        device_id=device.device_id, kind=data.kind, subject_id=device.subject_id, edge_id=device.edge_id
+        device_id=d.device_id,
+        kind=d.kind,
+        subject_id=d.subject_id,
+        edge_id=d.edge_id,
+        hub_id=d.hub_id,
+        room=d.room,
     )
 
 
@@ -163,10 +177,7 @@ async def list_devices(
     query = select(Device).order_by(Device.device_id).limit(limit).offset(offset)
     if edge_id is not None:
         query = query.where(Device.edge_id == edge_id)
-    return [
-        DeviceOut(device_id=d.device_id, kind=d.kind, subject_id=d.subject_id, edge_id=d.edge_id)
-        for d in await session.scalars(query)
-    ]
+    return [_device_out(d) for d in await session.scalars(query)]
 
 
 async def create_guardian(
