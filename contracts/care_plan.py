@@ -4,7 +4,8 @@
 * ``waking_hours``: the local day (UTC offset, Asia/Shanghai = +480) in which inactivity counts;
 * ``fences``: geofences (circle or polygon) with an optional weekly schedule, e.g. 学校 Mon–Fri
   08:00–16:30; a fence without a schedule is always watched;
-* ``vehicle_kmh``: travel faster than this for a minute is reported (child monitors).
+* ``vehicle_kmh``: travel faster than this for a minute is reported (child monitors);
+* ``home``: the smart service pack's overrides (usual getting-up time, the night for the front door).
 
 Every section has defaults (the common clinical limits), so ``{}`` is a valid plan. The cloud's API
 stores it (rejecting unknown fields with :func:`contracts.codec.unknown_fields`) and the same JSON goes to
@@ -102,6 +103,19 @@ class Schedule(_Section):
         return self
 
 
+class HomePlan(_Section):
+    """The smart service pack's settings for this person's home (learned per home; these override).
+
+    ``usually_up_by`` replaces the learned getting-up time (a carer knows she sleeps late on Sundays —
+    or always); ``night_start``/``night_end`` bound the night for the front door (across midnight);
+    ``morning_grace_min`` is how long after the usual time nobody-up becomes an incident."""
+
+    usually_up_by: ClockTime | None = None
+    night_start: ClockTime = "23:00"
+    night_end: ClockTime = "05:30"
+    morning_grace_min: Annotated[int, Field(ge=10, le=240)] = 30
+
+
 FenceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 
 
@@ -131,6 +145,7 @@ class CarePlan(_Section):
     waking_hours: WakingHours = WakingHours()
     fences: Annotated[list[FencePlan], Field(max_length=MAX_FENCES)] = []
     vehicle_kmh: Annotated[float, Field(ge=5, le=200, allow_inf_nan=False)] = 25.0
+    home: HomePlan = HomePlan()
 
     @field_validator("fences", mode="before")
     @classmethod

@@ -74,13 +74,13 @@ HAZARD_SENSOR: dict[Hazard, DeviceKind] = {
 }
 
 
-class _SensorUplink(_Uplink):
+class SensorUplink(_Uplink):
     """Sent by the hub (``device_id``) for one of its sensors (``sensor_id``)."""
 
     sensor_id: DeviceId
 
 
-class HazardAlarm(_SensorUplink):
+class HazardAlarm(SensorUplink):
     """A smoke, gas or water-leak detector raised (``alarm``) or cleared (``clear``) its alarm.
 
     ``level_pct`` is optional: gas in % of the lower explosive limit, smoke obscuration in %/m."""
@@ -91,20 +91,20 @@ class HazardAlarm(_SensorUplink):
     level_pct: Annotated[float, Field(ge=0, le=100)] | None = None
 
 
-class PullCordAlarm(_SensorUplink):
+class PullCordAlarm(SensorUplink):
     """The emergency pull-cord was pulled: an alarm like SOS (acknowledged with ``alarm_received``)."""
 
     type: Literal["pull_cord"] = "pull_cord"
 
 
-class DoorState(_SensorUplink):
+class DoorState(SensorUplink):
     """The door contact opened or closed."""
 
     type: Literal["door"] = "door"
     state: Literal["open", "closed"]
 
 
-class MotionCount(_SensorUplink):
+class MotionCount(SensorUplink):
     """PIR triggers counted over the ``interval_s`` seconds that end at ``ts`` (0 = nobody moved there).
 
     The hub sends one per motion sensor per interval (5 minutes by default), also when the count is 0,
@@ -115,7 +115,7 @@ class MotionCount(_SensorUplink):
     count: Annotated[int, Field(ge=0, le=100_000, strict=True)]
 
 
-class SensorStatus(_SensorUplink):
+class SensorStatus(SensorUplink):
     """A sensor's own health, sent on change and daily: battery and tamper (cover opened / removed)."""
 
     type: Literal["sensor_status"] = "sensor_status"

@@ -19,6 +19,7 @@ REJECT_REASONS = (
     "device_mismatch",
     "unknown_device",
     "replayed",
+    "foreign_sensor",
 )
 
 _FAST_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)

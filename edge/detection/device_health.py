@@ -27,6 +27,7 @@ class DeviceKind(StrEnum):
     SOS_CARD = "sos_card"
     WEARABLE = "wearable"
     CHILD_MONITOR = "child_monitor"
+    HOME_HUB = "home_hub"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +49,7 @@ HEALTH_DEFAULTS: dict[DeviceKind, HealthConfig] = {
     DeviceKind.SOS_CARD: HealthConfig(heartbeat_s=3600.0, missed_beats=3),
     DeviceKind.WEARABLE: HealthConfig(heartbeat_s=300.0, missed_beats=3),
     DeviceKind.CHILD_MONITOR: HealthConfig(heartbeat_s=60.0, missed_beats=5),
+    DeviceKind.HOME_HUB: HealthConfig(heartbeat_s=300.0, missed_beats=3),  # on mains; motion every 5 min
 }
 
 
@@ -159,7 +161,9 @@ class HealthStream:
 
 
 def _health(setup: Setup) -> HealthStream | None:
-    return HealthStream(setup) if setup.kind is not None else None  # thresholds depend on the kind
+    # thresholds depend on the kind; a pack's sensors never connect (their hub's health covers them)
+    known = setup.kind is not None and setup.kind.value in {k.value for k in HEALTH_DEFAULTS}
+    return HealthStream(setup) if known else None
 
 
 SPEC = DetectorSpec("device_health", _health)

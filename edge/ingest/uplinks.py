@@ -10,7 +10,17 @@ import logging
 import time
 from collections.abc import Callable
 
-from contracts import AnyUplink, EdgeEvent, FallSuspected, Presence, SosPress, UplinkChannel, downlink_topic
+from contracts import (
+    AnyUplink,
+    EdgeEvent,
+    FallSuspected,
+    HazardAlarm,
+    Presence,
+    PullCordAlarm,
+    SosPress,
+    UplinkChannel,
+    downlink_topic,
+)
 from contracts import encode as encode_message
 from edge.delivery.outbox import Outbox
 from edge.errors import OutboxError
@@ -60,7 +70,7 @@ class UplinkHandler:
             log.info("uplink.rejected device=%s reason=%s", verdict.device_id, verdict.reason)
             if verdict.reason == "unknown_device":
                 self._on_unknown_device()
-            if isinstance(verdict.message, SosPress | FallSuspected):
+            if isinstance(verdict.message, SosPress | FallSuspected | PullCordAlarm | HazardAlarm):
                 await self._ack_again(verdict.message, raw)
             return
         message = verdict.message
@@ -99,8 +109,10 @@ class UplinkHandler:
 
     async def _ack_again(self, message: AnyUplink, raw: RawMessage) -> None:
         """A repeated alarm: the device may have missed our AlarmReceived, so send it again."""
-        assert isinstance(message, SosPress | FallSuspected)
-        if await self._outbox.status_of(message.key) is None:
+        assert isinstance(message, SosPress | FallSuspected | PullCordAlarm | HazardAlarm)
+        # A hazard may have raised no event of its own key (a muted repeat, a clear); "replayed" already
+        # says it was handled, since a failed store un-marks it.
+        if not isinstance(message, HazardAlarm) and await self._outbox.status_of(message.key) is None:
             return  # too old to be in the outbox any more (or never stored): nothing to confirm
         ack = self.pipeline.alarm_ack(message, self._clock_ms())
         self._publish_ack(message.device_id, encode_message(ack), raw)

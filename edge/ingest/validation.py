@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from contracts import AnyUplink, ContractError, Presence, decode_uplink
+from contracts.home import SensorUplink
 from contracts.topics import parse_uplink_topic
 from edge.ingest.sequence import SequenceTracker, Verdict
 from edge.registry.store import DeviceRegistry
@@ -21,7 +22,7 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    reason: str  # one of edge.metrics.REJECT_REASONS
+    reason: str  # one of edge.metrics.REJECT_REASONS (``foreign_sensor``: a hub naming another's sensor)
     device_id: str | None  # from the topic when it could be parsed (safe to log)
     message: AnyUplink | None = None  # set for ``replayed``: a repeated SOS is acknowledged again
 
@@ -58,12 +59,20 @@ class Validator:
             return Rejected("unknown_device", device_id)
         if isinstance(message, Presence):
             return Accepted(message, None)
+        if isinstance(message, SensorUplink) and not self._own_sensor(device_id, message.sensor_id):
+            return Rejected("foreign_sensor", device_id)
         verdict = self.sequences.check(device_id, message.seq, message.ts)
         if not verdict.accepted:
             return Rejected("replayed", device_id, message)
         if verdict is Verdict.RESTARTED:
             log.warning("uplink.sequence_restarted device=%s", device_id)
         return Accepted(message, verdict)
+
+    def _own_sensor(self, hub_id: str, sensor_id: str) -> bool:
+        """A hub speaks only for the sensors registered to it (not another home's)."""
+        if self.accept_unknown_devices or not self.registry.loaded:
+            return True
+        return self.registry.sensor_of(hub_id, sensor_id) is not None
 
     def _known(self, device_id: str) -> bool:
         if self.accept_unknown_devices or self.registry.knows(device_id):

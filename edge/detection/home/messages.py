@@ -8,9 +8,10 @@ from edge.detection.home.events import HomeEvent
 from edge.detection.home.monitor import HomeMonitor
 
 
-def observe(monitor: HomeMonitor, message: UplinkMessage) -> list[HomeEvent]:
-    """The events ``message`` completes; messages that are not the pack's just advance the clock."""
-    t = message.ts
+def observe(monitor: HomeMonitor, message: UplinkMessage, t_ms: int | None = None) -> list[HomeEvent]:
+    """The events ``message`` completes, at ``t_ms`` (default: its own ``ts``); messages that are not
+    the pack's just advance the clock."""
+    t = message.ts if t_ms is None else t_ms
     if isinstance(message, MotionCount):
         return monitor.motion(t, message.sensor_id, message.count, message.interval_s)
     if isinstance(message, HazardAlarm):

@@ -39,6 +39,16 @@ class HomeMonitor:
         self._low_battery: set[str] = set()
         self._tampered: set[str] = set()
 
+    def reconfigure(self, config: HomeConfig) -> bool:
+        """Apply changed settings (a care-plan change); the learned routine is kept. True if changed."""
+        if config == self.config:
+            return False
+        self.config = config
+        for watch in (self.hazards, self.routine, self.night):
+            watch.config = config
+        self.routine.forget_cache()
+        return True
+
     def sensor(self, sensor_id: str) -> SensorInfo:
         return self.sensors.get(sensor_id) or SensorInfo(sensor_id=sensor_id, kind="", room=None)
 

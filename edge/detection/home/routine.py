@@ -55,6 +55,10 @@ class RoutineWatch:
         self._learned_quiet: float | None = None
 
     # -- what the routine has learned ------------------------------------------------------------
+    def forget_cache(self) -> None:
+        """The settings changed: recompute the learned thresholds with them."""
+        self._learned_up = self._learned_quiet = None
+
     @property
     def learned_days(self) -> int:
         return len(self._up_minutes)
