@@ -101,19 +101,22 @@ async def _homes(session: AsyncSession, incidents: Sequence[Incident]) -> dict[i
     found: dict[int, HomeSensorOut] = {}
     for incident_id, ev in evidence.items():
         incident = hubs[incident_id]
+        text_zh, text_en = ev.get("text_zh"), ev.get("text_en")
         sensor = sensors.get(str(ev.get("sensor_id")))
-        if sensor is None or sensor.hub_id != incident.device_id:
-            continue  # not a sensor of that hub: show nothing rather than a wrong room
-        room = Room(sensor.room) if sensor.room in _ROOMS else None
+        if sensor is not None and sensor.hub_id != incident.device_id:
+            sensor = None  # not a sensor of that hub: show no room rather than a wrong one
+        if sensor is None and not isinstance(text_en, str):
+            continue
+        room = Room(sensor.room) if sensor is not None and sensor.room in _ROOMS else None
         found[incident.id] = HomeSensorOut(
-            sensor_id=sensor.device_id,
-            kind=sensor.kind,
+            sensor_id=None if sensor is None else sensor.device_id,
+            kind=None if sensor is None else sensor.kind,
             room=None if room is None else room.value,
             room_zh=None if room is None else ROOM_LABEL["zh"][room],
             room_en=None if room is None else ROOM_LABEL["en"][room],
             hub_id=incident.device_id,
-            text_zh=ev.get("text_zh") if isinstance(ev.get("text_zh"), str) else None,
-            text_en=ev.get("text_en") if isinstance(ev.get("text_en"), str) else None,
+            text_zh=text_zh if isinstance(text_zh, str) else None,
+            text_en=text_en if isinstance(text_en, str) else None,
         )
     return found
 

@@ -49,7 +49,7 @@ class LocationOut(BaseModel):
 class HomeSensorOut(BaseModel):
     """The service-pack sensor that raised the incident (from the registry) and the edge's explanation."""
 
-    sensor_id: str
+    sensor_id: str | None = None  # None: the home as a whole (its routine), not one sensor
     kind: str | None = None
     room: str | None = None
     room_zh: str | None = None

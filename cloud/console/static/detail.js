@@ -199,7 +199,9 @@ function homeFacts(home) {
   const room = currentLang() === "en" ? home.room_en : home.room_zh;
   const why = currentLang() === "en" ? home.text_en : home.text_zh;
   return [
-    fact("detail.sensor", h("span", { class: "mono" }, home.sensor_id), home.kind ? ` · ${label("device", home.kind)}` : ""),
+    home.sensor_id
+      ? fact("detail.sensor", h("span", { class: "mono" }, home.sensor_id), home.kind ? ` · ${label("device", home.kind)}` : "")
+      : null,
     room ? fact("detail.room", room) : null,
     why ? fact("detail.homeReason", why) : null,
   ];
