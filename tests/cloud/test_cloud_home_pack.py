@@ -41,8 +41,7 @@ def test_the_guardian_sms_says_what_the_home_reported_masked_in_both_languages()
         room="kitchen",
     )
     assert (
-        zh
-        == "【安心】您的家人王**的智慧助老服务包于12:10检测到烟雾报警（厨房），"
+        zh == "【安心】您的家人王**的智慧助老服务包于12:10检测到烟雾报警（厨房），"
         "中心已受理，正在联系。回复1表示您已知悉。"
     )
     en = alert_text(
