@@ -138,6 +138,7 @@ def score(runs: list[HomeRun], weeks: int) -> dict[str, Any]:  # noqa: PLR0915 -
     inactivity_vs_usual: list[float] = []
     inactivity_vs_planned: list[float] = []
     inactivity_missed = 0
+    missed_after_night_exit = 0  # the home looked empty: the night-wandering P2 already stood
     false_inactivity = 0
     false_inactivity_after_learning = 0
     wandering_delays: list[float] = []
@@ -171,6 +172,12 @@ def score(runs: list[HomeRun], weeks: int) -> dict[str, Any]:  # noqa: PLR0915 -
                 ]
                 if not found:
                     inactivity_missed += 1
+                    night_exit = [
+                        w
+                        for w in run.script
+                        if w.kind == "wandering" and 0 < item.t_ms - w.t_ms < 6 * 3_600_000
+                    ]
+                    missed_after_night_exit += bool(night_exit)
                     continue
                 usual_ms = day_start_ms(day) + hub.habits.wake_min * MIN_MS
                 planned_ms = day_start_ms(day) + hub.plan(day).up_min * MIN_MS
@@ -219,7 +226,11 @@ def score(runs: list[HomeRun], weeks: int) -> dict[str, Any]:  # noqa: PLR0915 -
         "weeks": weeks,
         "home_weeks": home_weeks,
         "hazards_ms": {k: {**stats(v), "missed": hazard_missed[k]} for k, v in hazard_delays.items()},
-        "inactivity_min_after_usual_start": {**stats(inactivity_vs_usual), "missed": inactivity_missed},
+        "inactivity_min_after_usual_start": {
+            **stats(inactivity_vs_usual),
+            "missed": inactivity_missed,
+            "missed_after_a_night_exit": missed_after_night_exit,
+        },
         "inactivity_min_after_that_days_plan": stats(inactivity_vs_planned),
         "false_inactivity": false_inactivity,
         "false_inactivity_per_home_week": round(false_inactivity / home_weeks, 4),
@@ -258,7 +269,9 @@ def main(args: argparse.Namespace) -> int:
         )
     ina = figures["inactivity_min_after_usual_start"]
     print(
-        f"nobody up: n={ina['n']} missed {ina['missed']}; alarm after the usual getting-up time median "
+        f"nobody up: n={ina['n'] + ina['missed']} missed {ina['missed']} "
+        f"({ina['missed_after_a_night_exit']} the morning after a night exit: the home looked empty, "
+        "the wandering P2 stood); alarm after the usual getting-up time median "
         f"{ina['median']} min, p95 {ina['p95']}, max {ina['max']} (target <= 60 min)"
     )
     print(

@@ -251,8 +251,10 @@ class HomeHub(DeviceModel):
             }
             return []
         if kind == "wandering":
-            self.gone_until = now_ms + (duration_ms or 3 * 3_600_000)
+            self.gone_until = back = now_ms + (duration_ms or 3 * 3_600_000)
             self._schedule(now_ms + DOOR_CLOSE_AFTER_MS, ("door", (False,)))
+            self._schedule(back, ("door", (True,)))  # back home (found, or by themself)
+            self._schedule(back + DOOR_CLOSE_AFTER_MS, ("door", (False,)))
             self.injection_detail = self._where("door")
             return self.door(now_ms, True)
         if kind == "door_left_open":

@@ -41,11 +41,12 @@ class NightDoorWatch:
         return events
 
     def motion(self, t_ms: int, interval_s: int, count: int) -> list[HomeEvent]:
-        events = self.tick(t_ms)
+        """Taken into account before judging at ``t_ms`` (the count covers the interval before it)."""
+        self._order.check(t_ms)
         pending = self._pending
         if count > 0 and pending is not None and t_ms - interval_s * 1000 >= pending[0]:
             self._pending = None  # someone is inside after the door was used
-        return events
+        return self.tick(t_ms)
 
     def tick(self, t_ms: int) -> list[HomeEvent]:
         self._order.advance(t_ms)

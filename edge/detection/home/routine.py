@@ -92,10 +92,10 @@ class RoutineWatch:
 
     # -- inputs ----------------------------------------------------------------------------------------
     def motion(self, t_ms: int, room: str | None, count: int, interval_s: int) -> list[HomeEvent]:
-        """A motion report (``count`` triggers over the ``interval_s`` ending at ``t_ms``). Movement in an
-        interval that began before the last door event may have been before the person left: it is
-        activity, but not proof that someone is inside after the door."""
-        events = self.tick(t_ms)
+        """A motion report (``count`` triggers over the ``interval_s`` ending at ``t_ms``), taken into
+        account before judging at ``t_ms``. Movement in an interval that began before the last door event
+        may have been before the person left: it is activity, not proof that someone is inside."""
+        self._order.check(t_ms)
         self._last_report = t_ms
         if count > 0:
             was_away = self.away(t_ms)
@@ -103,14 +103,14 @@ class RoutineWatch:
             if door is None or t_ms - interval_s * 1000 >= door:
                 self._last_motion = t_ms
             self._activity(t_ms, room, was_away)
-        return events
+        return self.tick(t_ms)
 
     def door(self, t_ms: int) -> list[HomeEvent]:
-        events = self.tick(t_ms)
+        self._order.check(t_ms)
         was_away = self.away(t_ms)
         self._last_door = t_ms
         self._activity(t_ms, None, was_away, up=False)
-        return events
+        return self.tick(t_ms)
 
     def _activity(self, t_ms: int, room: str | None, was_away: bool, *, up: bool = True) -> None:
         cfg = self.config
