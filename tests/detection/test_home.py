@@ -132,6 +132,18 @@ def test_door_left_open_at_night_is_p3_and_a_night_exit_with_no_return_is_p2() -
     assert "23:40" in events[1].text_en
 
 
+def test_coming_back_through_the_door_after_a_night_exit_is_not_another_exit() -> None:
+    home = monitor()
+    events = home.door(at(0, "01:00"), "hub-0001-door", is_open=True)
+    events += home.door(at(0, "01:01"), "hub-0001-door", is_open=False)
+    events += home.tick(at(0, "01:20"))
+    assert [e.kind for e in events] == [EventKind.NIGHT_WANDERING]
+    back = home.door(at(0, "03:00"), "hub-0001-door", is_open=True)
+    back += home.door(at(0, "03:01"), "hub-0001-door", is_open=False)
+    back += home.tick(at(0, "04:00"))  # back in bed, too still for the PIR
+    assert back == []
+
+
 def test_a_night_door_followed_by_movement_inside_is_not_wandering() -> None:
     home = monitor()
     events = home.door(at(0, "02:00"), "hub-0001-door", is_open=True)

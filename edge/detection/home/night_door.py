@@ -14,7 +14,8 @@ class NightDoorWatch:
     * the door stays open for ``door_open_night_s`` → ``door_open_night``;
     * no motion inside the home for ``wandering_after_s`` after the door was used (motion counted only
       over intervals that start after the door event) → ``night_wandering``: the person went out at
-      night and did not come back. Someone moving inside cancels it.
+      night and did not come back. Someone moving inside cancels it. The next door use after such an exit
+      is the return, not another exit.
     """
 
     def __init__(self, hub_id: str, config: HomeConfig) -> None:
@@ -25,6 +26,7 @@ class NightDoorWatch:
         self._open_sensor: tuple[str, str | None] | None = None
         self._open_alarmed = False
         self._pending: tuple[int, str, str | None] | None = None  # door used at night, no motion since
+        self._out = False  # a night exit was raised and nobody has moved inside since
 
     def door(self, t_ms: int, is_open: bool, sensor_id: str, room: str | None) -> list[HomeEvent]:
         events = self.tick(t_ms)
@@ -36,7 +38,10 @@ class NightDoorWatch:
                 self._open_since, self._open_sensor, self._open_alarmed = t_ms, (sensor_id, room), False
         else:
             self._open_since = None
-        if night:
+        if self._out:  # the door after a night exit with nobody inside: the person is back (or found)
+            if not is_open:
+                self._out = False
+        elif night:
             self._pending = (t_ms, sensor_id, room)
         return events
 
@@ -44,6 +49,8 @@ class NightDoorWatch:
         """Taken into account before judging at ``t_ms`` (the count covers the interval before it)."""
         self._order.check(t_ms)
         pending = self._pending
+        if count > 0:
+            self._out = False
         if count > 0 and pending is not None and t_ms - interval_s * 1000 >= pending[0]:
             self._pending = None  # someone is inside after the door was used
         return self.tick(t_ms)
@@ -74,7 +81,7 @@ class NightDoorWatch:
                 )
         pending = self._pending
         if pending is not None and t_ms - pending[0] >= cfg.wandering_after_s * 1000:
-            self._pending = None
+            self._pending, self._out = None, True
             door_at, sensor_id, room = pending
             span_en, span_zh = span_text((t_ms - door_at) / 1000)
             events.append(
