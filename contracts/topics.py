@@ -40,21 +40,12 @@ class UplinkChannel(StrEnum):
     SENSOR = "sensor"  # a sensor's battery and tamper state (QoS 1)
 
 
+# Alarms: acknowledged to the broker (PUBACK) only once on disk, answered with ``AlarmReceived``, and
+# never queued behind telemetry. The smart service pack's pull-cord and hazards (smoke, gas, water) too.
 ALARM_CHANNELS = frozenset(
     {UplinkChannel.SOS, UplinkChannel.FALL, UplinkChannel.PULL_CORD, UplinkChannel.HAZARD}
 )
-"""Channels that carry alarms: stored durably by the gateway before it acknowledges them (MQTT PUBACK
-and the application-level ``alarm_received``), and never queued behind telemetry."""
-
-
-def is_alarm_channel(channel: UplinkChannel | str) -> bool:
-    """True when ``channel`` carries alarms (SOS, fall, pull-cord, home hazards)."""
-    return channel in ALARM_CHANNELS
-
-
-def is_alarm_topic(topic: str) -> bool:
-    """True when ``topic`` is an uplink topic on an alarm channel (cheap: no full validation)."""
-    return topic.startswith(UPLINK_PREFIX) and is_alarm_channel(topic.rpartition("/")[2])
+_ALARM_CHANNEL_NAMES = frozenset(c.value for c in ALARM_CHANNELS)
 
 
 class DownlinkChannel(StrEnum):
@@ -94,6 +85,22 @@ def uplink_filter(shared_group: str | None = None) -> str:
     """
     base = f"{UPLINK_PREFIX}/+/+"
     return f"$share/{shared_group}/{base}" if shared_group else base
+
+
+def uplink_subtree() -> str:
+    """Subscription filter for every uplink topic at any depth (monitoring, counting)."""
+    return f"{UPLINK_PREFIX}/#"
+
+
+def is_alarm_topic(topic: str) -> bool:
+    """Whether ``topic`` is an uplink topic on an alarm channel (cheap: no full validation)."""
+    return topic.startswith(UPLINK_PREFIX) and is_alarm_channel(topic)
+
+
+def is_alarm_channel(topic: str) -> bool:
+    """Whether ``topic`` ends in an alarm channel (:data:`ALARM_CHANNELS`). Cheap and without validation:
+    it runs on the MQTT network thread for every message, before the payload is looked at."""
+    return topic.rpartition("/")[2] in _ALARM_CHANNEL_NAMES
 
 
 def parse_uplink_topic(topic: str) -> UplinkTopic:

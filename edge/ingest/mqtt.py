@@ -3,10 +3,11 @@
 paho runs its own network thread. Each message is handed to the asyncio side through a bounded
 queue: the paho thread takes a slot from a semaphore first, so when the gateway falls behind the
 thread stops reading the socket and the broker holds the backlog (no message is dropped here).
-Alarms (``contracts.is_alarm_topic``: ``sos``, ``fall``, ``pull_cord``, ``hazard``) are acknowledged to
-the broker (PUBACK, ``manual_ack``) only when the gateway has handled them (:meth:`MqttIngest.done`), so
-an alarm the gateway had not yet stored is redelivered after a crash; the session is persistent (stable
-client id, ``clean_start=False``), so this also holds across restarts. Telemetry is acknowledged on receipt:
+Alarms (``contracts.topics.ALARM_CHANNELS``: ``sos``, ``fall``, and the home hub's ``pull_cord`` and
+``hazard``) are acknowledged to the broker (PUBACK, ``manual_ack``) only
+when the gateway has handled them (:meth:`MqttIngest.done`), so an alarm the gateway had not yet
+stored is redelivered after a crash; the session is persistent (stable client id,
+``clean_start=False``), so this also holds across restarts. Telemetry is acknowledged on receipt:
 acknowledging from the event loop costs a network-thread wake-up per message (measured: about 150 µs,
 half the gateway's time per message), and a lost heartbeat is not worth it.
 
@@ -34,7 +35,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from contracts.topics import is_alarm_topic
+from contracts.topics import is_alarm_channel
 from edge.errors import EdgeError
 from edge.settings import MqttEndpoint
 
@@ -136,9 +137,8 @@ class MqttIngest:
         self._call(self._set_connected, False)
 
     def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        # alarms (contracts.is_alarm_topic: sos, fall, pull_cord, hazard) are acknowledged to the broker
-        # only once handled (on disk)
-        ack_now = message.qos > 0 and not is_alarm_topic(message.topic)
+        # alarms are acknowledged to the broker only once handled (on disk)
+        ack_now = message.qos > 0 and not is_alarm_channel(message.topic)
         if ack_now:  # cheap here on the network thread; from the loop thread it costs a wake-up each
             client.ack(message.mid, message.qos)
         raw = RawMessage(
