@@ -1,6 +1,7 @@
 """Intake, the use case behind ``POST /api/v1/intake/events``: store each edge event exactly once by
 key, then open, join or cancel an incident; text the guardians when it is (or becomes) urgent, and
-tell the device when its cancel closed the alarm."""
+tell the device when its cancel closed the alarm.
+"""
 
 from __future__ import annotations
 
