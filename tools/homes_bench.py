@@ -58,6 +58,11 @@ def register(bench_sub: Any) -> None:
     parser.add_argument("--weeks", type=int, default=8, help="weeks of routine per home (default 8)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the same-run baseline (fixed care-plan time, no learning)",
+    )
     parser.set_defaults(func=main)
 
 
@@ -100,7 +105,9 @@ class HomeRun:
     seconds: float
 
 
-def run_home(hub_id: str, seed: int, weeks: int) -> HomeRun:
+def run_home(hub_id: str, seed: int, weeks: int, *, learn: bool = True) -> HomeRun:
+    """One home for ``weeks``; ``learn=False`` is the same-run baseline: the care plan's fixed waking
+    time (07:00 + 90 min grace, 3 h quiet spells), nothing learned from the home."""
     from edge.detection.home import HomeConfig, HomeMonitor, SensorInfo
     from edge.detection.home.messages import observe
 
@@ -111,7 +118,8 @@ def run_home(hub_id: str, seed: int, weeks: int) -> HomeRun:
         )
         for s in STANDARD_PACK
     }
-    monitor = HomeMonitor(hub_id, sensors, HomeConfig())
+    config = HomeConfig() if learn else HomeConfig(min_days=10**9, min_quiet_history=10**9)
+    monitor = HomeMonitor(hub_id, sensors, config)
     script = script_home(device_rng(seed, hub_id, "script"), weeks)
     events: list[Any] = []
     messages = 0
@@ -288,6 +296,24 @@ def main(args: argparse.Namespace) -> int:
         f"stuck detectors: {figures['stuck_spells']} spells; hazards raised per spell "
         f"{figures['stuck_hazards_raised']}; sensor_fault per spell {figures['stuck_sensor_faults']}"
     )
+    if not args.no_baseline:
+        fixed = [
+            run_home(f"hub-{n:04d}", args.seed, args.weeks, learn=False) for n in range(1, args.homes + 1)
+        ]
+        base = score(fixed, args.weeks)
+        figures["baseline_fixed_care_plan_time"] = base
+        b_ina, b_false = base["inactivity_min_after_usual_start"], base["false_inactivity"]
+        print(
+            "baseline, same run (care plan 07:00 + 90 min, nothing learned): nobody up median "
+            f"{b_ina['median']} min, p95 {b_ina['p95']}, max {b_ina['max']}, missed {b_ina['missed']}; "
+            f"false inactivity {b_false} ({base['false_inactivity_per_home_week']}/home-week)"
+        )
+        if ina["median"] and b_ina["median"]:
+            print(
+                f"learned / baseline: median delay x{ina['median'] / b_ina['median']:.2f}, "
+                f"p95 x{ina['p95'] / b_ina['p95']:.2f}; "
+                f"false inactivity {figures['false_inactivity']} vs {b_false}"
+            )
     if args.json is not None:
         args.json.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
     return 0
