@@ -113,7 +113,7 @@ class HomePlan(_Section):
     usually_up_by: ClockTime | None = None
     night_start: ClockTime = "23:00"
     night_end: ClockTime = "05:30"
-    morning_grace_min: Annotated[int, Field(ge=10, le=240)] = 30
+    morning_grace_min: Annotated[int, Field(ge=10, le=240)] = 20
 
 
 FenceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]

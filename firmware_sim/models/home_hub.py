@@ -104,9 +104,9 @@ class HomeHub(DeviceModel):
             for leave, back in plan.outings:
                 for minute in (leave, back):
                     t = base + int(minute * 60_000)
-                    if t > now_ms:
-                        self._schedule(t, ("door", (True,)))
-                        self._schedule(t + DOOR_CLOSE_AFTER_MS, ("door", (False,)))
+                    if t > now_ms:  # the routine's door: only if the person is up and about then
+                        self._schedule(t, ("routine_door", (True,)))
+                        self._schedule(t + DOOR_CLOSE_AFTER_MS, ("routine_door", (False,)))
             self.plans = {d: p for d, p in self.plans.items() if d >= day - 2}
 
     def _schedule(self, due_ms: int, action: Action) -> None:
@@ -138,6 +138,11 @@ class HomeHub(DeviceModel):
             out.append(Outgoing(UplinkChannel.MOTION, msg))
         return out
 
+    def about(self, now_ms: int) -> bool:
+        """The person is at home and moving (not lying still since ``nobody_up``, not out at night)."""
+        still = self.still_from is not None and self.still_from <= now_ms < self.still_until
+        return not still and self.gone_until <= now_ms
+
     def _expected(self, start_ms: int, end_ms: int) -> dict[Room, float]:
         if self.gone_until >= end_ms or (
             self.still_from is not None and self.still_from <= start_ms and self.still_until >= end_ms
@@ -152,7 +157,7 @@ class HomeHub(DeviceModel):
         out: list[Outgoing] = []
         while self._actions and self._actions[0][0] <= now_ms:
             _, _, (name, args) = self._actions.pop(0)
-            if name == "door":
+            if name == "door" or (name == "routine_door" and self.about(now_ms)):
                 out += self.door(now_ms, *args)
             elif name == "hazard":
                 out += self.hazard(now_ms, *args)

@@ -64,8 +64,8 @@ def test_nobody_up_is_raised_against_the_learned_time_and_explained() -> None:
     assert [e.kind for e in events] == [EventKind.INACTIVITY]
     event = events[0]
     assert event.severity is Severity.P3
-    # raised within 60 min of the usual start (the learned time + 30 min of grace, at a 5-min report)
-    assert at(7, "07:15") <= event.t_ms <= at(7, "07:25")
+    # raised within 60 min of the usual start (the learned time + 20 min of grace, at a 5-min report)
+    assert at(7, "07:05") <= event.t_ms <= at(7, "07:15")
     assert event.text_en.startswith("no movement since 21:30; usually up by 06:")
     assert "平时06:" in event.text_zh and "前起床" in event.text_zh
     assert event.reason == "not_up_by_usual_time"
@@ -84,7 +84,7 @@ def test_a_care_plan_override_replaces_the_learned_time() -> None:
     for day in range(6):
         live_day(home, day, "06:30")
     events = live_day(home, 6, "12:00", gets_up=False, until="10:00")
-    assert [e.t_ms for e in events] == [at(6, "09:30")]
+    assert [e.t_ms for e in events] == [at(6, "09:20")]  # 09:00 + the 20 min grace
 
 
 def test_no_inactivity_while_the_person_is_out_or_the_hub_is_silent() -> None:

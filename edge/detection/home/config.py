@@ -44,7 +44,7 @@ class HomeConfig:
     sleep_min: int = 22 * 60
     usually_up_by_min: int | None = None
     day_start_min: int = 4 * 60
-    morning_grace_min: int = 30
+    morning_grace_min: int = 20
     unlearned_grace_min: int = 90
     min_days: int = 5
     history_days: int = 28
