@@ -19,7 +19,7 @@ import pytest
 
 from broker.runner import MosquittoBroker, free_port
 from contracts import AlarmReceived, Hazard, decode_downlink, encode
-from contracts.home import DoorState, HazardAlarm, MotionCount
+from contracts.home import DoorState, HazardAlarm, MotionCount, PullCordAlarm
 from edge.gateway import Gateway
 from edge.settings import EdgeSettings
 
@@ -95,7 +95,7 @@ class Hub:
 @pytest.fixture
 async def hubs(mosquitto: MosquittoBroker) -> AsyncIterator[dict[str, Hub]]:
     async with aiomqtt.Client("127.0.0.1", port=mosquitto.port, identifier="home-hubs") as client:
-        found = {f"hub-000{n}": Hub(client, f"hub-000{n}") for n in range(1, 6)}
+        found = {f"hub-000{n}": Hub(client, f"hub-000{n}") for n in range(1, 7)}
         await client.subscribe("anxin/v1/down/+/alarm", qos=1)
 
         async def collect() -> None:
@@ -174,7 +174,19 @@ async def test_smoke_nobody_up_stuck_gas_and_a_foreign_sensor(
     await gateway.wait_handled(handled + 1)
     assert gateway.rejected_count("foreign_sensor") == before + 1
 
+    # home 6: the bathroom pull-cord → like SOS: on disk, then alarm_received keyed by the hub's seq
+    cord_seq = await hubs["hub-0006"].send(
+        "pull_cord", PullCordAlarm, ts=MORNING + 11 * 60 * MIN, sensor_id="hub-0006-cord"
+    )
+    ack = decode_downlink(await asyncio.wait_for(hubs["hub-0006"].downlinks.get(), 10))
+    assert isinstance(ack, AlarmReceived) and ack.incident_key == f"hub-0006:{cord_seq}"
+    assert await gateway.outbox.status_of(ack.incident_key) is not None  # stored before the ack
+    await gateway.wait_delivered(ack.incident_key)
+
     incidents = await incidents_of(district)
+    cord = [i for i in incidents if i["device_id"] == "hub-0006"]
+    assert [(i["kind"], i["origin_kind"], i["severity"]) for i in cord] == [("sos", "pull_cord", "P1")]
+    assert (cord[0]["home"]["sensor_id"], cord[0]["home"]["room_zh"]) == ("hub-0006-cord", "卫生间")
     smoke = [i for i in incidents if i["kind"] == "smoke"]
     assert len(smoke) == 1 and smoke[0]["severity"] == "P1" and smoke[0]["device_id"] == "hub-0001"
     home = smoke[0]["home"]
