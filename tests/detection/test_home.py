@@ -104,6 +104,26 @@ def test_no_inactivity_while_the_person_is_out_or_the_hub_is_silent() -> None:
     assert home.tick(at(2, "11:00")) == []
 
 
+def test_back_through_the_door_and_then_still_is_watched_again() -> None:
+    home = monitor()
+    for day in range(6):
+        live_day(home, day, "06:40")
+    events = home.door(at(6, "02:00"), "hub-0001-door", is_open=True)  # out at night
+    events += home.door(at(6, "02:00") + 20_000, "hub-0001-door", is_open=False)
+    t = at(6, "02:05")
+    while t < at(6, "04:00"):
+        events += home.motion(t, "hub-0001-pir-bed", 0, 300)
+        t += 5 * MIN
+    events += home.door(at(6, "04:00"), "hub-0001-door", is_open=True)  # back in, then lies still
+    events += home.door(at(6, "04:00") + 20_000, "hub-0001-door", is_open=False)
+    t = at(6, "04:05")
+    while t < at(6, "08:00"):
+        events += home.motion(t, "hub-0001-pir-bed", 0, 300)
+        t += 5 * MIN
+    assert [e.kind for e in events] == [EventKind.NIGHT_WANDERING, EventKind.INACTIVITY]
+    assert events[1].reason == "not_up_by_usual_time" and events[1].t_ms <= at(6, "07:20")
+
+
 def test_a_long_quiet_spell_in_the_day_is_inactivity() -> None:
     home = monitor()
     live_day(home, 0, "07:00")

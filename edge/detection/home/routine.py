@@ -33,6 +33,7 @@ from edge.detection.home.events import HomeEvent
 from edge.detection.time_order import TimeOrder
 
 BEDROOM = "bedroom"
+PASSAGE_MS = 120_000  # door events this close together are one passage (open, close)
 
 
 class RoutineWatch:
@@ -45,7 +46,9 @@ class RoutineWatch:
         self._last_report: int | None = None
         self._last_activity: int | None = None
         self._last_motion: int | None = None
-        self._last_door: int | None = None
+        self._last_door: int | None = None  # the last passage that may have been going out
+        self._passage: int | None = None  # the last door event (open and close: one passage)
+        self._returned = False  # the last passage was coming back in
         self._up_day: int | None = None  # the local day the person was last seen getting up
         self._up_minutes: deque[int] = deque(maxlen=config.history_days)
         self._morning_alarmed_day: int | None = None
@@ -84,9 +87,10 @@ class RoutineWatch:
         return self._learned_quiet
 
     def away(self, t_ms: int) -> bool:
-        """The door was used and nobody moved inside since, for ``away_after_s``: the person went out."""
+        """The door was used and nobody moved inside since, for ``away_after_s``: the person went out.
+        The next passage through the door while out is the return: home again, moving or not."""
         door = self._last_door
-        if door is None or (self._last_motion is not None and self._last_motion > door):
+        if door is None or self._returned or (self._last_motion is not None and self._last_motion > door):
             return False
         return t_ms - door >= self.config.away_after_s * 1000
 
@@ -106,9 +110,15 @@ class RoutineWatch:
         return self.tick(t_ms)
 
     def door(self, t_ms: int) -> list[HomeEvent]:
+        """A door event; open and close within ``PASSAGE_MS`` are one passage, in or out."""
         self._order.check(t_ms)
         was_away = self.away(t_ms)
-        self._last_door = t_ms
+        if self._passage is None or t_ms - self._passage > PASSAGE_MS:
+            if was_away:
+                self._returned = True  # came back in: home, even lying still (a fall in the hall)
+            else:
+                self._last_door, self._returned = t_ms, False  # perhaps going out
+        self._passage = t_ms
         self._activity(t_ms, None, was_away, up=False)
         return self.tick(t_ms)
 
