@@ -67,7 +67,7 @@ async def embedded_broker(config: DemoConfig) -> AsyncIterator[str]:
     port = config.mqtt_port or (1883 if port_is_free(1883) else free_port())
     use_mosquitto = config.broker == "mosquitto" or (config.broker == "auto" and mosquitto_binary())
     if use_mosquitto:
-        broker = start_mosquitto(port, workdir=config.data_dir / "mosquitto", persistence=False)
+        broker = start_mosquitto(port, workdir=config.data_dir / "mosquitto")
         try:
             yield broker.url
         finally:

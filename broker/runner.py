@@ -18,21 +18,32 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from broker.privileges import broker_user
+
 log = logging.getLogger(__name__)
 
 MOSQUITTO_CONF_TEMPLATE = """\
-# Anxin's Mosquitto configuration (generated). See docs/protocol.md for the production ACL.
+# Anxin's Mosquitto configuration (generated). See docs/protocol.md for the production ACL and
+# deploy/mosquitto/mosquitto.conf for the production broker (the same limits and persistence).
 per_listener_settings false
 listener {port} {host}
 allow_anonymous true
 set_tcp_nodelay true
+# QoS 1 messages in flight to one client (the gateway's Receive Maximum is the same 1,000).
 max_inflight_messages 1000
-max_queued_messages 10000
+# QoS 1 messages queued per client beyond those in flight: the gateway's telemetry session reads
+# without ever blocking (it sheds telemetry itself, counted, from 5,000 queued in the gateway), so the
+# broker only queues for it while it is away or starved; 100,000 is ~10 s of a 10k msg/s site. Alarms
+# have a session of their own, never behind telemetry.
+max_queued_messages 100000
 max_packet_size 65536
+# Sessions, subscriptions and queued QoS 1 messages survive a restart. Saved every second: a kill -9
+# loses at most the last second of accepted messages, and devices repeat an alarm until the gateway
+# confirms it (docs/protocol.md), so that second is sent again.
 persistence {persistence}
 persistence_location {data_dir}/
-autosave_interval 5
-log_dest stderr
+autosave_interval 1
+{user_line}log_dest stderr
 log_type error
 log_type warning
 connection_messages false
@@ -121,8 +132,6 @@ class MosquittoBroker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=timeout)
-        if self.process.stderr is not None:
-            self.process.stderr.close()
 
 
 def start_mosquitto(
@@ -133,31 +142,62 @@ def start_mosquitto(
     persistence: bool = True,
     timeout: float = 10.0,
 ) -> MosquittoBroker:
-    """Start the ``mosquitto`` binary on ``host:port`` (a free port when ``port`` is None)."""
+    """Start the ``mosquitto`` binary on ``host:port`` (a free port when ``port`` is None).
+
+    ``workdir`` holds the config, the broker's log (``mosquitto.log``) and, with ``persistence``, its
+    database (``data/mosquitto.db``); start again on the same ``workdir`` to restore sessions and
+    queued messages. With persistence on, the start checks that the broker can save (raises
+    :class:`BrokerError` otherwise).
+    """
     binary = mosquitto_binary()
     if binary is None:
         raise BrokerError("the mosquitto binary is not installed (apt-get install mosquitto)")
     port = port or free_port(host)
     workdir = workdir or Path(tempfile.mkdtemp(prefix="anxin-mosquitto-"))
-    workdir.mkdir(parents=True, exist_ok=True)
+    data_dir = workdir / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    user = broker_user(data_dir)
     conf = workdir / "mosquitto.conf"
     conf.write_text(
         MOSQUITTO_CONF_TEMPLATE.format(
-            port=port, host=host, data_dir=workdir, persistence="true" if persistence else "false"
+            port=port,
+            host=host,
+            data_dir=data_dir,
+            persistence="true" if persistence else "false",
+            user_line=f"user {user.name}\n" if user.name else "",
         )
     )
-    process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log_path = workdir / "mosquitto.log"
+    with log_path.open("ab") as log_file:  # a file, not a pipe nobody reads: a full pipe blocks the broker
+        process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=log_file)
     try:
         wait_for_port(host, port, timeout, process)
+        if persistence:
+            check_can_save(process, data_dir / "mosquitto.db", timeout)
     except BrokerError as exc:
-        stderr = process.stderr.read().decode(errors="replace") if process.stderr and process.poll() else ""
         process.kill()
-        process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
-        raise BrokerError(f"{exc}: {stderr.strip()[-500:]}") from exc
-    log.info("broker.started kind=mosquitto port=%d", port)
+        process.wait(timeout)
+        tail = log_path.read_text(errors="replace").strip()[-500:]
+        raise BrokerError(f"{exc} (runs as {user.name or 'this user'}): {tail}") from exc
+    log.info("broker.started kind=mosquitto port=%d user=%s", port, user.name or "self")
     return MosquittoBroker(host=host, port=port, process=process, workdir=workdir)
+
+
+def check_can_save(process: subprocess.Popen[bytes], database: Path, timeout: float) -> None:
+    """Wait for the broker's first autosave (``autosave_interval 1``) to write ``database``.
+
+    No SIGUSR1: a signal sent between the listener opening and the broker installing its handlers
+    would end the broker (SIGUSR1's default action), and under load that gap is wide enough to hit.
+    """
+    before = database.stat().st_mtime_ns if database.exists() else None
+    deadline = time.monotonic() + timeout
+    while not database.exists() or database.stat().st_mtime_ns == before:
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise BrokerError(
+                f"the broker cannot save its sessions in {database.parent}: make that folder writable "
+                "by the broker's user"
+            )
+        time.sleep(0.01)  # polling a file the broker writes from its own loop
 
 
 @contextmanager

@@ -45,6 +45,13 @@ class CloudMetrics:
         self.intake_events = Counter(
             "anxin_cloud_intake_events", "Edge events received", ["result"], registry=r
         )
+        self.intake_refused = Counter(
+            "anxin_cloud_intake_refused",
+            "Edge events refused and not stored, by reason (wrong_gateway, edge_mismatch, key_not_derived,"
+            " unknown_device)",
+            ["reason"],
+            registry=r,
+        )
         self.incidents_created = Counter(
             "anxin_cloud_incidents_created", "Incidents opened", ["kind", "severity"], registry=r
         )

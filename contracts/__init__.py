@@ -21,8 +21,9 @@ from contracts.home import (
     Room,
     SensorStatus,
 )
+from contracts.identity import event_key, message_digest
 from contracts.ids import DeviceKind, is_home_sensor, validate_device_id
-from contracts.intake import EdgeCommand, EdgeEvent, EventKind, IntakeAck, Severity, event_key
+from contracts.intake import EdgeCommand, EdgeEvent, EventKind, IntakeAck, Severity
 from contracts.topics import (
     DownlinkChannel,
     UplinkChannel,
@@ -98,6 +99,7 @@ __all__ = [
     "is_alarm_channel",
     "is_alarm_topic",
     "is_home_sensor",
+    "message_digest",
     "parse_uplink_topic",
     "uplink_filter",
     "uplink_topic",

@@ -6,15 +6,18 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.identity import BOOT_MAX
 from contracts.ids import DeviceId
 from contracts.uplink import SEQ_MAX
-from contracts.version import SCHEMA_VERSION
+from contracts.version import DOWNLINK_VERSION
 
 
 class _Downlink(BaseModel):
+    """``ref_seq`` and ``ref_boot`` name the alarm a downlink is about (a device matches both)."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    v: Literal[1] = SCHEMA_VERSION
+    v: Literal[1] = DOWNLINK_VERSION
     device_id: DeviceId
     ts: Annotated[int, Field(ge=0, description="sender clock, epoch ms")]
 
@@ -24,6 +27,7 @@ class AlarmReceived(_Downlink):
 
     type: Literal["alarm_received"] = "alarm_received"
     ref_seq: Annotated[int, Field(ge=0, le=SEQ_MAX)]
+    ref_boot: Annotated[int, Field(ge=0, le=BOOT_MAX)] = 0
     incident_key: Annotated[str, Field(max_length=128)]
 
 
@@ -32,6 +36,7 @@ class OperatorAcknowledged(_Downlink):
 
     type: Literal["operator_ack"] = "operator_ack"
     ref_seq: Annotated[int, Field(ge=0, le=SEQ_MAX)]
+    ref_boot: Annotated[int, Field(ge=0, le=BOOT_MAX)] = 0
     incident_key: Annotated[str, Field(max_length=128)]
     operator: Annotated[str, Field(max_length=32, description="operator's staff handle, not a name")]
     eta_min: Annotated[int, Field(ge=0, le=24 * 60)] | None = None
@@ -44,6 +49,7 @@ class AlarmClosed(_Downlink):
 
     type: Literal["alarm_closed"] = "alarm_closed"
     ref_seq: Annotated[int, Field(ge=0, le=SEQ_MAX)]
+    ref_boot: Annotated[int, Field(ge=0, le=BOOT_MAX)] = 0
     incident_key: Annotated[str, Field(max_length=128)]
     outcome: Annotated[str, Field(max_length=32)]
 

@@ -1,9 +1,12 @@
 """The edge ↔ cloud contract (HTTP): alarm events up, commands for devices down.
 
 Edge → cloud: ``POST {cloud}/api/v1/intake/events`` with an :class:`EdgeEvent` body and header
-``Authorization: Bearer <edge token>``. The cloud stores each ``key`` (device id + seq) exactly once:
-``201`` for a new event, ``200`` with ``duplicate: true`` for a repeat; the body is an :class:`IntakeAck`.
-The edge keeps the event in its outbox until it got one of those two answers.
+``Authorization: Bearer <edge token>``. The cloud stores each ``key`` (device id + boot + seq, see
+:mod:`contracts.identity`) exactly once: ``201`` for a new event, ``200`` with ``duplicate: true`` for a
+repeat; the body is an :class:`IntakeAck`. The edge keeps the event in its outbox until it got one of
+those two answers. The cloud accepts an event only from the gateway its device is assigned to (else
+``403``), and only when ``key`` is derived from the body (:func:`key_is_derived`, else ``422``); an alarm
+from a device the gateway or the center does not have (``unassigned``) opens an unassigned incident.
 
 Cloud → edge: the edge opens ``GET {cloud}/api/v1/edges/{edge_id}/commands`` (Server-Sent Events; each
 event's ``id`` is the command id and ``data`` an :class:`EdgeCommand`; reconnect with ``Last-Event-ID``
@@ -14,11 +17,19 @@ to replay what is unacknowledged), publishes each command's downlink to its devi
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.downlink import DownlinkMessage
+from contracts.identity import (
+    BOOT_MAX,
+    DIGEST_PATTERN,
+    event_key,
+    finding_key,
+    tick_key,
+    variant_key,
+)
 from contracts.ids import DeviceId
 from contracts.uplink import SEQ_MAX, Fix
 
@@ -91,9 +102,24 @@ DEFAULT_SEVERITY: dict[EventKind, Severity] = {
 }
 
 
-def event_key(device_id: str, seq: int) -> str:
-    """Idempotency key of an event caused by message ``seq`` of ``device_id``."""
-    return f"{device_id}:{seq}"
+# Events that are the device's own alarm message: keyed by the message itself, acknowledged to the device.
+DEVICE_ALARM_KINDS = frozenset(
+    {EventKind.SOS, EventKind.SOS_CANCEL, EventKind.FALL_DEVICE, EventKind.PULL_CORD}
+)
+# Alarms that must reach a human even from a device nobody has registered (an unassigned incident); the
+# gateway also sends them first. A home hub's pull-cord, smoke, gas and water-leak alarms are among them.
+LIFE_ALARM_KINDS = frozenset(
+    {
+        EventKind.SOS,
+        EventKind.FALL,
+        EventKind.FALL_DEVICE,
+        EventKind.PULL_CORD,
+        EventKind.SMOKE,
+        EventKind.GAS,
+        EventKind.WATER_LEAK,
+    }
+)
+EDGE_EVENT_VERSION: Final = 2
 
 
 class EdgeEvent(BaseModel):
@@ -101,10 +127,11 @@ class EdgeEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    v: Literal[1] = 1
+    v: Literal[1, 2] = EDGE_EVENT_VERSION
     key: Annotated[str, Field(min_length=3, max_length=140, pattern=r"^[A-Za-z0-9_.\-]+:[A-Za-z0-9_.\-]+$")]
     edge_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
     device_id: DeviceId
+    boot: Annotated[int, Field(ge=0, le=BOOT_MAX)] = 0
     seq: Annotated[int, Field(ge=0, le=SEQ_MAX)]
     kind: EventKind
     severity: Severity
@@ -114,6 +141,29 @@ class EdgeEvent(BaseModel):
     fix: Fix | None = None
     detail: Annotated[str, Field(max_length=200)] | None = None
     evidence: Annotated[dict[str, Any], Field(max_length=EVIDENCE_MAX_ITEMS)] | None = None
+    digest: Annotated[str, Field(pattern=DIGEST_PATTERN)] | None = Field(
+        None, description="identity of the device message that caused the event (contracts.identity)"
+    )
+    unassigned: bool = Field(False, description="the gateway does not have this device on its list")
+
+
+def derived_keys(event: EdgeEvent) -> frozenset[str]:
+    """Every key the body of ``event`` can carry: its device, boot, seq and kind (and digest) decide."""
+    if event.kind in DEVICE_ALARM_KINDS:
+        keys = {event_key(event.device_id, event.seq, event.boot)}
+    else:
+        keys = {
+            finding_key(event.device_id, event.seq, event.boot, event.kind.value),
+            tick_key(event.device_id, event.seq, event.boot, event.kind.value, event.device_ts),
+        }
+    if event.digest is not None:
+        keys |= {variant_key(key, event.digest) for key in keys}
+    return frozenset(keys)
+
+
+def key_is_derived(event: EdgeEvent) -> bool:
+    """True when ``event.key`` follows from its body, so no one can take another alarm's key ahead."""
+    return event.key in derived_keys(event)
 
 
 class IntakeAck(BaseModel):

@@ -12,6 +12,7 @@ Downlink: ``anxin/v1/down/{device_id}/{channel}`` channel in :class:`DownlinkCha
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -101,6 +102,17 @@ def is_alarm_channel(topic: str) -> bool:
     """Whether ``topic`` ends in an alarm channel (:data:`ALARM_CHANNELS`). Cheap and without validation:
     it runs on the MQTT network thread for every message, before the payload is looked at."""
     return topic.rpartition("/")[2] in _ALARM_CHANNEL_NAMES
+
+
+TELEMETRY_CHANNELS = frozenset(c for c in UplinkChannel if c not in ALARM_CHANNELS)
+
+
+def uplink_filters(channels: Iterable[UplinkChannel], shared_group: str | None = None) -> list[str]:
+    """One subscription filter per channel (every device), in channel order; e.g. the gateway's alarm
+    lane: ``uplink_filters(ALARM_CHANNELS)`` → ``["anxin/v1/up/+/sos", "anxin/v1/up/+/fall"]``."""
+    prefix = f"$share/{shared_group}/" if shared_group else ""
+    wanted = set(channels)
+    return [f"{prefix}{UPLINK_PREFIX}/+/{c.value}" for c in UplinkChannel if c in wanted]
 
 
 def parse_uplink_topic(topic: str) -> UplinkTopic:

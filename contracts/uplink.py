@@ -1,8 +1,9 @@
 """Uplink payloads: what devices publish.
 
-Every uplink carries ``v`` (schema version), ``device_id``, a per-device monotonic ``seq`` and ``ts``,
-the device's clock in Unix epoch milliseconds. ``type`` says which message it is; each type travels on
-one channel (see :data:`CHANNEL_OF`). Readers ignore unknown fields, so firmware may add fields.
+Every uplink carries ``v`` (schema version), ``device_id``, ``boot`` (counter restarts; version 2, absent =
+0), a per-boot monotonic ``seq`` and ``ts``, the device's clock in Unix epoch milliseconds. ``type`` says
+which message it is; each type travels on one channel (see :data:`CHANNEL_OF`). Readers ignore unknown
+fields, so firmware may add fields.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import Annotated, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from contracts.identity import BOOT_MAX, event_key
 from contracts.ids import DeviceId
 from contracts.topics import UplinkChannel
-from contracts.version import SCHEMA_VERSION
+from contracts.version import SCHEMA_VERSION, UplinkVersion
 
 SEQ_MAX = 2**53 - 1  # fits a JSON number exactly
 # 2001-09-09 .. 2286-11-20 in ms: rules out seconds-vs-ms mistakes without rejecting skewed clocks.
@@ -27,15 +29,18 @@ ACCEL_RANGE_G = 32.0
 class _Uplink(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, str_max_length=256)
 
-    v: Literal[1] = SCHEMA_VERSION
+    v: UplinkVersion = SCHEMA_VERSION
     device_id: DeviceId
+    boot: Annotated[
+        int, Field(ge=0, le=BOOT_MAX, strict=True, description="counter restarts (reset, battery swap)")
+    ] = 0
     seq: Annotated[int, Field(ge=0, le=SEQ_MAX, strict=True)]
     ts: Annotated[int, Field(ge=TS_MIN_MS, le=TS_MAX_MS, strict=True, description="device clock, epoch ms")]
 
     @property
     def key(self) -> str:
-        """Idempotency key at every hop: device id + seq."""
-        return f"{self.device_id}:{self.seq}"
+        """Idempotency key at every hop: device id + boot + seq (see :mod:`contracts.identity`)."""
+        return event_key(self.device_id, self.seq, self.boot)
 
 
 class LocationSource(StrEnum):
@@ -64,7 +69,7 @@ class SosPress(_Uplink):
 
 
 class SosCancel(_Uplink):
-    """The person cancelled a recent SOS (or a fall alarm) on the device. ``ref_seq`` is its seq."""
+    """The person cancelled a recent SOS (or a fall alarm) on the device: ``ref_seq`` (same boot)."""
 
     type: Literal["sos_cancel"] = "sos_cancel"
     ref_seq: Annotated[int, Field(ge=0, le=SEQ_MAX, strict=True)]
@@ -137,7 +142,7 @@ class Presence(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    v: Literal[1] = SCHEMA_VERSION
+    v: UplinkVersion = SCHEMA_VERSION
     type: Literal["presence"] = "presence"
     device_id: DeviceId
     online: bool

@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     next_try_ms  INTEGER NOT NULL DEFAULT 0,
     created_ms   INTEGER NOT NULL,
     done_ms      INTEGER,
-    error        TEXT
+    error        TEXT,
+    digest       TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status, device_id, id);
 CREATE TABLE IF NOT EXISTS registry (
@@ -53,6 +54,7 @@ CREATE TABLE IF NOT EXISTS meta (
 # Columns added after the first release: (table, column, type). A file from an older gateway gets them.
 ADDED_COLUMNS = (
     ("registry", "care_plan", "TEXT"),
+    ("outbox", "digest", "TEXT"),
     ("registry", "hub_id", "TEXT"),  # a service-pack sensor: the hub that publishes for it
     ("registry", "room", "TEXT"),
 )

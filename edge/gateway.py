@@ -1,7 +1,8 @@
 """The edge gateway: MQTT ingest → validation → detection → durable outbox → cloud, and back.
 
 ``Gateway.run()`` runs every part in one ``asyncio.TaskGroup`` until cancelled. ``started`` is set once
-the outbox is open, the registry is loaded and the uplink subscription is confirmed by the broker.
+the outbox is open, the registry is loaded and both lanes' subscriptions are confirmed by the broker:
+the alarm lane (``sos``/``fall`` on their own connection, handled first) and the telemetry lane.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from collections.abc import Callable, Sequence
 import httpx
 from prometheus_client import CollectorRegistry
 
-from contracts import DeviceKind, uplink_filter
+from contracts import DeviceKind
 from contracts.care_plan import CarePlan
+from contracts.topics import ALARM_CHANNELS, TELEMETRY_CHANNELS, uplink_filters
 from edge.database import Database
 from edge.delivery.backoff import Backoff
 from edge.delivery.cloud_client import CloudClient
@@ -27,8 +29,10 @@ from edge.detection.detectors import DeviceFacts, default_detectors
 from edge.detection.fleet_clock import FleetClock
 from edge.detection.home.config import SensorInfo
 from edge.errors import OutboxError
-from edge.ingest.mqtt import MqttIngest
-from edge.ingest.sequence import SequenceTracker
+from edge.ingest.alarm_lane import AlarmLane
+from edge.ingest.backlog import TickClock
+from edge.ingest.mqtt import MqttIngest, RawMessage
+from edge.ingest.sequence import SequenceTracker, WindowLimits
 from edge.ingest.uplinks import UplinkHandler
 from edge.ingest.validation import Validator
 from edge.metrics import EdgeMetrics, serve_metrics
@@ -42,6 +46,10 @@ log = logging.getLogger(__name__)
 
 BATCH_MAX = 256  # uplinks handled per loop wake-up at most
 BATCH_WINDOW_S = 0.001  # under load, how long the loop lets a batch build before handling it
+YIELD_EVERY_S = 0.002  # within a batch, let the loop read its sockets (an alarm may be waiting) this often
+
+
+REFERENCE_REFRESH_MS = 250
 
 
 def wall_clock_ms() -> int:
@@ -66,13 +74,22 @@ class Gateway:
         self.db = Database(s.database_path)
         self.outbox = Outbox(self.db)
         self.registry = DeviceRegistry()
+        self.fleet_clock = FleetClock()  # device time, from the messages: drives the periodic tick
+        self._reference_at = -REFERENCE_REFRESH_MS  # when the fleet clock's lead was last read
+        self._fleet_lead_ms = 0
+        limits = WindowLimits(
+            window=s.sequence_window,
+            max_seq_jump=max(s.sequence_window, s.max_seq_jump),
+            max_boot_jump=s.max_boot_jump,
+            max_ahead_ms=int(s.max_clock_ahead_s * 1000),
+        )
         self.validator = Validator(
             self.registry,
-            SequenceTracker(s.sequence_window),
+            SequenceTracker(limits=limits),
             accept_unknown_devices=s.accept_unknown_devices,
             max_payload_bytes=s.max_payload_bytes,
+            reference_ms=self._reference_ms,
         )
-        self.fleet_clock = FleetClock()  # device time, from the messages: drives the periodic tick
 
         def detector_failed(name: str) -> None:
             self.meters.detector_errors.labels(detector=name).inc()
@@ -102,20 +119,36 @@ class Gateway:
             transport=cloud_transport,
             on_event_posted=self.telemetry.forward_times.record,
         )
-        self.ingest = MqttIngest(
+        self.ingest = MqttIngest(  # telemetry lane (paho, own thread, sheds when behind)
             endpoint=s.mqtt,
             client_id=s.client_id,
-            topic_filter=uplink_filter(s.shared_group),
+            topic_filters=uplink_filters(TELEMETRY_CHANNELS, s.shared_group),
             protocol=s.mqtt_protocol,
             queue_size=s.ingest_queue_size,
+            shed_lag_s=s.shed_lag_s,
             session_expiry_s=s.session_expiry_s,
             connack_timeout_s=min(s.mqtt_timeout_s, 5.0),
             clock_ms=clock_ms,
             on_connected=lambda up: self.meters.mqtt_connected.set(1 if up else 0),
+            on_shed=lambda channel: self.meters.shed.labels(channel=channel).inc(),
         )
 
         def backoff() -> Backoff:
             return Backoff(s.backoff_initial_s, max(s.backoff_max_s, s.backoff_initial_s))
+
+        self.alarms = AlarmLane(  # alarm lane (aiomqtt on the loop, own session and keep-alive)
+            endpoint=s.mqtt,
+            client_id=f"{s.client_id}-alarms",
+            topic_filters=uplink_filters(ALARM_CHANNELS, s.shared_group),
+            version=self._mqtt_version,
+            keepalive_s=s.alarm_keepalive_s,
+            session_expiry_s=s.session_expiry_s,
+            timeout_s=s.mqtt_timeout_s,
+            clock_ms=clock_ms,
+            backoff=Backoff(0.2, 5.0),
+            on_connected=lambda up: self.meters.alarm_lane_connected.set(1 if up else 0),
+        )
+        self.tick_clock = TickClock()
 
         self.forwarder = Forwarder(
             outbox=self.outbox,
@@ -148,7 +181,7 @@ class Gateway:
             validator=self.validator,
             pipeline=self.pipeline,
             outbox=self.outbox,
-            ingest=self.ingest,
+            downlink=self.alarms.publish,
             metrics=self.meters,
             clock_ms=clock_ms,
             on_stored=self.forwarder.wake,
@@ -158,6 +191,15 @@ class Gateway:
         )
         self.handled = 0  # messages taken off the ingest queue and handled (accepted or rejected)
         self._handled_cond = asyncio.Condition()
+
+    def _reference_ms(self, received_ms: int) -> int:
+        """The clock device clocks are checked against: the gateway's, or the fleet's when ahead of it
+        (a simulation at ``--speed 60`` moves device time faster than the wall clock). The fleet's lead
+        is read at most every ``REFERENCE_REFRESH_MS`` (a reading costs ~45 µs, a message ~50 µs)."""
+        if not 0 <= received_ms - self._reference_at < REFERENCE_REFRESH_MS:
+            self._reference_at = received_ms
+            self._fleet_lead_ms = max(0, self.fleet_clock.now(received_ms) - received_ms)
+        return received_ms + self._fleet_lead_ms
 
     def _kind_of(self, device_id: str) -> DeviceKind | None:
         found = self.registry.get(device_id)
@@ -182,8 +224,12 @@ class Gateway:
 
     async def wait_handled(self, count: int, within_s: float = 10.0) -> None:
         """Wait until at least ``count`` messages were handled since start."""
+        await self.wait_until(lambda: self.handled >= count, within_s)
+
+    async def wait_until(self, predicate: Callable[[], bool], within_s: float = 10.0) -> None:
+        """Wait until ``predicate`` holds, checked each time the gateway has handled messages."""
         async with asyncio.timeout(within_s), self._handled_cond:
-            await self._handled_cond.wait_for(lambda: self.handled >= count)
+            await self._handled_cond.wait_for(predicate)
 
     async def wait_delivered(self, key: str, within_s: float = 10.0) -> None:
         """Wait until the event ``key`` is marked delivered in the outbox."""
@@ -219,6 +265,7 @@ class Gateway:
                 else:
                     metrics_ready.set()
                 tasks.create_task(self.ingest.run())
+                tasks.create_task(self.alarms.run(self._handle_alarm))
                 tasks.create_task(self._consume())
                 tasks.create_task(self.forwarder.run())
                 tasks.create_task(self.commands.run())
@@ -228,6 +275,7 @@ class Gateway:
                 tasks.create_task(self.telemetry.run())  # never raises: a failing sink is switched off
                 await metrics_ready.wait()
                 await self.ingest.subscribed.wait()
+                await self.alarms.subscribed.wait()
                 self.started.set()
                 log.info("gateway.started edge_id=%s pending=%d", s.edge_id, counts.pending)
         finally:
@@ -237,41 +285,68 @@ class Gateway:
             await self.db.close()
             log.info("gateway.stopped edge_id=%s", s.edge_id)
 
+    async def _mqtt_version(self) -> int:
+        """The MQTT version for the alarm lane: as set, or (auto) what the broker took from the
+        telemetry lane's first connection."""
+        if self.settings.mqtt_protocol == "auto":
+            await self.ingest.connected.wait()
+        return int(self.ingest.version)
+
+    async def _handle_alarm(self, raw: RawMessage) -> bool:
+        """One alarm from the alarm lane; True once it is stored (then the broker gets its PUBACK)."""
+        stored = True
+        self.ingest.hold()
+        try:
+            await self.uplinks.handle(raw)
+        except OutboxError:
+            stored = False  # not on disk: no PUBACK, the broker redelivers after a reconnect
+            self.meters.handler_errors.inc()
+            log.exception("uplink.store_failed")
+        except Exception:
+            self.meters.handler_errors.inc()
+            log.exception("uplink.handler_failed")
+        finally:
+            self.ingest.resume()
+        async with self._handled_cond:
+            self.handled += 1
+            self._handled_cond.notify_all()
+        return stored
+
     async def _consume(self) -> None:
-        """Handle uplinks one by one in arrival order, taken off the ingest queue in batches.
+        """Handle telemetry one by one in arrival order, taken off the ingest queue in batches; before
+        each message, wait while the alarm lane has an alarm waiting or in hand.
 
         Under load (the last batch held more than one message) the loop first lets a batch build for
         up to ``BATCH_WINDOW_S``: paho's thread and the loop then hand the GIL over once per batch
-        instead of once per message (measured: twice the throughput, half the CPU per message). A lone
-        message (an SOS on a quiet site) is handled at once.
+        instead of once per message (measured: twice the throughput, half the CPU per message).
         """
-        ingest = self.ingest
+        ingest, alarms = self.ingest, self.alarms
         last = 0
         while True:
             if last > 1 and ingest.qsize() < BATCH_MAX:
                 await asyncio.sleep(BATCH_WINDOW_S)
             batch = await ingest.get_batch(BATCH_MAX)
             last = len(batch)
+            yield_at = time.perf_counter() + YIELD_EVERY_S
             for raw in batch:
-                ack = True
+                if time.perf_counter() > yield_at:  # the alarm lane's socket is read by this loop too
+                    await asyncio.sleep(0)
+                    yield_at = time.perf_counter() + YIELD_EVERY_S
+                if alarms.busy:
+                    await alarms.wait_idle()
                 try:
                     await self.uplinks.handle(raw)
-                except OutboxError:
-                    ack = False  # not on disk: no PUBACK, the broker redelivers after a reconnect
-                    self.meters.handler_errors.inc()
-                    log.exception("uplink.store_failed")
-                except Exception:
+                except Exception:  # telemetry is acknowledged on receipt: count, log, go on
                     self.meters.handler_errors.inc()
                     log.exception("uplink.handler_failed")
-                finally:
-                    ingest.done(raw, ack=ack)
             self.meters.queue_depth.set(ingest.qsize())
+            self.meters.ingest_lag.set(ingest.lag_ms(self._clock_ms()) / 1000)
             async with self._handled_cond:
                 self.handled += last
                 self._handled_cond.notify_all()
 
     async def _publish_confirmed(self, topic: str, payload: bytes) -> None:
-        await self.ingest.publish_confirmed(topic, payload, timeout_s=self.settings.mqtt_timeout_s)
+        await self.alarms.publish_confirmed(topic, payload)
 
     def _note_devices(self) -> None:
         for detector in self.pipeline.detectors:
@@ -279,11 +354,20 @@ class Gateway:
                 self.meters.devices_online.set(detector.online_count())
 
     async def _ticker(self) -> None:
-        """Time-driven detection (device silent, inactivity) every ``tick_s``."""
+        """Time-driven detection (device silent, inactivity) every ``tick_s``, at the time up to which
+        the gateway has heard everything: behind a backlog the tick runs that much earlier, and while
+        telemetry is being shed it does not move on (a shed heartbeat is no sign of silence)."""
+        ingest = self.ingest
         while True:
             await asyncio.sleep(self.settings.tick_s)
+            now = self._clock_ms()
+            lag_ms = ingest.lag_ms(now)
+            self.meters.ingest_lag.set(lag_ms / 1000)
+            tick_ms = self.tick_clock.advance(now, lag_ms=lag_ms, shed_total=ingest.shed_total())
+            if tick_ms < now - lag_ms:
+                log.info("tick.held behind_ms=%d reason=shedding", now - tick_ms)
             try:
-                await self.uplinks.store(self.pipeline.tick(self._clock_ms()))
+                await self.uplinks.store(self.pipeline.tick(tick_ms))
             except OutboxError:
                 self.meters.handler_errors.inc()
                 log.exception("tick.store_failed")

@@ -18,8 +18,11 @@ REJECT_REASONS = (
     "invalid",
     "device_mismatch",
     "unknown_device",
-    "replayed",
-    "foreign_sensor",
+    "replayed",  # a copy of a message already seen, or too old to tell (never an SOS or fall)
+    "clock_ahead",  # quarantined: device clock too far ahead of the gateway's (edge.ingest.sequence)
+    "boot_jump",  # quarantined: boot number jumped too far
+    "seq_jump",  # quarantined: seq jumped too far, not confirmed by a second message
+    "foreign_sensor",  # a home hub naming a sensor not registered to it (another home's)
 )
 
 _FAST_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -36,6 +39,17 @@ class EdgeMetrics:
         self.rejected = Counter("anxin_edge_rejected", "uplinks dropped, by reason", ["reason"], registry=r)
         for reason in REJECT_REASONS:
             self.rejected.labels(reason=reason)
+        self.unassigned_alarms = Counter(
+            "anxin_edge_unassigned_alarms",
+            "SOS/fall from devices missing from the registry snapshot (stored, acked, sent unassigned)",
+            registry=r,
+        )
+        self.implausible_alarms = Counter(
+            "anxin_edge_implausible_alarms",
+            "SOS/fall the sequence window would quarantine: accepted all the same, moved nothing",
+            ["reason"],
+            registry=r,
+        )
         self.events = Counter("anxin_edge_events", "events written to the outbox", ["kind"], registry=r)
         self.duplicate_events = Counter(
             "anxin_edge_duplicate_events", "events whose key was already in the outbox", registry=r
@@ -65,7 +79,19 @@ class EdgeMetrics:
             "anxin_edge_ingest_queue_depth", "messages waiting in the ingest queue", registry=r
         )
         self.mqtt_connected = Gauge(
-            "anxin_edge_mqtt_connected", "1 while connected to the broker", registry=r
+            "anxin_edge_mqtt_connected", "1 while the telemetry lane is connected to the broker", registry=r
+        )
+        self.alarm_lane_connected = Gauge(
+            "anxin_edge_alarm_lane_connected", "1 while the alarm lane is connected to the broker", registry=r
+        )
+        self.shed = Counter(
+            "anxin_edge_shed",
+            "telemetry dropped because the gateway was behind, by channel (never alarms)",
+            ["channel"],
+            registry=r,
+        )
+        self.ingest_lag = Gauge(
+            "anxin_edge_ingest_lag_seconds", "wait of the oldest telemetry message in the queue", registry=r
         )
         self.cloud_up = Gauge("anxin_edge_cloud_up", "1 while the last cloud call succeeded", registry=r)
         self.registry_devices = Gauge(

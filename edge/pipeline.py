@@ -1,12 +1,14 @@
 """Route validated uplinks to events (pure): alarms straight through, telemetry through detectors.
 
 ``SosPress`` → ``sos``, ``SosCancel`` → ``sos_cancel`` (``ref_key`` names the cancelled alarm),
-``FallSuspected`` → ``fall_device``, a home hub's ``PullCordAlarm`` → ``pull_cord``; these are keyed
-``device_id:seq`` and the device gets an :class:`~contracts.AlarmReceived` once the event is on disk. A
-home hazard (smoke, gas, water: an alarm channel) goes through the detectors and is acknowledged the same
-way once their events are on disk. Every other message goes to the
-:class:`Detector` ports; a finding becomes an event keyed ``device_id:seq.kind`` (the message that
+``FallSuspected`` → ``fall_device``, a home hub's ``PullCordAlarm`` → ``pull_cord``; these are keyed by
+the message (``device_id:seq``, or ``device_id:b<boot>.seq`` after a counter restart, see
+:mod:`contracts.identity`) and the device gets an :class:`~contracts.AlarmReceived` once the event is
+on disk. A home hazard (smoke, gas, water: an alarm channel) goes through the detectors and is
+acknowledged the same way once their events are on disk. Every other message goes to the
+:class:`Detector` ports; a finding becomes an event keyed ``<message key>.kind`` (the message that
 completed the decision, plus the kind, so one message may raise several kinds and a replay raises none).
+Events carry the digest of the message bytes, so the outbox tells a copy from a different message.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ from contracts import (
     UplinkMessage,
     event_key,
 )
-from contracts.home import PullCordAlarm
+from contracts.home import Hazard, HazardAlarm, PullCordAlarm
+from contracts.identity import finding_key, tick_key
 from contracts.intake import DEFAULT_SEVERITY
 from contracts.topics import is_alarm_channel
 from contracts.uplink import CHANNEL_OF
 
 log = logging.getLogger(__name__)
+HAZARD_EVENT = {Hazard.SMOKE: EventKind.SMOKE, Hazard.GAS: EventKind.GAS, Hazard.WATER: EventKind.WATER_LEAK}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,14 @@ class Detector(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class _Cause:
+    """What the events of one uplink carry about it."""
+
+    digest: str | None = None
+    unassigned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     events: list[EdgeEvent] = field(default_factory=list)
     ack: AlarmReceived | None = None  # to publish once ``events`` are on disk
@@ -84,18 +96,23 @@ class Pipeline:
         self._on_failure = on_failure
         self.detectors = list(detectors)
         self.failures: dict[str, int] = {}
-        self._last_seq: dict[str, int] = {}  # keys events that no uplink caused (presence, ticks)
+        self._last: dict[str, tuple[int, int]] = {}  # (boot, seq): keys events no uplink caused
 
-    def _event(self, message: UplinkMessage, kind: EventKind, received_ms: int, **extra: Any) -> EdgeEvent:
+    def _event(
+        self, message: UplinkMessage, kind: EventKind, received_ms: int, cause: _Cause, **extra: Any
+    ) -> EdgeEvent:
         return EdgeEvent(
-            key=extra.pop("key", None) or event_key(message.device_id, message.seq),
+            key=extra.pop("key", None) or event_key(message.device_id, message.seq, message.boot),
             edge_id=self.edge_id,
             device_id=message.device_id,
+            boot=message.boot,
             seq=message.seq,
             kind=kind,
             severity=DEFAULT_SEVERITY[kind],
             device_ts=extra.pop("device_ts", None) or message.ts,
             edge_ts=received_ms,
+            digest=cause.digest,
+            unassigned=cause.unassigned,
             **extra,
         )
 
@@ -104,37 +121,55 @@ class Pipeline:
             device_id=message.device_id,
             ts=now_ms,
             ref_seq=message.seq,
-            incident_key=event_key(message.device_id, message.seq),
+            ref_boot=message.boot,
+            incident_key=event_key(message.device_id, message.seq, message.boot),
         )
 
-    def handle(self, message: AnyUplink, received_ms: int) -> Outcome:
+    def handle(
+        self, message: AnyUplink, received_ms: int, *, digest: str | None = None, unassigned: bool = False
+    ) -> Outcome:
+        """``digest``: identity of the message bytes (``contracts.message_digest``); ``unassigned``: an
+        alarm from a device missing from the registry snapshot."""
         if isinstance(message, Presence):
-            return Outcome(self._run_detectors(message, received_ms, None))
-        self._last_seq[message.device_id] = max(message.seq, self._last_seq.get(message.device_id, 0))
+            return Outcome(self._run_detectors(message, received_ms, None, _Cause()))
+        place = (message.boot, message.seq)
+        self._last[message.device_id] = max(place, self._last.get(message.device_id, place))
+        cause = _Cause(digest, unassigned)
         if isinstance(message, SosPress):
-            event = self._event(message, EventKind.SOS, received_ms, fix=message.fix, detail=message.trigger)
+            event = self._event(
+                message, EventKind.SOS, received_ms, cause, fix=message.fix, detail=message.trigger
+            )
             return Outcome([event], self.alarm_ack(message, received_ms))
         if isinstance(message, FallSuspected):
             evidence = {"peak_g": message.peak_g, "confidence": message.confidence, "source": "device"}
-            event = self._event(message, EventKind.FALL_DEVICE, received_ms, evidence=evidence)
+            event = self._event(message, EventKind.FALL_DEVICE, received_ms, cause, evidence=evidence)
             return Outcome([event], self.alarm_ack(message, received_ms))
         if isinstance(message, SosCancel):
-            ref = event_key(message.device_id, message.ref_seq)
-            return Outcome([self._event(message, EventKind.SOS_CANCEL, received_ms, ref_key=ref)])
+            ref = event_key(message.device_id, message.ref_seq, message.boot)
+            return Outcome([self._event(message, EventKind.SOS_CANCEL, received_ms, cause, ref_key=ref)])
         if isinstance(message, PullCordAlarm):  # an alarm like SOS; the home detectors see it too
             evidence = {"sensor_id": message.sensor_id, "sensor_kind": "pull_cord", "source": "pull_cord"}
             event = self._event(
-                message, EventKind.PULL_CORD, received_ms, evidence=evidence, detail="pull_cord"
+                message, EventKind.PULL_CORD, received_ms, cause, evidence=evidence, detail="pull_cord"
             )
-            events = [event, *self._run_detectors(message, received_ms, message)]
+            events = [event, *self._run_detectors(message, received_ms, message, cause)]
             return Outcome(events, self.alarm_ack(message, received_ms))
-        events = self._run_detectors(message, received_ms, message)
+        if isinstance(message, HazardAlarm) and unassigned and message.state == "alarm":
+            # a hub missing from the snapshot: no detector knows it, the hazard still reaches a human
+            evidence = {"sensor_id": message.sensor_id, "source": "unassigned_hub"}
+            kind = HAZARD_EVENT[message.hazard]
+            key = finding_key(message.device_id, message.seq, message.boot, kind.value)
+            event = self._event(
+                message, kind, received_ms, cause, key=key, evidence=evidence, detail=kind.value
+            )
+            return Outcome([event], self.alarm_ack(message, received_ms))
+        events = self._run_detectors(message, received_ms, message, cause)
         if is_alarm_channel(CHANNEL_OF[message.type]):  # a home hazard: acknowledged once on disk
             return Outcome(events, self.alarm_ack(message, received_ms))
         return Outcome(events)
 
     def _run_detectors(
-        self, message: AnyUplink, received_ms: int, uplink: UplinkMessage | None
+        self, message: AnyUplink, received_ms: int, uplink: UplinkMessage | None, cause: _Cause
     ) -> list[EdgeEvent]:
         events: list[EdgeEvent] = []
         for detector in self.detectors:
@@ -152,7 +187,8 @@ class Pipeline:
                         uplink,
                         finding.kind,
                         received_ms,
-                        key=f"{event_key(uplink.device_id, uplink.seq)}.{finding.kind.value}",
+                        cause,
+                        key=finding_key(uplink.device_id, uplink.seq, uplink.boot, finding.kind.value),
                         device_ts=finding.t_ms,
                         detail=finding.detail,
                         evidence=finding.evidence,
@@ -168,12 +204,13 @@ class Pipeline:
         log.exception("detector.failed detector=%s device=%s", name, device_id)
 
     def _unsolicited(self, device_id: str, finding: Finding, now_ms: int) -> EdgeEvent:
-        """An event no uplink caused: keyed by the device's last seq, the kind and the decision time."""
-        seq = self._last_seq.get(device_id, 0)
+        """An event no uplink caused: keyed by the device's last message, the kind and the decision time."""
+        boot, seq = self._last.get(device_id, (0, 0))
         return EdgeEvent(
-            key=f"{event_key(device_id, seq)}.{finding.kind.value}.t{finding.t_ms}",
+            key=tick_key(device_id, seq, boot, finding.kind.value, finding.t_ms),
             edge_id=self.edge_id,
             device_id=device_id,
+            boot=boot,
             seq=seq,
             kind=finding.kind,
             severity=DEFAULT_SEVERITY[finding.kind],

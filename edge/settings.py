@@ -78,8 +78,22 @@ class EdgeSettings(BaseSettings):
         False, description="accept devices missing from the registry snapshot (tests and demo only)"
     )
     max_payload_bytes: Annotated[int, Field(ge=256, le=1024 * 1024)] = MAX_PAYLOAD_BYTES
-    ingest_queue_size: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
+    ingest_queue_size: Annotated[int, Field(ge=2, le=1_000_000)] = Field(
+        10_000, description="telemetry queued in the gateway; accel/vitals shed from half of it, all at it"
+    )
+    shed_lag_s: Annotated[float, Field(gt=0, le=600)] = Field(
+        2.0, description="shed accel/vitals once telemetry waits this long in the gateway, all at 4×"
+    )
     sequence_window: Annotated[int, Field(ge=1, le=65_536)] = 256
+    max_seq_jump: Annotated[int, Field(ge=1, le=2**53)] = Field(
+        100_000, description="a larger forward seq jump is quarantined until a second message confirms it"
+    )
+    max_boot_jump: Annotated[int, Field(ge=1, le=2**32)] = Field(
+        16, description="a larger forward boot jump is quarantined (alarms are still accepted)"
+    )
+    max_clock_ahead_s: Annotated[float, Field(ge=0, le=30 * 86_400)] = Field(
+        900.0, description="a device clock further ahead of the gateway's is quarantined (alarms still pass)"
+    )
     forward_batch: Annotated[int, Field(ge=1, le=1000)] = 32
     forward_concurrency: Annotated[int, Field(ge=1, le=64)] = 8
     backoff_initial_s: Annotated[float, Field(gt=0, le=60)] = 0.5
@@ -91,6 +105,7 @@ class EdgeSettings(BaseSettings):
     delivered_retention_s: Annotated[float, Field(ge=0)] = 7 * 86_400.0
     tick_s: Annotated[float, Field(gt=0, le=3600, description="period of time-driven detection")] = 30.0
     session_expiry_s: Annotated[int, Field(ge=0, le=2**32 - 1)] = 86_400
+    alarm_keepalive_s: Annotated[int, Field(ge=5, le=600, description="keep-alive of the alarm lane")] = 15
     telemetry: Literal["sqlite", "influx", "off"] = Field(
         "sqlite", description="telemetry store: sqlite (data_dir/telemetry.sqlite3), influx (InfluxDB 2), off"
     )

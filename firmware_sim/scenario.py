@@ -49,6 +49,7 @@ DEVICE_EVENTS: dict[str, frozenset[DeviceKind]] = {
     "battery_depleted": frozenset(DeviceKind),
     "low_battery": frozenset(DeviceKind),
     "clock_skew": frozenset(DeviceKind),
+    "factory_reset": frozenset(DeviceKind),
     # the smart service pack's home hub (firmware_sim.models.home_hub)
     **{
         kind: frozenset({DeviceKind.HOME_HUB})

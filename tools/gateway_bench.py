@@ -144,6 +144,8 @@ async def gateway_run(
         data_dir=data_dir,
         accept_unknown_devices=True,
         http_timeout_s=1.0,
+        ingest_queue_size=1_000_000,  # hold the whole drain: this bench measures throughput, not shedding
+        shed_lag_s=600,
     )
     host, port = settings.mqtt.host, settings.mqtt.port
     first = Gateway(settings)  # creates the persistent session and its subscription

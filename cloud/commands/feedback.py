@@ -26,6 +26,7 @@ async def tell_acknowledged(
         device_id=incident.device_id,
         ts=now_ms,
         ref_seq=incident.origin_seq,
+        ref_boot=incident.origin_boot,
         incident_key=incident.origin_key,
         operator=operator[:32],
         eta_min=eta_min,
@@ -41,6 +42,7 @@ async def tell_closed(session: AsyncSession, incident: Incident, *, now_ms: int)
         device_id=incident.device_id,
         ts=now_ms,
         ref_seq=incident.origin_seq,
+        ref_boot=incident.origin_boot,
         incident_key=incident.origin_key,
         outcome=(incident.outcome or incident.status)[:32],
     )

@@ -1,7 +1,9 @@
 """Fusion: open an incident for an event, or join the subject's open incident of the same kind.
 
 Fusion says when the guardians must be alerted (``Opened.alert_guardians``); the intake use case
-queues the SMS. Functions flush and never commit (the intake request commits once).
+queues the SMS. An unassigned alarm (no subject: see ``cloud.incidents.models``) joins the open unassigned
+incident of the same device, gateway and kind, and alerts no guardian. Functions flush and never commit
+(the intake request commits once).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from cloud.incidents import lifecycle
 from cloud.incidents.lifecycle import IncidentKind, Status
 from cloud.incidents.models import Incident
 from cloud.registry.models import Device
-from cloud.timeline.entries import DEVICE_ACTOR, EDGE_ACTOR, add_entry
+from cloud.timeline.entries import DEVICE_ACTOR, EDGE_ACTOR, SYSTEM_ACTOR, add_entry
 from contracts.intake import EdgeEvent, EventKind, Severity
 
 _DEVICE_KINDS = frozenset({EventKind.SOS, EventKind.SOS_CANCEL, EventKind.FALL_DEVICE, EventKind.PULL_CORD})
@@ -56,11 +58,66 @@ async def find_open(*, session: AsyncSession, subject_id: int, kind: IncidentKin
     )
 
 
-async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Device, now_ms: int) -> Opened:
-    """Open an incident for ``event``, or add it to the subject's open incident of the same kind."""
+async def find_open_unassigned(
+    *, session: AsyncSession, device_id: str, edge_id: str, kind: IncidentKind
+) -> Incident | None:
+    return await session.scalar(
+        select(Incident)
+        .where(
+            Incident.subject_id.is_(None),
+            Incident.device_id == device_id,
+            Incident.edge_id == edge_id,
+            Incident.fusion_key == kind.value,
+        )
+        .order_by(Incident.id)
+        .limit(1)
+        .with_for_update()
+    )
+
+
+async def open_or_join(
+    *, session: AsyncSession, event: EdgeEvent, device: Device, now_ms: int, stored_key: str | None = None
+) -> Opened:
+    """Open an incident for ``event``, or add it to the subject's open incident of the same kind.
+    ``stored_key``: the key the event is stored under, when not its own (a variant key)."""
+    kind = lifecycle.incident_kind_of(event.kind)
+    incident = await find_open(session=session, subject_id=device.subject_id, kind=kind)
+    return await _open_or_join(
+        session,
+        incident,
+        event,
+        subject_id=device.subject_id,
+        stored_key=stored_key or event.key,
+        reason=None,
+        now_ms=now_ms,
+    )
+
+
+async def open_or_join_unassigned(
+    *, session: AsyncSession, event: EdgeEvent, stored_key: str, reason: str, now_ms: int
+) -> Opened:
+    """Open (or join) the unassigned incident of ``event``'s device at its gateway: no subject, no SMS."""
+    kind = lifecycle.incident_kind_of(event.kind)
+    incident = await find_open_unassigned(
+        session=session, device_id=event.device_id, edge_id=event.edge_id, kind=kind
+    )
+    return await _open_or_join(
+        session, incident, event, subject_id=None, stored_key=stored_key, reason=reason, now_ms=now_ms
+    )
+
+
+async def _open_or_join(
+    session: AsyncSession,
+    incident: Incident | None,
+    event: EdgeEvent,
+    *,
+    subject_id: int | None,
+    stored_key: str,
+    reason: str | None,
+    now_ms: int,
+) -> Opened:
     kind = lifecycle.incident_kind_of(event.kind)
     actor = actor_of(event.kind)
-    incident = await find_open(session=session, subject_id=device.subject_id, kind=kind)
     if incident is not None:
         before = Severity(incident.severity)
         severity = lifecycle.higher_severity(before, event.severity)
@@ -79,7 +136,7 @@ async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Devic
             at=now_ms,
             type_="event_joined",
             actor=actor,
-            key=event.key,
+            key=stored_key,
             event=event.kind.value,
             device_id=event.device_id,
             device_ts=event.device_ts,
@@ -87,18 +144,21 @@ async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Devic
         )
         alert = lifecycle.should_notify_guardians(severity) and not lifecycle.should_notify_guardians(before)
         await session.flush()
+        alert = alert and subject_id is not None
         return Opened(incident=incident, created=False, alert_guardians=alert)
 
     incident = Incident(
         kind=kind.value,
         severity=event.severity.value,
         status=Status.NEW.value,
-        subject_id=device.subject_id,
+        subject_id=subject_id,
         fusion_key=lifecycle.fusion_key(kind, Status.NEW),
         device_id=event.device_id,
         edge_id=event.edge_id,
-        origin_key=event.key,
+        origin_key=stored_key,
         origin_seq=event.seq,
+        origin_boot=event.boot,
+        unassigned_reason=reason,
         device_ts=event.device_ts,
         edge_ts=event.edge_ts,
         cloud_ts=now_ms,
@@ -116,13 +176,14 @@ async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Devic
         at=now_ms,
         type_="created",
         actor=actor,
-        key=event.key,
+        key=stored_key,
         event=event.kind.value,
         device_ts=event.device_ts,
         edge_ts=event.edge_ts,
         **home_report(event),
     )
+    if reason is not None:
+        add_entry(session, incident.id, at=now_ms, type_="unassigned", actor=SYSTEM_ACTOR, reason=reason)
     await session.flush()
-    return Opened(
-        incident=incident, created=True, alert_guardians=lifecycle.should_notify_guardians(event.severity)
-    )
+    alert = subject_id is not None and lifecycle.should_notify_guardians(event.severity)
+    return Opened(incident=incident, created=True, alert_guardians=alert)

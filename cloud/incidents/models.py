@@ -3,6 +3,10 @@
 ``fusion_key`` holds the incident kind while the incident is open and NULL once it is closed; the
 unique constraint on ``(subject_id, fusion_key)`` makes "one open incident per person and kind" hold
 even for concurrent writers (NULLs never collide).
+
+An *unassigned* incident (``subject_id`` NULL, ``unassigned_reason`` set) is an alarm from a device no
+person is registered for here: an unknown device, or one the reporting gateway does not serve. It
+reaches the operators like any P1 alarm, flagged 未登记设备, and texts no guardian.
 """
 
 from __future__ import annotations
@@ -22,12 +26,13 @@ class Incident(Base):
     severity: Mapped[str] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(16), index=True)
     outcome: Mapped[str | None] = mapped_column(String(32), default=None)
-    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"), index=True)
     fusion_key: Mapped[str | None] = mapped_column(String(32), default=None)
     device_id: Mapped[str] = mapped_column(String(64))
     edge_id: Mapped[str] = mapped_column(String(64))
     origin_key: Mapped[str] = mapped_column(String(140))
     origin_seq: Mapped[int] = mapped_column(BigInteger)
+    origin_boot: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     device_ts: Mapped[int] = mapped_column(EpochMs)
     edge_ts: Mapped[int] = mapped_column(EpochMs)
     cloud_ts: Mapped[int] = mapped_column(EpochMs, index=True)
@@ -47,3 +52,4 @@ class Incident(Base):
     origin_kind: Mapped[str | None] = mapped_column(String(32), default=None)  # event kind that opened it
     last_event_kind: Mapped[str | None] = mapped_column(String(32), default=None)  # latest joined event
     guardian_answered_at: Mapped[int | None] = mapped_column(EpochMs, default=None)  # first guardian ack
+    unassigned_reason: Mapped[str | None] = mapped_column(String(32), default=None)  # see module doc

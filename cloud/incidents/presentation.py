@@ -33,7 +33,7 @@ def _summary(subject: Subject) -> SubjectSummary:
     )
 
 
-def _item(incident: Incident, subject: Subject, home: HomeSensorOut | None = None) -> IncidentItem:
+def _item(incident: Incident, subject: Subject | None, home: HomeSensorOut | None = None) -> IncidentItem:
     location = None
     if incident.last_lat is not None and incident.last_lon is not None:
         location = LocationOut(
@@ -51,7 +51,9 @@ def _item(incident: Incident, subject: Subject, home: HomeSensorOut | None = Non
         severity=Severity(incident.severity),
         status=Status(incident.status),
         outcome=incident.outcome,
-        subject=_summary(subject),
+        subject=None if subject is None else _summary(subject),
+        unassigned=incident.unassigned_reason is not None,
+        unassigned_reason=incident.unassigned_reason,
         device_id=incident.device_id,
         edge_id=incident.edge_id,
         origin_key=incident.origin_key,
@@ -122,9 +124,11 @@ async def _homes(session: AsyncSession, incidents: Sequence[Incident]) -> dict[i
 
 
 async def incident_items(*, session: AsyncSession, incidents: Sequence[Incident]) -> list[IncidentItem]:
-    subjects = await _subjects(session, {i.subject_id for i in incidents})
+    subjects = await _subjects(session, {i.subject_id for i in incidents if i.subject_id is not None})
     homes = await _homes(session, incidents)
-    return [_item(i, subjects[i.subject_id], homes.get(i.id)) for i in incidents]
+    return [
+        _item(i, None if i.subject_id is None else subjects[i.subject_id], homes.get(i.id)) for i in incidents
+    ]
 
 
 async def incident_item(*, session: AsyncSession, incident: Incident) -> IncidentItem:

@@ -69,7 +69,9 @@ class IncidentItem(BaseModel):
     severity: Severity
     status: Status
     outcome: str | None
-    subject: SubjectSummary
+    subject: SubjectSummary | None  # None: an unassigned alarm (未登记设备)
+    unassigned: bool  # from a device no person is registered for here
+    unassigned_reason: str | None  # unknown_device | other_gateway
     device_id: str
     edge_id: str
     origin_key: str

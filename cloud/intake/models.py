@@ -1,4 +1,8 @@
-"""Every event received from an edge, stored exactly once by its key (device id + seq)."""
+"""Every event received from an edge, stored exactly once by its key (device id + boot + seq).
+
+An unassigned alarm (a device the reporting gateway or the center does not have) is stored under
+``<edge id>/<key>``: a gateway that does not serve a device cannot take that device's own keys.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +18,10 @@ class EventRecord(Base):
     __tablename__ = "edge_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(140), unique=True)
+    key: Mapped[str] = mapped_column(String(220), unique=True)
     edge_id: Mapped[str] = mapped_column(String(64))
     device_id: Mapped[str] = mapped_column(String(64), index=True)
+    boot: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     seq: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(32))
     severity: Mapped[str] = mapped_column(String(2))

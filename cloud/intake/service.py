@@ -1,6 +1,20 @@
 """Intake, the use case behind ``POST /api/v1/intake/events``: store each edge event exactly once by
 key, then open, join or cancel an incident; text the guardians when it is (or becomes) urgent, and
 tell the device when its cancel closed the alarm.
+
+Who may write what:
+
+* the key must follow from the body (device + boot + seq + kind, see :mod:`contracts.identity`), else
+  :class:`KeyNotDerived` (422): no one can take a future alarm's key ahead of it;
+* a device's events come from the gateway it is assigned to, else :class:`WrongGateway` (403) — unless
+  the gateway says it does not serve the device (``unassigned``): then an SOS or fall opens an
+  *unassigned* incident, stored under the gateway's own key space (``<edge id>/<key>``), so it reaches the
+  operators without touching that device's own incidents;
+* an SOS or fall from a device the center does not know opens an unassigned incident too (it must reach
+  a human); anything else from an unknown device is :class:`UnknownDevice` (422).
+
+A key already stored for a *different* message (its digest differs: old firmware whose counter
+restarted) is not a duplicate: the event is stored under the variant key ``<key>.x<digest>``.
 """
 
 from __future__ import annotations
@@ -11,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.commands import feedback
-from cloud.errors import InvalidInput
+from cloud.errors import CloudError, Forbidden, InvalidInput
 from cloud.incidents import fusion
 from cloud.incidents import service as incidents
 from cloud.incidents.lifecycle import IncidentKind
@@ -20,7 +34,29 @@ from cloud.intake.models import EventRecord
 from cloud.notify.service import queue_guardian_alerts
 from cloud.registry.models import Device, Subject
 from cloud.timeline.entries import SYSTEM_ACTOR, add_entry
-from contracts.intake import EdgeEvent, EventKind
+from contracts.identity import variant_key
+from contracts.intake import LIFE_ALARM_KINDS, EdgeEvent, EventKind, key_is_derived
+
+UNKNOWN_DEVICE = "unknown_device"  # the center has no such device
+OTHER_GATEWAY = "other_gateway"  # the device is registered, to a gateway other than the reporting one
+
+
+class RefusedEvent(CloudError):
+    """The gateway may not write this event; ``reason`` labels the metric."""
+
+    reason = "refused"
+
+
+class KeyNotDerived(InvalidInput, RefusedEvent):
+    reason = "key_not_derived"
+
+
+class UnknownDevice(InvalidInput, RefusedEvent):
+    reason = "unknown_device"
+
+
+class WrongGateway(Forbidden, RefusedEvent):
+    reason = "wrong_gateway"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +82,51 @@ async def duplicate_of(*, session: AsyncSession, record: EventRecord) -> Ingeste
     return Ingested(key=record.key, incident=incident, duplicate=True)
 
 
-async def _cancel_target(session: AsyncSession, event: EdgeEvent, device: Device) -> Incident | None:
+def check_authority(event: EdgeEvent, device: Device | None) -> str | None:
+    """Refuse what ``event``'s gateway may not write; else the unassigned reason (None: assigned)."""
+    if not key_is_derived(event):
+        raise KeyNotDerived("key must be derived from device_id, boot, seq and kind", field="key")
+    if device is not None and device.edge_id == event.edge_id:
+        return None
+    if device is not None and not event.unassigned:
+        raise WrongGateway(
+            "the device is assigned to another gateway; report an alarm from it as unassigned",
+            field="device_id",
+        )
+    if event.kind not in LIFE_ALARM_KINDS and event.kind is not EventKind.SOS_CANCEL:
+        if device is None:
+            raise UnknownDevice("unknown device: register it first", field="device_id")
+        raise WrongGateway("only alarms may be reported for a device of another gateway", field="device_id")
+    return UNKNOWN_DEVICE if device is None else OTHER_GATEWAY
+
+
+async def _place(session: AsyncSession, key: str, event: EdgeEvent) -> tuple[str, EventRecord | None]:
+    """Where ``event`` is stored, and the record already there if it is a copy of the same message."""
+    existing = await find_event(session=session, key=key)
+    if existing is None or event.digest is None:
+        return key, existing
+    stored = existing.payload.get("digest")
+    if stored is None or stored == event.digest:
+        return key, existing
+    variant = variant_key(key, event.digest)  # the same key, a different message: never a duplicate
+    return variant, await find_event(session=session, key=variant)
+
+
+async def _cancel_target(
+    session: AsyncSession, event: EdgeEvent, subject_id: int | None, ref_key: str | None
+) -> Incident | None:
     """The incident a cancel refers to: the one ``ref_key`` opened or joined, else the open SOS/fall."""
-    if event.ref_key:
-        ref = await find_event(session=session, key=event.ref_key)
+    if ref_key:
+        ref = await find_event(session=session, key=ref_key)
         if ref is not None and ref.incident_id is not None:
             return await session.get(Incident, ref.incident_id, with_for_update=True)
     for kind in (IncidentKind.SOS, IncidentKind.FALL):
-        incident = await fusion.find_open(session=session, subject_id=device.subject_id, kind=kind)
+        if subject_id is not None:
+            incident = await fusion.find_open(session=session, subject_id=subject_id, kind=kind)
+        else:
+            incident = await fusion.find_open_unassigned(
+                session=session, device_id=event.device_id, edge_id=event.edge_id, kind=kind
+            )
         if incident is not None:
             return incident
     return None
@@ -72,19 +145,21 @@ async def home_sensor(*, session: AsyncSession, event: EdgeEvent) -> Device | No
 async def ingest(*, session: AsyncSession, event: EdgeEvent, now_ms: int) -> Ingested:
     """Record ``event`` (flushes; the caller commits). A repeated key returns the first answer.
 
-    A concurrent writer of the same key (or of the same subject's first incident of a kind) makes
-    the flush or commit raise ``IntegrityError``; the caller rolls back and calls again.
+    Raises a :data:`RefusedEvent` (nothing written) when the gateway may not write it. A concurrent
+    writer of the same key (or of the same subject's first incident of a kind) makes the flush or
+    commit raise ``IntegrityError``; the caller rolls back and calls again.
     """
-    existing = await find_event(session=session, key=event.key)
+    device = await session.get(Device, event.device_id)
+    unassigned = check_authority(event, device)
+    scope = "" if unassigned is None else f"{event.edge_id}/"
+    key, existing = await _place(session, scope + event.key, event)
     if existing is not None:
         return await duplicate_of(session=session, record=existing)
-    device = await session.get(Device, event.device_id)
-    if device is None:
-        raise InvalidInput("unknown device: register it first", field="device_id")
     record = EventRecord(
-        key=event.key,
+        key=key,
         edge_id=event.edge_id,
         device_id=event.device_id,
+        boot=event.boot,
         seq=event.seq,
         kind=event.kind.value,
         severity=event.severity.value,
@@ -96,8 +171,10 @@ async def ingest(*, session: AsyncSession, event: EdgeEvent, now_ms: int) -> Ing
     )
     session.add(record)
     await session.flush()
+    subject_id = device.subject_id if device is not None and unassigned is None else None
     if event.kind is EventKind.SOS_CANCEL:
-        target = await _cancel_target(session, event, device)
+        ref_key = scope + event.ref_key if event.ref_key else None
+        target = await _cancel_target(session, event, subject_id, ref_key)
         changed = False
         if target is not None:
             changed = await incidents.cancel_from_device(
@@ -107,15 +184,25 @@ async def ingest(*, session: AsyncSession, event: EdgeEvent, now_ms: int) -> Ing
                 await feedback.tell_closed(session, target, now_ms=now_ms)
             record.incident_id = target.id
         await session.flush()
-        return Ingested(key=event.key, incident=target, duplicate=False, changed=changed)
-    opened = await fusion.open_or_join(session=session, event=event, device=device, now_ms=now_ms)
+        return Ingested(key=key, incident=target, duplicate=False, changed=changed)
     queued = 0
-    if opened.alert_guardians:
-        queued = await _alert_guardians(session, opened.incident, event=event, device=device, now_ms=now_ms)
+    if unassigned is None:
+        assert device is not None
+        opened = await fusion.open_or_join(
+            session=session, event=event, device=device, now_ms=now_ms, stored_key=key
+        )
+        if opened.alert_guardians:
+            queued = await _alert_guardians(
+                session, opened.incident, event=event, device=device, now_ms=now_ms
+            )
+    else:
+        opened = await fusion.open_or_join_unassigned(
+            session=session, event=event, stored_key=key.removeprefix(scope), reason=unassigned, now_ms=now_ms
+        )
     record.incident_id = opened.incident.id
     await session.flush()
     return Ingested(
-        key=event.key,
+        key=key,
         incident=opened.incident,
         duplicate=False,
         created=opened.created,

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from cloud.deps import ClockDep, EdgeDep, SessionDep, StateDep
 from cloud.errors import Conflict, Forbidden
 from cloud.intake import service
-from cloud.intake.service import Ingested
+from cloud.intake.service import Ingested, RefusedEvent
 from cloud.live.broadcast import announce_incident, wake_edge
 from contracts.intake import INTAKE_PATH, EdgeEvent, IntakeAck
 
@@ -31,9 +31,13 @@ async def post_event(
     edge: EdgeDep,
 ) -> IntakeAck:
     if event.edge_id != edge:
-        state.metrics.intake_events.labels("rejected").inc()
+        _refused(state, "edge_mismatch", event)
         raise Forbidden("edge_id does not match the bearer token", field="edge_id")
-    result = await _ingest_once(event, session, now())
+    try:
+        result = await _ingest_once(event, session, now())
+    except RefusedEvent as exc:  # nothing was written
+        _refused(state, exc.reason, event)
+        raise
     if result.duplicate:
         response.status_code = 200
         state.metrics.intake_events.labels("duplicate").inc()
@@ -59,6 +63,18 @@ async def post_event(
             await announce_incident(session=session, hub=state.hub, incident=incident, created=result.created)
             wake_edge(state.hub, incident.edge_id)
     return IntakeAck(key=event.key, incident_id=result.incident_id, duplicate=False)
+
+
+def _refused(state: StateDep, reason: str, event: EdgeEvent) -> None:
+    state.metrics.intake_events.labels("rejected").inc()
+    state.metrics.intake_refused.labels(reason).inc()
+    log.warning(
+        "intake.refused reason=%s edge=%s device=%s kind=%s",
+        reason,
+        event.edge_id,
+        event.device_id,
+        event.kind.value,
+    )
 
 
 async def _ingest_once(event: EdgeEvent, session: SessionDep, now_ms: int) -> Ingested:

@@ -1,7 +1,7 @@
 """HTTP adapter to the district center (httpx): intake, registry snapshot, command stream and acks.
 
 httpx errors are translated here: :class:`CloudUnavailable` means "try again later" (connection error,
-timeout, 408, 429, 5xx); :class:`CloudRejected` means the cloud refused for good (other 4xx).
+timeout, 408, 409, 425, 429, 5xx); :class:`CloudRejected` means the cloud refused for good (other 4xx).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from contracts.intake import COMMAND_ACK_PATH, COMMANDS_PATH, INTAKE_PATH
 from edge.errors import CloudRejected, CloudUnavailable
 
 REGISTRY_PATH = "/api/v1/edges/{edge_id}/devices"
-_RETRYABLE_4XX = frozenset({408, 425, 429})
+_RETRYABLE_4XX = frozenset({408, 409, 425, 429})  # 409: the intake lost a write race and says "retry"
 
 
 def _detail(response: httpx.Response) -> str:

@@ -1,10 +1,12 @@
 """Forwarder: sends outbox events to the cloud's intake, most urgent first, until each is confirmed.
 
 Each round takes the oldest pending event of each device (devices with a P1 pending first), sends them
-concurrently and records the answers: 200/201 → delivered; 4xx (not 408/429) → parked as rejected with
-the cloud's reason; anything else → retried. When a whole round fails the cloud is considered down: the
-forwarder waits (capped exponential backoff with jitter), then probes with the single most urgent
-event; once that gets through every pending event is due again, so the backlog drains in priority order.
+concurrently and records the answers: 200/201 → delivered; 4xx (not 408/409/425/429) → parked as rejected with
+the cloud's reason, except an SOS or fall refused as another gateway's device (403), which is sent again
+flagged ``unassigned`` (the center shows an unassigned alarm); anything else → retried. When a whole
+round fails the cloud is considered down: the forwarder waits (capped exponential backoff with
+jitter), then probes with the single most urgent event; once that gets through every pending event is
+due again, so the backlog drains in priority order.
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from http import HTTPStatus
 
+import orjson
+
+from contracts.intake import LIFE_ALARM_KINDS
 from edge.delivery.backoff import Backoff
 from edge.delivery.cloud_client import CloudClient
 from edge.delivery.outbox import Outbox, OutboxRow
@@ -22,6 +28,7 @@ from edge.metrics import EdgeMetrics
 log = logging.getLogger(__name__)
 
 _NEVER_DUE = 2**62
+_LIFE_ALARMS = frozenset(kind.value for kind in LIFE_ALARM_KINDS)
 
 
 class Forwarder:
@@ -105,9 +112,12 @@ class Forwarder:
             try:
                 ack = await self._cloud.post_event(row.body)
             except CloudRejected as exc:
-                await self._outbox.mark_rejected(row.id, now_ms=self._clock_ms(), error=str(exc))
-                log.error("outbox.rejected key=%s status=%d", row.key, exc.status)
-                result = "rejected"
+                if await self._reroute(row, exc):
+                    result = "rerouted"
+                else:
+                    await self._outbox.mark_rejected(row.id, now_ms=self._clock_ms(), error=str(exc))
+                    log.error("outbox.rejected key=%s status=%d", row.key, exc.status)
+                    result = "rejected"
             except CloudUnavailable as exc:
                 delay = self._row_backoff.ceiling(row.attempts + 1)
                 await self._outbox.retry_later(
@@ -121,6 +131,21 @@ class Forwarder:
                 log.info("outbox.delivered key=%s duplicate=%s", row.key, ack.duplicate)
             self._metrics.forwarded.labels(result=result).inc()
             results.append(result)
+
+    async def _reroute(self, row: OutboxRow, exc: CloudRejected) -> bool:
+        """An SOS or fall the center refused as another gateway's device (403) is sent again flagged
+        ``unassigned``: the device was told help is coming, so the alarm must reach a human."""
+        if exc.status != HTTPStatus.FORBIDDEN:
+            return False
+        kind = orjson.loads(row.body).get("kind")
+        if kind not in _LIFE_ALARMS:
+            return False
+        flagged = await self._outbox.reroute_unassigned(row.id, row.body, now_ms=self._clock_ms())
+        if flagged is None:
+            return False
+        log.warning("outbox.rerouted_unassigned key=%s kind=%s", row.key, kind)
+        self.wake()
+        return True
 
     async def _update_gauge(self) -> None:
         counts = await self._outbox.counts()

@@ -1,6 +1,9 @@
 """The durable outbox: every event the cloud must get, kept on disk until the cloud confirmed it.
 
-Rows are unique by event key (device id + seq), so a repeated alarm is stored once. ``priority`` is the
+Rows are unique by event key (device id + boot + seq), so a repeated alarm is stored once. ``digest`` is
+the identity of the device message that caused the event: a copy (same digest) is not stored again; a
+*different* message under a taken key (old firmware whose counter restarted) is stored under its variant
+key (``contracts.identity.variant_key``), never dropped as a copy. ``priority`` is the
 severity number (1 = P1). The forwarder asks for the *head* (oldest pending event) of each device,
 ordering devices by the most urgent event they have pending: P1 alarms go first, and a device's events
 still reach the cloud in the order they happened.
@@ -11,7 +14,10 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+import orjson
+
 from contracts import EdgeEvent, encode
+from contracts.identity import variant_key
 from edge.database import Database
 
 PENDING = "pending"
@@ -21,6 +27,14 @@ REJECTED = "rejected"
 
 def priority_of(event: EdgeEvent) -> int:
     return int(event.severity.value[1:])
+
+
+def _same_message(event: EdgeEvent, digest: str | None, body: bytes) -> bool:
+    """Is ``event`` a copy of the stored row? By digest; rows from before digests: by kind and clock."""
+    if digest is not None:
+        return digest == event.digest
+    stored = orjson.loads(body)
+    return bool(stored.get("kind") == event.kind.value and stored.get("device_ts") == event.device_ts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +48,14 @@ class OutboxRow:
 
 
 @dataclass(frozen=True, slots=True)
+class Stored:
+    """Where an event is in the outbox; ``new`` is False for a copy of a stored message."""
+
+    key: str
+    new: bool
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxCounts:
     pending: int
     delivered: int
@@ -44,19 +66,49 @@ class Outbox:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def add(self, event: EdgeEvent, *, now_ms: int) -> bool:
-        """Store ``event`` durably (committed and fsynced on return). False if its key was already there."""
-        body = encode(event)
+    async def add(self, event: EdgeEvent, *, now_ms: int) -> Stored:
+        """Store ``event`` durably (committed and fsynced on return), unless it is a copy of a stored one."""
 
-        def insert(conn: sqlite3.Connection) -> bool:
+        def insert(conn: sqlite3.Connection) -> Stored:
+            placed = event
+            if event.digest is not None:
+                row = conn.execute("SELECT digest, body FROM outbox WHERE key = ?", (event.key,)).fetchone()
+                if row is not None and not _same_message(event, row[0], row[1]):
+                    placed = event.model_copy(update={"key": variant_key(event.key, event.digest)})
             cur = conn.execute(
-                "INSERT OR IGNORE INTO outbox (key, device_id, priority, kind, body, created_ms)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (event.key, event.device_id, priority_of(event), event.kind.value, body, now_ms),
+                "INSERT OR IGNORE INTO outbox (key, device_id, priority, kind, body, created_ms, digest)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    placed.key,
+                    event.device_id,
+                    priority_of(event),
+                    event.kind.value,
+                    encode(placed),
+                    now_ms,
+                    event.digest,
+                ),
             )
-            return cur.rowcount == 1
+            return Stored(placed.key, cur.rowcount == 1)
 
         return await self._db.run(insert)
+
+    async def reroute_unassigned(self, row_id: int, body: bytes, *, now_ms: int) -> EdgeEvent | None:
+        """The cloud refused the alarm as not this gateway's: send it again flagged ``unassigned`` (the
+        center then shows an unassigned alarm). None if the row is not an alarm that can be rerouted."""
+        event = EdgeEvent.model_validate_json(body)
+        if event.unassigned:
+            return None
+        flagged = event.model_copy(update={"unassigned": True})
+
+        def update(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE outbox SET body = ?, attempts = attempts + 1, next_try_ms = 0, error = ?"
+                " WHERE id = ?",
+                (encode(flagged), "refused as another gateway's device: sent as unassigned", row_id),
+            )
+
+        await self._db.run(update)
+        return flagged
 
     async def heads(self, *, now_ms: int, limit: int) -> list[OutboxRow]:
         """The oldest pending event of each device that is due, most urgent devices first."""

@@ -1,7 +1,9 @@
 """What the gateway does with one uplink: validate, route, store, then acknowledge the alarm.
 
 The order is the point: an alarm's event is committed to the outbox (fsynced) *before* the device gets
-its ``AlarmReceived`` and before the broker gets its PUBACK.
+its ``AlarmReceived`` and before the broker gets its PUBACK. The outbox decides whether an alarm is new:
+a byte-for-byte copy of a stored one is acknowledged again (not stored twice); a different message under
+a taken key is stored under its variant key (:mod:`contracts.identity`), and the ack names that key.
 """
 
 from __future__ import annotations
@@ -10,21 +12,11 @@ import logging
 import time
 from collections.abc import Callable
 
-from contracts import (
-    AnyUplink,
-    EdgeEvent,
-    FallSuspected,
-    HazardAlarm,
-    Presence,
-    PullCordAlarm,
-    SosPress,
-    UplinkChannel,
-    downlink_topic,
-)
+from contracts import AnyUplink, EdgeEvent, Presence, UplinkChannel, downlink_topic, message_digest
 from contracts import encode as encode_message
-from edge.delivery.outbox import Outbox
+from edge.delivery.outbox import Outbox, Stored
 from edge.errors import OutboxError
-from edge.ingest.mqtt import MqttIngest, RawMessage
+from edge.ingest.mqtt import RawMessage
 from edge.ingest.validation import Accepted, Validator
 from edge.metrics import EdgeMetrics
 from edge.pipeline import Pipeline
@@ -41,7 +33,7 @@ class UplinkHandler:
         validator: Validator,
         pipeline: Pipeline,
         outbox: Outbox,
-        ingest: MqttIngest,
+        downlink: Callable[[str, bytes], None],
         metrics: EdgeMetrics,
         clock_ms: Callable[[], int],
         on_stored: Callable[[], None],
@@ -52,7 +44,7 @@ class UplinkHandler:
         self.validator = validator
         self.pipeline = pipeline
         self._outbox = outbox
-        self._ingest = ingest
+        self._downlink = downlink  # publishes at QoS 1 (the alarm lane's connection)
         self._meters = metrics
         self._clock_ms = clock_ms
         self._on_stored = on_stored
@@ -64,41 +56,51 @@ class UplinkHandler:
         """Raises :class:`OutboxError` when the events could not be stored (nothing was acknowledged)."""
         channel = raw.topic.rpartition("/")[2]
         self._meters.received.labels(channel=channel if channel in _CHANNELS else "other").inc()
-        verdict = self.validator.check(raw.topic, raw.payload)
+        verdict = self.validator.check(raw.topic, raw.payload, raw.received_ms)
         if not isinstance(verdict, Accepted):
             self._meters.rejected.labels(reason=verdict.reason).inc()
             log.info("uplink.rejected device=%s reason=%s", verdict.device_id, verdict.reason)
             if verdict.reason == "unknown_device":
                 self._on_unknown_device()
-            if isinstance(verdict.message, SosPress | FallSuspected | PullCordAlarm | HazardAlarm):
-                await self._ack_again(verdict.message, raw)
             return
         message = verdict.message
         self._meters.accepted.labels(type=message.type).inc()
-        outcome = self.pipeline.handle(message, raw.received_ms)
+        if verdict.unassigned:
+            self._meters.unassigned_alarms.inc()
+            self._on_unknown_device()
+        if verdict.implausible and verdict.verdict is not None:
+            self._meters.implausible_alarms.labels(reason=verdict.verdict.value).inc()
+        digest = None if isinstance(message, Presence) else message_digest(raw.payload)
+        outcome = self.pipeline.handle(message, raw.received_ms, digest=digest, unassigned=verdict.unassigned)
         try:
-            await self.store(outcome.events)
+            stored = await self.store(outcome.events)
         except OutboxError:
             if not isinstance(message, Presence):  # not stored: the broker's redelivery must get in
-                self.validator.sequences.unmark(message.device_id, message.seq)
+                self.validator.sequences.unmark(message.device_id, message.seq, message.boot)
             raise
-        if outcome.ack is not None:  # only now: the alarm is committed to disk
-            self._publish_ack(outcome.ack.device_id, encode_message(outcome.ack), raw)
+        if outcome.ack is not None:  # only now: the alarm is committed to disk, under ``stored[0].key``
+            ack = outcome.ack  # (a home hazard may store nothing of its own: a muted repeat, a clear)
+            if stored and stored[0].key != ack.incident_key:
+                ack = ack.model_copy(update={"incident_key": stored[0].key})
+            self._publish_ack(ack.device_id, encode_message(ack), raw)
         if isinstance(message, Presence):
             self._on_presence()
         if self._on_accepted is not None:
             self._on_accepted(message, raw.received_ms)
 
-    async def store(self, events: list[EdgeEvent]) -> None:
+    async def store(self, events: list[EdgeEvent]) -> list[Stored]:
+        """Store ``events`` durably; where each one is (a copy of a stored message: where that one is)."""
+        stored: list[Stored] = []
         for event in events:
             started = time.perf_counter()
-            new = await self._outbox.add(event, now_ms=self._clock_ms())
+            place = await self._outbox.add(event, now_ms=self._clock_ms())
             self._meters.outbox_write_seconds.observe(time.perf_counter() - started)
-            if new:
+            stored.append(place)
+            if place.new:
                 self._meters.events.labels(kind=event.kind.value).inc()
                 log.info(
                     "incident.created key=%s kind=%s severity=%s",
-                    event.key,
+                    place.key,
                     event.kind.value,
                     event.severity.value,
                 )
@@ -106,18 +108,9 @@ class UplinkHandler:
                 self._meters.duplicate_events.inc()
         if events:
             self._on_stored()
-
-    async def _ack_again(self, message: AnyUplink, raw: RawMessage) -> None:
-        """A repeated alarm: the device may have missed our AlarmReceived, so send it again."""
-        assert isinstance(message, SosPress | FallSuspected | PullCordAlarm | HazardAlarm)
-        # A hazard may have raised no event of its own key (a muted repeat, a clear); "replayed" already
-        # says it was handled, since a failed store un-marks it.
-        if not isinstance(message, HazardAlarm) and await self._outbox.status_of(message.key) is None:
-            return  # too old to be in the outbox any more (or never stored): nothing to confirm
-        ack = self.pipeline.alarm_ack(message, self._clock_ms())
-        self._publish_ack(message.device_id, encode_message(ack), raw)
+        return stored
 
     def _publish_ack(self, device_id: str, payload: bytes, raw: RawMessage) -> None:
-        self._ingest.publish(downlink_topic(device_id), payload, qos=1)
+        self._downlink(downlink_topic(device_id), payload)
         self._meters.downlinks.labels(type="alarm_received").inc()
         self._meters.alarm_ack_seconds.observe(time.perf_counter() - raw.received_mono)

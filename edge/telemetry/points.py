@@ -13,6 +13,7 @@ import numpy as np
 from prometheus_client import CollectorRegistry
 
 from contracts import AccelBatch, AnyUplink, Location, Presence, Status, Vitals, WearState
+from contracts.topics import TELEMETRY_CHANNELS
 from contracts.uplink import MODEL_OF
 from edge.telemetry.sink import (
     ACTIVITY,
@@ -86,12 +87,14 @@ _LABELLED = {
     "anxin_edge_accepted_total": ("accepted_", "type"),
     "anxin_edge_rejected_total": ("rejected_", "reason"),
     "anxin_edge_forwarded_total": ("forwarded_", "result"),
+    "anxin_edge_shed_total": ("shed_", "channel"),
 }
 _PLAIN = {
     "anxin_edge_outbox_pending": "outbox_pending",
     "anxin_edge_ingest_queue_depth": "ingest_queue_depth",
     "anxin_edge_devices_online": "devices_online",
     "anxin_edge_mqtt_connected": "mqtt_connected",
+    "anxin_edge_alarm_lane_connected": "alarm_lane_connected",
     "anxin_edge_cloud_up": "cloud_up",
     "anxin_edge_handler_errors_total": "handler_errors",
 }
@@ -102,6 +105,7 @@ def gateway_fields(metrics: CollectorRegistry) -> dict[str, FieldValue]:
     """Counters (cumulative, as integers) and gauges of the gateway, one pass over its registry."""
     fields: dict[str, FieldValue] = {f"accepted_{t}": 0 for t in MODEL_OF}
     fields |= {f"forwarded_{r}": 0 for r in FORWARDED_RESULTS}
+    fields |= {f"shed_{c.value}": 0 for c in TELEMETRY_CHANNELS}
     received = 0
     for metric in metrics.collect():
         for sample in metric.samples:
@@ -112,6 +116,8 @@ def gateway_fields(metrics: CollectorRegistry) -> dict[str, FieldValue]:
                 fields[_PLAIN[sample.name]] = int(sample.value)
             elif sample.name == "anxin_edge_received_total":
                 received += int(sample.value)
+            elif sample.name == "anxin_edge_ingest_lag_seconds":
+                fields["ingest_lag_s"] = float(sample.value)
     fields["received"] = received
     return fields
 

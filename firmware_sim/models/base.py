@@ -25,6 +25,7 @@ from contracts import (
     encode,
 )
 from contracts.uplink import QOS_OF, TS_MIN_MS
+from firmware_sim.models.alarm_repeat import AlarmRepeater
 from firmware_sim.models.display import DISPLAY_TEXT, DisplayState
 
 DAY_MS = 86_400_000
@@ -89,11 +90,13 @@ class DeviceModel:
         self.subject_id = subject_id
         self.rng = rng
         self.seq = 0
+        self.boot = 0  # counter restarts: a factory reset or battery swap starts seq again, boot + 1
         self.skew_ms = 0
         self.powered = True
         self.display = DisplayState.IDLE
         self.display_text_zh = ""
         self.open_alarms: set[int] = set()
+        self.unconfirmed: AlarmRepeater[Outgoing] = AlarmRepeater()  # sent again until alarm_received
         self.ignored_downlinks = 0
         self.injection_detail: dict[str, Any] = {}  # what the last scenario event did (for ground truth)
         self.battery = float(rng.uniform(45.0, 100.0))
@@ -108,7 +111,7 @@ class DeviceModel:
 
     # -- timers ---------------------------------------------------------------------------------
     def handlers(self) -> dict[str, Callable[[int], list[Outgoing]]]:
-        return {"status": self._on_status, "cancel": self._on_cancel}
+        return {"status": self._on_status, "cancel": self._on_cancel, "alarm_repeat": self._on_alarm_repeat}
 
     @property
     def next_due_ms(self) -> int | None:
@@ -152,6 +155,7 @@ class DeviceModel:
             UplinkChannel.STATUS,
             Status(
                 device_id=self.device_id,
+                boot=self.boot,
                 seq=self.next_seq(),
                 ts=self.ts(now_ms),
                 battery_pct=pct,
@@ -194,8 +198,32 @@ class DeviceModel:
         if cancel_after_s is not None and cancel_after_s <= self.sos_cancel_window_s:
             self._pending_cancel[seq] = now_ms + int(cancel_after_s * 1000)
             self._timers["cancel"] = min(self._pending_cancel.values())
-        press = SosPress(device_id=self.device_id, seq=seq, ts=self.ts(now_ms), fix=self.fix(now_ms))
-        return [Outgoing(UplinkChannel.SOS, press)]
+        press = SosPress(
+            device_id=self.device_id, boot=self.boot, seq=seq, ts=self.ts(now_ms), fix=self.fix(now_ms)
+        )
+        return [self.raise_alarm(seq, Outgoing(UplinkChannel.SOS, press), now_ms)]
+
+    def raise_alarm(self, seq: int, alarm: Outgoing, now_ms: int) -> Outgoing:
+        """Send ``alarm`` now and again (same bytes) until the gateway confirms it."""
+        self.unconfirmed.add(seq, alarm, now_ms)
+        self._schedule_repeat()
+        return alarm
+
+    def _schedule_repeat(self) -> None:
+        due = self.unconfirmed.next_due_ms
+        if due is None:
+            self._timers.pop("alarm_repeat", None)
+        else:
+            self._timers["alarm_repeat"] = due
+
+    def _on_alarm_repeat(self, now_ms: int) -> list[Outgoing]:
+        out = self.unconfirmed.due(now_ms)
+        self._schedule_repeat()
+        return out
+
+    def _stop_repeating(self, seq: int) -> None:
+        if self.unconfirmed.confirm(seq):
+            self._schedule_repeat()
 
     def _on_cancel(self, now_ms: int) -> list[Outgoing]:
         out: list[Outgoing] = []
@@ -203,8 +231,13 @@ class DeviceModel:
             if due <= now_ms:
                 del self._pending_cancel[ref]
                 self.open_alarms.discard(ref)
+                self._stop_repeating(ref)  # cancelled: the cancel itself tells the gateway
                 msg = SosCancel(
-                    device_id=self.device_id, seq=self.next_seq(), ts=self.ts(now_ms), ref_seq=ref
+                    device_id=self.device_id,
+                    boot=self.boot,
+                    seq=self.next_seq(),
+                    ts=self.ts(now_ms),
+                    ref_seq=ref,
                 )
                 out.append(Outgoing(UplinkChannel.SOS, msg))
         if not self.open_alarms:
@@ -231,7 +264,21 @@ class DeviceModel:
         if event.kind == "clock_skew":
             self.skew_ms = int(float(event.params.get("skew_s", 300)) * 1000)
             return []
+        if event.kind == "factory_reset":
+            self.factory_reset()
+            return []
         return self.inject_specific(event, now_ms)
+
+    def factory_reset(self) -> None:
+        """Counter restart (factory reset, battery swap): seq starts again under the next boot number."""
+        self.boot += 1
+        self.seq = 0
+        self.open_alarms.clear()
+        self.unconfirmed.clear()  # the device's memory is gone: nothing left to repeat
+        self._schedule_repeat()
+        self._pending_cancel.clear()
+        self._timers.pop("cancel", None)
+        self._set_display(DisplayState.IDLE)
 
     def inject_specific(self, event: Injection, now_ms: int) -> list[Outgoing]:
         raise UnsupportedInjection(f"{self.kind.value} cannot do {event.kind!r}")
@@ -247,6 +294,7 @@ class DeviceModel:
         """Move every timer by ``delta_ms`` (before the first step: re-anchoring the start)."""
         self._timers = {name: due + delta_ms for name, due in self._timers.items()}
         self._pending_cancel = {ref: due + delta_ms for ref, due in self._pending_cancel.items()}
+        self.unconfirmed.shift(delta_ms)
         self._battery_at += delta_ms
 
     # -- downlinks -------------------------------------------------------------------------------------
@@ -254,9 +302,10 @@ class DeviceModel:
         if isinstance(message, DeviceConfig):
             self.apply_config(message)
             return
-        if message.ref_seq not in self.open_alarms:
+        if message.ref_boot != self.boot or message.ref_seq not in self.open_alarms:
             self.ignored_downlinks += 1
             return
+        self._stop_repeating(message.ref_seq)  # the gateway has it (operator_ack / closed imply it)
         if isinstance(message, AlarmReceived):
             if self.display is not DisplayState.HELP_COMING:
                 self._set_display(DisplayState.ALARM_RECEIVED)

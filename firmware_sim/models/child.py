@@ -154,7 +154,9 @@ class ChildMonitor(LocatedDevice):
 
     def _strap(self, now_ms: int) -> Outgoing:
         state = "worn" if self.strap_on else "removed"
-        msg = WearState(device_id=self.device_id, seq=self.next_seq(), ts=self.ts(now_ms), state=state)
+        msg = WearState(
+            device_id=self.device_id, boot=self.boot, seq=self.next_seq(), ts=self.ts(now_ms), state=state
+        )
         return Outgoing(UplinkChannel.WEAR, msg)
 
     def _on_restrap(self, now_ms: int) -> list[Outgoing]:

@@ -129,6 +129,7 @@ class HomeHub(DeviceModel):
             count = int(self.rng.poisson(expected.get(room, 0.0)))
             msg = MotionCount(
                 device_id=self.device_id,
+                boot=self.boot,
                 seq=self.next_seq(),
                 ts=self.ts(now_ms),
                 sensor_id=sid,
@@ -174,6 +175,7 @@ class HomeHub(DeviceModel):
         self.door_open = is_open
         msg = DoorState(
             device_id=self.device_id,
+            boot=self.boot,
             seq=self.next_seq(),
             ts=self.ts(now_ms),
             sensor_id=self.sensors["door"],
@@ -184,6 +186,7 @@ class HomeHub(DeviceModel):
     def hazard(self, now_ms: int, hazard: str, alarm: bool) -> list[Outgoing]:
         msg = HazardAlarm(
             device_id=self.device_id,
+            boot=self.boot,
             seq=self.next_seq(),
             ts=self.ts(now_ms),
             sensor_id=self.sensors[HAZARD_SENSOR[hazard]],
@@ -203,6 +206,7 @@ class HomeHub(DeviceModel):
     ) -> Outgoing:
         msg = SensorStatus(
             device_id=self.device_id,
+            boot=self.boot,
             seq=self.next_seq(),
             ts=self.ts(now_ms),
             sensor_id=self.sensors[suffix],
@@ -213,12 +217,17 @@ class HomeHub(DeviceModel):
         return Outgoing(UplinkChannel.SENSOR, msg)
 
     def pull_cord(self, now_ms: int) -> list[Outgoing]:
+        """The pull-cord: an alarm like SOS, sent again (same bytes) until the gateway confirms it."""
         seq = self.next_seq()
         self.open_alarms.add(seq)
         msg = PullCordAlarm(
-            device_id=self.device_id, seq=seq, ts=self.ts(now_ms), sensor_id=self.sensors["cord"]
+            device_id=self.device_id,
+            boot=self.boot,
+            seq=seq,
+            ts=self.ts(now_ms),
+            sensor_id=self.sensors["cord"],
         )
-        return [Outgoing(UplinkChannel.PULL_CORD, msg)]
+        return [self.raise_alarm(seq, Outgoing(UplinkChannel.PULL_CORD, msg), now_ms)]
 
     # -- scenario events ---------------------------------------------------------------------------
     def inject(self, event: Injection, now_ms: int) -> list[Outgoing]:

@@ -45,6 +45,7 @@ class LocatedDevice(DeviceModel):
         r = self.measure(now_ms)
         msg = Location(
             device_id=self.device_id,
+            boot=self.boot,
             seq=self.next_seq(),
             ts=self.ts(now_ms),
             lat=r.lat,

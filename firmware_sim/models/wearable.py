@@ -116,7 +116,9 @@ class Wearable(DeviceModel):
 
     def _wear(self, now_ms: int) -> Outgoing:
         state = "worn" if self.worn else "removed"
-        msg = WearState(device_id=self.device_id, seq=self.next_seq(), ts=self.ts(now_ms), state=state)
+        msg = WearState(
+            device_id=self.device_id, boot=self.boot, seq=self.next_seq(), ts=self.ts(now_ms), state=state
+        )
         return Outgoing(UplinkChannel.WEAR, msg)
 
     # -- signals ------------------------------------------------------------------------------------
@@ -125,6 +127,7 @@ class Wearable(DeviceModel):
         r = self.vitals.reading(self.current_activity(), worn=self.worn, episode=self.episode)
         msg = Vitals(
             device_id=self.device_id,
+            boot=self.boot,
             seq=self.next_seq(),
             ts=self.ts(now_ms),
             hr_bpm=r.hr_bpm,
@@ -143,6 +146,7 @@ class Wearable(DeviceModel):
             "v": SCHEMA_VERSION,
             "type": "accel",
             "device_id": self.device_id,
+            "boot": self.boot,
             "seq": seq,
             "ts": self.ts(now_ms),
             "rate_hz": RATE_HZ,
@@ -181,12 +185,13 @@ class Wearable(DeviceModel):
         self._set_display(DisplayState.ALARM_SENT)
         msg = FallSuspected(
             device_id=self.device_id,
+            boot=self.boot,
             seq=seq,
             ts=self.ts(now_ms),
             peak_g=round(self._fall_peak, 2),
             confidence=0.8,
         )
-        return [Outgoing(UplinkChannel.FALL, msg)]
+        return [self.raise_alarm(seq, Outgoing(UplinkChannel.FALL, msg), now_ms)]
 
     def _on_getup(self, now_ms: int) -> list[Outgoing]:
         self.activity = Activity.SIT

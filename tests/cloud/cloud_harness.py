@@ -13,7 +13,8 @@ import httpx
 import orjson
 
 from cloud.settings import CloudSettings
-from contracts.intake import EdgeEvent, EventKind, Severity
+from contracts.identity import event_key, finding_key
+from contracts.intake import DEVICE_ALARM_KINDS, EdgeEvent, EventKind, Severity
 
 EDGE_ID = "edge-xiqing-01"
 EDGE_TOKEN = "edge-token-0123456789abcdef"
@@ -47,8 +48,13 @@ def edge_event(
     edge_id: str = EDGE_ID,
     device_ts: int = T0,
 ) -> dict[str, Any]:
+    derived = (
+        event_key(device_id, seq)
+        if kind in DEVICE_ALARM_KINDS
+        else finding_key(device_id, seq, 0, kind.value)
+    )
     event = EdgeEvent(
-        key=f"{device_id}:{seq}",
+        key=derived,
         edge_id=edge_id,
         device_id=device_id,
         seq=seq,

@@ -62,7 +62,8 @@ async def test_concurrent_events_of_one_person_fuse_into_one_incident(
 
 
 async def test_unknown_device_is_422_naming_device_id(edge: httpx.AsyncClient) -> None:
-    response = await edge.post(INTAKE, json=edge_event("card-9999"))
+    event = edge_event("card-9999", kind=EventKind.HR_HIGH, severity=Severity.P2)
+    response = await edge.post(INTAKE, json=event)
     assert response.status_code == 422
     assert response.json() == {
         "error": "validation",

@@ -72,3 +72,38 @@ async def test_migrations_match_the_models_on_postgres(postgres_url: str) -> Non
             assert await conn.run_sync(_diff) == []
     finally:
         await db.close()
+
+
+async def test_intake_authority_and_unassigned_alarms_on_postgres(
+    start_cloud: StartCloud, postgres_url: str
+) -> None:
+    from cloud_harness import OTHER_EDGE_TOKEN
+
+    async with (
+        start_cloud(database_url=postgres_url) as cloud,
+        cloud.edge_client() as edge,
+        cloud.edge_client(OTHER_EDGE_TOKEN) as other,
+        cloud.operator_client() as operator,
+    ):
+        foreign = await other.post("/api/v1/intake/events", json=edge_event(edge_id="edge-other"))
+        assert foreign.status_code == 403 and foreign.json()["detail"][0]["field"] == "device_id"
+        taken = {**edge_event(seq=3), "key": "card-0001:4"}
+        assert (await edge.post("/api/v1/intake/events", json=taken)).status_code == 422
+        unknown = await edge.post("/api/v1/intake/events", json=edge_event("stranger-1", 1))
+        assert unknown.status_code == 201
+        flagged = {**edge_event(edge_id="edge-other"), "unassigned": True}
+        assert (await other.post("/api/v1/intake/events", json=flagged)).status_code == 201
+        real = await edge.post("/api/v1/intake/events", json=edge_event())
+        assert real.status_code == 201 and real.json()["duplicate"] is False
+        items = (await operator.get("/api/v1/incidents", params={"status": "all"})).json()
+        assert sorted((i["device_id"], i["unassigned_reason"] or "") for i in items) == [
+            ("card-0001", ""),
+            ("card-0001", "other_gateway"),
+            ("stranger-1", "unknown_device"),
+        ]
+
+
+async def test_migration_0005_up_and_down_on_postgres(postgres_url: str) -> None:
+    from test_cloud_migration_0005 import upgrade_and_downgrade_with_data
+
+    await upgrade_and_downgrade_with_data(postgres_url)

@@ -90,8 +90,9 @@ async def post_event(
     evidence: dict[str, Any] | None = None,
 ) -> c.IntakeAck:
     now = now_ms()
+    key = c.event_key(device_id, seq)
     event = c.EdgeEvent(
-        key=c.event_key(device_id, seq),
+        key=key if kind in c.DEVICE_ALARM_KINDS else f"{key}.{kind.value}",
         edge_id=DEMO_EDGE_ID,
         device_id=device_id,
         seq=seq,
@@ -167,6 +168,22 @@ async def test_new_sos_appears_live_and_is_acknowledged_with_the_keyboard(
     assert command["device_id"] == "card-0001"
     assert command["downlink"]["incident_key"] == ack.key
     assert command["downlink"]["eta_min"] == 15
+
+
+async def test_an_sos_from_an_unregistered_device_is_an_unassigned_alarm_in_the_queue(
+    page: Page, cloud: str, edge: httpx.AsyncClient, screenshot: Screenshot
+) -> None:
+    await log_in(page, cloud)
+    queue = page.get_by_role("listbox", name="警情队列")
+    await post_event(edge, "new-card-77", 1, c.EventKind.SOS)
+    row = queue.get_by_role("option").filter(has_text="未登记设备")
+    await expect(row).to_be_visible(timeout=2_000)
+    await expect(row).to_contain_text("P1 危急")
+    await expect(row).to_contain_text("new-card-77")
+    await expect(row).to_contain_text("中心未登记此设备")
+    detail = page.get_by_role("region", name="警情详情")
+    await expect(detail).to_contain_text("未登记设备")
+    await screenshot(page, "console-unassigned-sos")
 
 
 async def test_dev_phones_show_the_guardians_sms_live(

@@ -40,7 +40,7 @@ SOS_TOPIC = "anxin/v1/up/card-0001/sos"
     [
         (SOS_TOPIC, b"{not json", "bad_json", None),
         (SOS_TOPIC, b"[1, 2]", "bad_json", None),
-        (SOS_TOPIC, _sos(v=2), "bad_version", "v"),
+        (SOS_TOPIC, _sos(v=3), "bad_version", "v"),
         (SOS_TOPIC, _sos(v="1"), "bad_version", "v"),
         (SOS_TOPIC, _sos(type="teleport"), "invalid", "type"),
         (SOS_TOPIC, _sos(type="vitals", hr_bpm=70), "invalid", "type"),  # wrong channel

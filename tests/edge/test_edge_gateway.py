@@ -34,6 +34,10 @@ def low_battery(device_id: str, seq: int) -> bytes:
     return encode(Status(device_id=device_id, seq=seq, ts=BASE_TS + seq, battery_pct=8, low_battery=True))
 
 
+def status(device_id: str, seq: int, *, ts: int = BASE_TS, boot: int = 0) -> bytes:
+    return encode(Status(device_id=device_id, boot=boot, seq=seq, ts=ts, battery_pct=80))
+
+
 def outbox_rows(gateway: Gateway) -> dict[str, str]:
     """Read the outbox file with a separate connection, as a crash-recovery tool would."""
     with sqlite3.connect(gateway.settings.database_path) as conn:
@@ -73,7 +77,9 @@ async def test_same_sos_twice_is_delivered_once_and_acknowledged_twice(
         downlinks = await device.wait_downlinks(2)
         assert {decode_downlink(p).incident_key for _, p in downlinks} == {"card-1:3"}  # type: ignore[union-attr]
         await gateway.wait_handled(2)
-        assert gateway.rejected_count("replayed") == 1
+        # a byte-for-byte copy of a stored alarm: acknowledged again, not stored again, never "replayed"
+        assert gateway.rejected_count("replayed") == 0
+        assert gateway.metrics.get_sample_value("anxin_edge_duplicate_events_total") == 1
         await cloud.wait_for(lambda: len(cloud.events) >= 1)
         # a later message proves the forwarder is past the repeat, then count deliveries
         await device.publish("card-2", "sos", sos("card-2", 1))
@@ -139,13 +145,17 @@ async def test_bad_inputs_are_counted_by_reason_and_a_good_device_is_served_next
                 orjson.dumps({**orjson.loads(good), "device_id": "card-2"}),
                 "device_mismatch",
             ),
-            ("anxin/v1/up/stranger-9/sos", sos("stranger-9", 1), "unknown_device"),
-            ("anxin/v1/up/card-1/sos", good, "replayed"),
-            ("anxin/v1/up/card-1/nonsense", good, "bad_topic"),
+            ("anxin/v1/up/stranger-9/status", status("stranger-9", 1), "unknown_device"),
+            ("anxin/v1/up/card-1/status", status("card-1", 4), "replayed"),  # a copy of the one above
+            ("anxin/v1/up/_card-1/status", good, "bad_topic"),  # not a valid device id
+            ("anxin/v1/up/card-1/status", status("card-1", 7, ts=9_999_999_999_999), "clock_ahead"),
+            ("anxin/v1/up/card-1/status", status("card-1", 5 + 10**6), "seq_jump"),
+            ("anxin/v1/up/card-1/status", status("card-1", 1, boot=100), "boot_jump"),
         ]
+        await device.publish("card-1", "status", status("card-1", 4))  # out of order: accepted
         for topic, payload, _ in bad:
             await device.publish_raw(topic, payload)
-        await gateway.wait_handled(1 + len(bad))
+        await gateway.wait_handled(2 + len(bad))
         for _, _, reason in bad:
             assert gateway.rejected_count(reason) == 1, reason
         await device.publish("card-1", "sos", sos("card-1", 6))
@@ -190,11 +200,13 @@ async def test_registry_is_cached_for_a_restart_with_the_cloud_down(
         assert gateway.registry.knows("card-1")
     async with gateway_factory() as gateway:  # cloud down now
         assert gateway.registry.loaded and gateway.registry.knows("card-1")
-        await device.publish("stranger-1", "sos", sos("stranger-1", 1))
+        await device.publish("stranger-1", "status", status("stranger-1", 1))
+        await device.publish("stranger-1", "sos", sos("stranger-1", 2))
         await device.publish("card-1", "sos", sos("card-1", 1))
-        await gateway.wait_handled(2)
-        assert gateway.rejected_count("unknown_device") == 1
-        assert outbox_rows(gateway) == {"card-1:1": "pending"}
+        await gateway.wait_handled(3)
+        assert gateway.rejected_count("unknown_device") == 1  # the status; the SOS must reach a human
+        assert outbox_rows(gateway) == {"card-1:1": "pending", "stranger-1:2": "pending"}
+        assert gateway.metrics.get_sample_value("anxin_edge_unassigned_alarms_total") == 1
 
 
 async def test_without_any_snapshot_devices_are_accepted(

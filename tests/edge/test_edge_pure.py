@@ -201,3 +201,15 @@ def test_registry_snapshot_takes_numeric_subject_ids_and_skips_bad_rows() -> Non
     assert bad == 2
     with pytest.raises(ValueError, match="list"):
         parse_snapshot("nope")
+
+
+def test_the_tick_clock_waits_for_the_backlog_and_holds_while_shedding() -> None:
+    from edge.ingest.backlog import TickClock
+
+    clock = TickClock()
+    assert clock.advance(100_000, lag_ms=0, shed_total=0) == 100_000
+    assert clock.advance(130_000, lag_ms=5_000, shed_total=0) == 125_000  # 5 s of messages still queued
+    assert clock.advance(160_000, lag_ms=0, shed_total=40) == 125_000  # shedding: heartbeats may be lost
+    assert clock.advance(190_000, lag_ms=0, shed_total=90) == 125_000
+    assert clock.advance(220_000, lag_ms=2_000, shed_total=90) == 218_000  # caught up again
+    assert clock.advance(250_000, lag_ms=60_000, shed_total=90) == 218_000  # never goes back

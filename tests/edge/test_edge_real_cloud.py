@@ -12,7 +12,7 @@ import pytest
 from edge_testkit import BASE_TS, DeviceLink, running
 
 from broker.runner import MosquittoBroker, free_port
-from contracts import OperatorAcknowledged, SosPress, decode_downlink, encode
+from contracts import OperatorAcknowledged, SosPress, Status, decode_downlink, encode
 from edge.gateway import Gateway
 from edge.settings import EdgeSettings
 
@@ -64,7 +64,8 @@ async def test_sos_reaches_the_real_cloud_and_the_operator_ack_comes_back(
         await device.publish("card-0001", "sos", encode(SosPress(device_id="card-0001", seq=1, ts=BASE_TS)))
         await device.wait_downlinks(1)  # AlarmReceived from the gateway
         await gateway.wait_delivered("card-0001:1")
-        await device.publish("stranger-1", "sos", encode(SosPress(device_id="stranger-1", seq=1, ts=BASE_TS)))
+        stranger = encode(Status(device_id="stranger-1", seq=1, ts=BASE_TS, battery_pct=90))
+        await device.publish("stranger-1", "status", stranger)
 
         async with httpx.AsyncClient(base_url=real_cloud, timeout=10) as operator:
             login = {"username": "operator", "password": PASSWORD}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from contracts import (
@@ -148,6 +150,21 @@ def test_clock_skew_moves_the_device_clock() -> None:
     assert out[0].message.ts == START_MS + 1_000 - 120_000  # type: ignore[union-attr]
 
 
+def test_factory_reset_restarts_seq_under_the_next_boot() -> None:
+    card = build_device("card-0001", DeviceKind.SOS_CARD, subject_id="D001", seed=1, start_ms=START_MS)
+    before = card.inject(Injection("sos"), START_MS)[0].message
+    assert isinstance(before, SosPress) and before.boot == 0
+    card.inject(Injection("factory_reset"), START_MS + 1_000)
+    after = card.inject(Injection("sos"), START_MS + 2_000)[0].message
+    assert isinstance(after, SosPress) and (after.boot, after.seq) == (1, 1)
+    assert after.key != before.key and after.key == "card-0001:b1.1"
+    stale = {"device_id": "card-0001", "ts": START_MS, "ref_seq": 1, "incident_key": before.key}
+    card.on_downlink(AlarmReceived(**stale), START_MS + 3_000)  # boot 0's ack: not this alarm
+    assert shown(card) is DisplayState.ALARM_SENT and card.ignored_downlinks == 1
+    card.on_downlink(AlarmReceived(**stale, ref_boot=1), START_MS + 3_000)
+    assert shown(card) is DisplayState.ALARM_RECEIVED
+
+
 def test_fall_alarm_then_help_gets_the_person_up() -> None:
     wear = build_device(
         "wear-0001",
@@ -168,3 +185,61 @@ def test_fall_alarm_then_help_gets_the_person_up() -> None:
     ref = {"device_id": "wear-0001", "ts": START_MS, "ref_seq": alarm.seq, "incident_key": alarm.key}
     wear.on_downlink(AlarmClosed(**ref, outcome="resolved"), START_MS + 600_000)
     assert shown(wear) is DisplayState.IDLE and wear.activity == "sit"
+
+
+def _repeats(device: DeviceModel, until_ms: int, step_ms: int = 1_000) -> list[tuple[int, Outgoing]]:
+    out: list[tuple[int, Outgoing]] = []
+    for now in range(START_MS + step_ms, until_ms + 1, step_ms):
+        out += [(now, o) for o in device.step(now) if o.channel in ("sos", "fall")]
+    return out
+
+
+def test_sos_is_repeated_byte_for_byte_with_capped_backoff_until_alarm_received() -> None:
+    card = build_device("card-0001", DeviceKind.SOS_CARD, subject_id="D001", seed=1, start_ms=START_MS)
+    [press] = card.inject(Injection("sos"), START_MS)
+    sent = _repeats(card, START_MS + 200_000)
+    times = [START_MS] + [t for t, _ in sent]
+    gaps_s = [(b - a) // 1000 for a, b in itertools.pairwise(times)]
+    assert gaps_s == [5, 10, 20, 40, 60, 60]  # doubling, capped at 60 s
+    assert {o.encode() for _, o in sent} == {press.encode()}  # the same identity and bytes each time
+    seq = press.message.seq  # type: ignore[union-attr]
+    card.on_downlink(
+        AlarmReceived(device_id="card-0001", ts=START_MS, ref_seq=seq, incident_key=f"card-0001:{seq}"),
+        START_MS + 200_500,
+    )
+    assert not [o for o in card.step(START_MS + 3_600_000) if o.channel == "sos"]
+    assert len(card.unconfirmed) == 0 and card.unconfirmed.repeats == 6
+
+
+def test_a_confirmed_sos_is_not_repeated_and_a_cancelled_one_stops() -> None:
+    card = build_device("card-0001", DeviceKind.SOS_CARD, subject_id="D001", seed=1, start_ms=START_MS)
+    [press] = card.inject(Injection("sos"), START_MS)
+    seq = press.message.seq  # type: ignore[union-attr]
+    card.on_downlink(
+        AlarmReceived(device_id="card-0001", ts=START_MS, ref_seq=seq, incident_key=f"card-0001:{seq}"),
+        START_MS + 100,
+    )
+    assert _repeats(card, START_MS + 120_000) == []
+    card.inject(Injection("sos", {"cancel_after_s": 8.0}), START_MS + 120_000)
+    later = [o.message for _, o in _repeats(card, START_MS + 400_000)]
+    assert [type(m) for m in later] == [SosPress, SosCancel]  # one repeat at +5 s, then the cancel
+
+
+def test_a_device_fall_alarm_is_repeated_until_confirmed() -> None:
+    wear = build_device(
+        "wear-0001",
+        DeviceKind.WEARABLE,
+        subject_id="E001",
+        seed=1,
+        start_ms=START_MS,
+        accel_mode=AccelMode.OFF,
+    )
+    wear.step(START_MS)
+    wear.inject(Injection("fall"), START_MS)
+    falls = [o for _, o in _repeats(wear, START_MS + 20_000) if o.channel == "fall"]
+    assert len(falls) == 3 and len({o.encode() for o in falls}) == 1  # raised at +2 s, again at +7, +17
+    alarm = falls[0].message
+    assert isinstance(alarm, FallSuspected)
+    ref = {"device_id": "wear-0001", "ts": START_MS, "ref_seq": alarm.seq, "incident_key": alarm.key}
+    wear.on_downlink(AlarmReceived(**ref), START_MS + 20_500)
+    assert [o for _, o in _repeats(wear, START_MS + 300_000) if o.channel == "fall"] == []

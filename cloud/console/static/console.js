@@ -2,7 +2,7 @@
 
 import { act, ApiError, getIncident, listIncidents, logout, openStream, requireLogin } from "./api.js";
 import { beep, setSoundWanted, setTitleCount, showBanner, soundWanted, unlockAudio } from "./cue.js";
-import { kindText, latestKindText, renderDetail, severityBadge, statusChip, subjectText, whereText } from "./detail.js";
+import { kindText, latestKindText, renderDetail, severityBadge, statusChip, whereOf, whoOf } from "./detail.js";
 import { anyDialogOpen, askAction } from "./dialogs.js";
 import { domId, h } from "./dom.js";
 import { formatClock, formatElapsed, toMillis } from "./format.js";
@@ -45,8 +45,8 @@ function rowFor(incident, now) {
       dataset: { id },
     },
     severityBadge(incident.severity),
-    h("span", { class: "row-main" }, h("span", { class: "kind" }, kindText(incident), latestKindText(incident) ? h("span", { class: "latest-kind" }, ` · ${latestKindText(incident)}`) : null), h("span", { class: "who" }, subjectText(incident.subject))),
-    h("span", { class: "where" }, whereText(incident.subject)),
+    h("span", { class: "row-main" }, h("span", { class: "kind" }, kindText(incident), latestKindText(incident) ? h("span", { class: "latest-kind" }, ` · ${latestKindText(incident)}`) : null), h("span", { class: "who" }, whoOf(incident))),
+    h("span", { class: "where" }, whereOf(incident)),
     statusChip(incident.status),
     isOpen(incident)
       ? h("span", { class: "elapsed mono", dataset: { since: since ?? "" } }, formatElapsed(since, now))
@@ -226,7 +226,7 @@ function onIncident(incident, created) {
       t("alert.new", {
         kind: kindText(incident),
         severity: label("severity", incident.severity),
-        where: whereText(incident.subject),
+        where: whereOf(incident),
       }),
       urgent,
     );

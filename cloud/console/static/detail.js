@@ -25,6 +25,19 @@ export function subjectText(subject) {
   return subject?.kind ? `${who} · ${label("subject", subject.kind)}` : who;
 }
 
+/** Who the incident is about: the person, or — for an alarm from a device no person is registered
+ * for here — the 未登记设备 flag and the device id. */
+export function whoOf(incident) {
+  if (!incident.unassigned) return subjectText(incident.subject);
+  return h("span", { class: "unassigned" }, h("span", { class: "badge unassigned-flag" }, t("unassigned.flag")), ` ${incident.device_id ?? ""}`);
+}
+
+/** Where: the person's community, or why an unassigned alarm has no person. */
+export function whereOf(incident) {
+  if (!incident.unassigned) return whereText(incident.subject);
+  return label("unassigned", incident.unassigned_reason ?? "unknown_device");
+}
+
 /** The incident's location, whichever name the API gives it. */
 export function locationOf(incident) {
   return incident.last_location ?? incident.location ?? null;
@@ -219,7 +232,7 @@ export function renderDetail(container, incident) {
       statusChip(incident.status),
     ),
     firstStepsBlock(incident.first_steps),
-    h("p", { class: "detail-who" }, subjectText(incident.subject), h("span", { class: "muted" }, ` · ${whereText(incident.subject)}`)),
+    h("p", { class: "detail-who" }, whoOf(incident), h("span", { class: "muted" }, ` · ${whereOf(incident)}`)),
     h(
       "dl",
       { class: "facts" },
