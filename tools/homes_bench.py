@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from contracts.home import STANDARD_PACK, sensor_id
+from contracts import AlarmReceived
+from contracts.home import STANDARD_PACK, PullCordAlarm, sensor_id
 from firmware_sim.models.base import Injection
 from firmware_sim.models.home_hub import HomeHub, day_start_ms, local_day
 from firmware_sim.randomness import device_rng
@@ -132,6 +133,13 @@ def run_home(hub_id: str, seed: int, weeks: int, *, learn: bool = True) -> HomeR
             events.extend(observe(monitor, out.message))
             busy += time.perf_counter() - t0
             messages += 1
+            if isinstance(out.message, PullCordAlarm):  # the gateway's confirmation: the hub stops repeating
+                m = out.message
+                key = f"{m.device_id}:{m.seq}"
+                received = AlarmReceived(
+                    device_id=m.device_id, ts=m.ts, ref_seq=m.seq, ref_boot=m.boot, incident_key=key
+                )
+                hub.on_downlink(received, m.ts)
 
     for item in script:
         feed(hub.step(item.t_ms))
