@@ -12,14 +12,25 @@ from contracts.downlink import (
     OperatorAcknowledged,
 )
 from contracts.errors import ContractError
+from contracts.home import (
+    DoorState,
+    Hazard,
+    HazardAlarm,
+    MotionCount,
+    PullCordAlarm,
+    Room,
+    SensorStatus,
+)
 from contracts.identity import event_key, message_digest
-from contracts.ids import DeviceKind, validate_device_id
+from contracts.ids import DeviceKind, is_home_sensor, validate_device_id
 from contracts.intake import EdgeCommand, EdgeEvent, EventKind, IntakeAck, Severity
 from contracts.topics import (
     DownlinkChannel,
     UplinkChannel,
     downlink_filter,
     downlink_topic,
+    is_alarm_channel,
+    is_alarm_topic,
     parse_uplink_topic,
     uplink_filter,
     uplink_topic,
@@ -52,6 +63,7 @@ __all__ = [
     "ContractError",
     "DeviceConfig",
     "DeviceKind",
+    "DoorState",
     "DownlinkChannel",
     "DownlinkMessage",
     "EdgeCommand",
@@ -59,11 +71,17 @@ __all__ = [
     "EventKind",
     "FallSuspected",
     "Fix",
+    "Hazard",
+    "HazardAlarm",
     "IntakeAck",
     "Location",
     "LocationSource",
+    "MotionCount",
     "OperatorAcknowledged",
     "Presence",
+    "PullCordAlarm",
+    "Room",
+    "SensorStatus",
     "Severity",
     "SosCancel",
     "SosPress",
@@ -78,6 +96,9 @@ __all__ = [
     "downlink_topic",
     "encode",
     "event_key",
+    "is_alarm_channel",
+    "is_alarm_topic",
+    "is_home_sensor",
     "message_digest",
     "parse_uplink_topic",
     "uplink_filter",

@@ -8,6 +8,7 @@
 * ``wearable_placement``: where the person wears their fall wearable (``waist`` clip, ``pendant``,
   ``wrist`` watch): the gateway runs the fall model fitted for that placement. ``None`` (default):
   as the device declares in its accel batches (``AccelBatch.placement``, itself ``waist`` by default).
+* ``home``: the smart service pack's overrides (usual getting-up time, the night for the front door).
 
 Every section has defaults (the common clinical limits), so ``{}`` is a valid plan. The cloud's API
 stores it (rejecting unknown fields with :func:`contracts.codec.unknown_fields`) and the same JSON goes to
@@ -105,6 +106,19 @@ class Schedule(_Section):
         return self
 
 
+class HomePlan(_Section):
+    """The smart service pack's settings for this person's home (learned per home; these override).
+
+    ``usually_up_by`` replaces the learned getting-up time (a carer knows she sleeps late on Sundays —
+    or always); ``night_start``/``night_end`` bound the night for the front door (across midnight);
+    ``morning_grace_min`` is how long after the usual time nobody-up becomes an incident."""
+
+    usually_up_by: ClockTime | None = None
+    night_start: ClockTime = "23:00"
+    night_end: ClockTime = "05:30"
+    morning_grace_min: Annotated[int, Field(ge=10, le=240)] = 20
+
+
 FenceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 
 
@@ -135,6 +149,7 @@ class CarePlan(_Section):
     fences: Annotated[list[FencePlan], Field(max_length=MAX_FENCES)] = []
     vehicle_kmh: Annotated[float, Field(ge=5, le=200, allow_inf_nan=False)] = 25.0
     wearable_placement: Literal["waist", "pendant", "wrist"] | None = None
+    home: HomePlan = HomePlan()
 
     @field_validator("fences", mode="before")
     @classmethod

@@ -44,6 +44,25 @@ def example_uplinks(device_id: str = "card-0001") -> dict[str, BaseModel]:
         "status": u.Status(seq=107, battery_pct=84, rssi_dbm=-71, **base),
         "wear": u.WearState(seq=108, state="worn", **base),
         "presence": u.Presence(device_id=device_id, online=True, ts=EXAMPLE_TS),
+        **example_home_uplinks(device_id),
+    }
+
+
+def example_home_uplinks(hub_id: str = "hub-0001") -> dict[str, BaseModel]:
+    """One valid example of every smart-service-pack message (the hub publishing for its sensors)."""
+    from contracts import home as h
+
+    base: dict[str, Any] = {"device_id": hub_id, "ts": EXAMPLE_TS}
+    return {
+        "hazard": h.HazardAlarm(
+            seq=201, sensor_id=h.sensor_id(hub_id, "smoke"), hazard=h.Hazard.SMOKE, state="alarm", **base
+        ),
+        "pull_cord": h.PullCordAlarm(seq=202, sensor_id=h.sensor_id(hub_id, "cord"), **base),
+        "door": h.DoorState(seq=203, sensor_id=h.sensor_id(hub_id, "door"), state="open", **base),
+        "motion": h.MotionCount(seq=204, sensor_id=h.sensor_id(hub_id, "pir-kitchen"), count=7, **base),
+        "sensor_status": h.SensorStatus(
+            seq=205, sensor_id=h.sensor_id(hub_id, "water"), battery_pct=12, low_battery=True, **base
+        ),
     }
 
 

@@ -15,11 +15,37 @@ _DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
 class DeviceKind(StrEnum):
-    """The three device models the district hands out."""
+    """The device models the district hands out: three personal devices, and the smart service pack
+    (智慧助老服务包): a home hub and the sensors it speaks for (see :mod:`contracts.home`)."""
 
     SOS_CARD = "sos_card"  # 助老卡: SOS assistance card
     WEARABLE = "wearable"  # fall/SOS wearable (waist or pendant)
     CHILD_MONITOR = "child_monitor"  # child safety monitor (watch)
+    HOME_HUB = "home_hub"  # 智慧助老服务包 hub: the MQTT client, publishes for its sensors
+    SMOKE_DETECTOR = "smoke_detector"  # 烟感
+    GAS_DETECTOR = "gas_detector"  # 燃气报警器 (methane / CO)
+    WATER_LEAK = "water_leak"  # 水浸
+    DOOR_CONTACT = "door_contact"  # 门磁
+    MOTION_SENSOR = "motion_sensor"  # 人体红外 (PIR)
+    PULL_CORD = "pull_cord"  # 紧急拉绳
+
+
+HOME_SENSOR_KINDS = frozenset(
+    {
+        DeviceKind.SMOKE_DETECTOR,
+        DeviceKind.GAS_DETECTOR,
+        DeviceKind.WATER_LEAK,
+        DeviceKind.DOOR_CONTACT,
+        DeviceKind.MOTION_SENSOR,
+        DeviceKind.PULL_CORD,
+    }
+)
+"""Kinds that never connect themselves: their hub publishes for them (``sensor_id`` in the payload)."""
+
+
+def is_home_sensor(kind: DeviceKind | str) -> bool:
+    """True for the sensors of a service pack (a hub speaks for them; they have no MQTT identity)."""
+    return kind in HOME_SENSOR_KINDS
 
 
 def validate_device_id(value: str) -> str:

@@ -40,8 +40,8 @@ EVIDENCE_MAX_ITEMS = 2_000
 
 
 class Severity(StrEnum):
-    P1 = "P1"  # life at risk: SOS, fall, child SOS
-    P2 = "P2"  # urgent: abnormal vitals, child left a fence
+    P1 = "P1"  # life at risk: SOS, fall, child SOS, pull-cord, smoke, gas
+    P2 = "P2"  # urgent: abnormal vitals, child left a fence, water leak, night wandering
     P3 = "P3"  # check: inactivity, device silent, strap removed
     P4 = "P4"  # maintenance: battery
 
@@ -64,6 +64,14 @@ class EventKind(StrEnum):
     DEVICE_SILENT = "device_silent"
     LOW_BATTERY = "low_battery"
     RECONNECT_STORM = "reconnect_storm"
+    # smart service pack (a home hub and its sensors); ``evidence`` names ``sensor_id`` and ``room``
+    SMOKE = "smoke"  # smoke detector alarm
+    GAS = "gas"  # gas (methane / CO) detector alarm
+    WATER_LEAK = "water_leak"  # water-leak sensor alarm (a tap left running)
+    PULL_CORD = "pull_cord"  # the emergency pull-cord: an alarm like SOS
+    DOOR_OPEN_NIGHT = "door_open_night"  # the front door left open at night
+    NIGHT_WANDERING = "night_wandering"  # the door opened at night and nobody came back
+    SENSOR_FAULT = "sensor_fault"  # a detector alarming again and again (muted), tamper, sensor battery
 
 
 DEFAULT_SEVERITY: dict[EventKind, Severity] = {
@@ -84,13 +92,33 @@ DEFAULT_SEVERITY: dict[EventKind, Severity] = {
     EventKind.DEVICE_SILENT: Severity.P3,
     EventKind.LOW_BATTERY: Severity.P4,
     EventKind.RECONNECT_STORM: Severity.P4,
+    EventKind.SMOKE: Severity.P1,
+    EventKind.GAS: Severity.P1,
+    EventKind.WATER_LEAK: Severity.P2,
+    EventKind.PULL_CORD: Severity.P1,
+    EventKind.DOOR_OPEN_NIGHT: Severity.P3,
+    EventKind.NIGHT_WANDERING: Severity.P2,
+    EventKind.SENSOR_FAULT: Severity.P3,
 }
 
 
 # Events that are the device's own alarm message: keyed by the message itself, acknowledged to the device.
-DEVICE_ALARM_KINDS = frozenset({EventKind.SOS, EventKind.SOS_CANCEL, EventKind.FALL_DEVICE})
-# Alarms that must reach a human even from a device nobody has registered (an unassigned incident).
-LIFE_ALARM_KINDS = frozenset({EventKind.SOS, EventKind.FALL, EventKind.FALL_DEVICE})
+DEVICE_ALARM_KINDS = frozenset(
+    {EventKind.SOS, EventKind.SOS_CANCEL, EventKind.FALL_DEVICE, EventKind.PULL_CORD}
+)
+# Alarms that must reach a human even from a device nobody has registered (an unassigned incident); the
+# gateway also sends them first. A home hub's pull-cord, smoke, gas and water-leak alarms are among them.
+LIFE_ALARM_KINDS = frozenset(
+    {
+        EventKind.SOS,
+        EventKind.FALL,
+        EventKind.FALL_DEVICE,
+        EventKind.PULL_CORD,
+        EventKind.SMOKE,
+        EventKind.GAS,
+        EventKind.WATER_LEAK,
+    }
+)
 EDGE_EVENT_VERSION: Final = 2
 
 

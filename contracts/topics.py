@@ -33,10 +33,19 @@ class UplinkChannel(StrEnum):
     STATUS = "status"  # heartbeat + battery
     WEAR = "wear"  # worn / removed (QoS 1)
     PRESENCE = "presence"  # online/offline, also the MQTT last will (retained, QoS 1)
+    # smart service pack: the home hub publishes for its sensors (``sensor_id`` in the payload)
+    HAZARD = "hazard"  # smoke / gas / water-leak alarm and clear (QoS 1, an alarm channel)
+    PULL_CORD = "pull_cord"  # emergency pull-cord (QoS 1, an alarm channel like SOS)
+    DOOR = "door"  # door contact open / closed (QoS 1)
+    MOTION = "motion"  # PIR motion counts per interval (QoS 1: inactivity depends on them)
+    SENSOR = "sensor"  # a sensor's battery and tamper state (QoS 1)
 
 
-# Alarms: acknowledged to the broker (PUBACK) only once on disk, and answered with ``AlarmReceived``.
-ALARM_CHANNELS = frozenset({UplinkChannel.SOS, UplinkChannel.FALL})
+# Alarms: acknowledged to the broker (PUBACK) only once on disk, answered with ``AlarmReceived``, and
+# never queued behind telemetry. The smart service pack's pull-cord and hazards (smoke, gas, water) too.
+ALARM_CHANNELS = frozenset(
+    {UplinkChannel.SOS, UplinkChannel.FALL, UplinkChannel.PULL_CORD, UplinkChannel.HAZARD}
+)
 _ALARM_CHANNEL_NAMES = frozenset(c.value for c in ALARM_CHANNELS)
 
 
@@ -82,6 +91,11 @@ def uplink_filter(shared_group: str | None = None) -> str:
 def uplink_subtree() -> str:
     """Subscription filter for every uplink topic at any depth (monitoring, counting)."""
     return f"{UPLINK_PREFIX}/#"
+
+
+def is_alarm_topic(topic: str) -> bool:
+    """Whether ``topic`` is an uplink topic on an alarm channel (cheap: no full validation)."""
+    return topic.startswith(UPLINK_PREFIX) and is_alarm_channel(topic)
 
 
 def is_alarm_channel(topic: str) -> bool:

@@ -9,7 +9,7 @@ fields, so firmware may add fields.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -149,8 +149,20 @@ class Presence(BaseModel):
     ts: Annotated[int, Field(ge=0, le=TS_MAX_MS)] | None = None
 
 
-UplinkMessage = SosPress | SosCancel | FallSuspected | AccelBatch | Vitals | Location | Status | WearState
-AnyUplink = UplinkMessage | Presence
+# The smart service pack's messages build on ``_Uplink`` above (a hub publishing for its sensors).
+from contracts.home import (  # noqa: E402
+    DoorState,
+    HazardAlarm,
+    HomeUplink,
+    MotionCount,
+    PullCordAlarm,
+    SensorStatus,
+)
+
+UplinkMessage: TypeAlias = (
+    SosPress | SosCancel | FallSuspected | AccelBatch | Vitals | Location | Status | WearState | HomeUplink
+)
+AnyUplink: TypeAlias = UplinkMessage | Presence
 
 CHANNEL_OF: dict[str, UplinkChannel] = {
     "sos": UplinkChannel.SOS,
@@ -162,6 +174,11 @@ CHANNEL_OF: dict[str, UplinkChannel] = {
     "status": UplinkChannel.STATUS,
     "wear": UplinkChannel.WEAR,
     "presence": UplinkChannel.PRESENCE,
+    "hazard": UplinkChannel.HAZARD,
+    "pull_cord": UplinkChannel.PULL_CORD,
+    "door": UplinkChannel.DOOR,
+    "motion": UplinkChannel.MOTION,
+    "sensor_status": UplinkChannel.SENSOR,
 }
 
 MODEL_OF: dict[str, type[BaseModel]] = {
@@ -174,6 +191,11 @@ MODEL_OF: dict[str, type[BaseModel]] = {
     "status": Status,
     "wear": WearState,
     "presence": Presence,
+    "hazard": HazardAlarm,
+    "pull_cord": PullCordAlarm,
+    "door": DoorState,
+    "motion": MotionCount,
+    "sensor_status": SensorStatus,
 }
 
 # Alarms go at QoS 1; high-rate telemetry may use QoS 0.
@@ -186,4 +208,9 @@ QOS_OF: dict[UplinkChannel, int] = {
     UplinkChannel.LOCATION: 1,
     UplinkChannel.VITALS: 0,
     UplinkChannel.ACCEL: 0,
+    UplinkChannel.HAZARD: 1,
+    UplinkChannel.PULL_CORD: 1,
+    UplinkChannel.DOOR: 1,
+    UplinkChannel.MOTION: 1,
+    UplinkChannel.SENSOR: 1,
 }

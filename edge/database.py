@@ -53,7 +53,12 @@ CREATE TABLE IF NOT EXISTS meta (
 
 
 # Columns added after the first release: (table, column, type). A file from an older gateway gets them.
-ADDED_COLUMNS = (("registry", "care_plan", "TEXT"), ("outbox", "digest", "TEXT"))
+ADDED_COLUMNS = (
+    ("registry", "care_plan", "TEXT"),
+    ("outbox", "digest", "TEXT"),
+    ("registry", "hub_id", "TEXT"),  # a service-pack sensor: the hub that publishes for it
+    ("registry", "room", "TEXT"),
+)
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:

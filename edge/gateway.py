@@ -27,6 +27,7 @@ from edge.delivery.forwarder import Forwarder
 from edge.delivery.outbox import Outbox
 from edge.detection.detectors import DeviceFacts, default_detectors
 from edge.detection.fleet_clock import FleetClock
+from edge.detection.home.config import SensorInfo
 from edge.errors import OutboxError
 from edge.ingest.alarm_lane import AlarmLane
 from edge.ingest.backlog import TickClock
@@ -95,7 +96,11 @@ class Gateway:
 
         if detectors is None:
             detectors = default_detectors(
-                self._kind_of, plan_of=self._plan_of, clock=self.fleet_clock, on_failure=detector_failed
+                self._kind_of,
+                plan_of=self._plan_of,
+                clock=self.fleet_clock,
+                on_failure=detector_failed,
+                sensors_of=self._sensors_of,
             )
         self.pipeline = Pipeline(s.edge_id, detectors, on_failure=detector_failed)
         self.telemetry = TelemetryFeed(
@@ -203,6 +208,12 @@ class Gateway:
     def _plan_of(self, device_id: str) -> CarePlan | None:
         found = self.registry.get(device_id)
         return None if found is None else found.care_plan
+
+    def _sensors_of(self, hub_id: str) -> dict[str, SensorInfo]:
+        return {
+            s.device_id: SensorInfo(sensor_id=s.device_id, kind=s.kind.value, room=s.room)
+            for s in self.registry.sensors_of(hub_id)
+        }
 
     # -- accessors for tests and the demo ----------------------------------------------------------
     def rejected_count(self, reason: str) -> float:

@@ -23,6 +23,7 @@ REJECT_REASONS = (
     "clock_ahead",  # quarantined: device clock too far ahead of the gateway's (edge.ingest.sequence)
     "boot_jump",  # quarantined: boot number jumped too far
     "seq_jump",  # quarantined: seq jumped too far, not confirmed by a second message
+    "foreign_sensor",  # a home hub naming a sensor not registered to it (another home's)
 )
 
 _FAST_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)

@@ -1,9 +1,11 @@
 """Route validated uplinks to events (pure): alarms straight through, telemetry through detectors.
 
 ``SosPress`` → ``sos``, ``SosCancel`` → ``sos_cancel`` (``ref_key`` names the cancelled alarm),
-``FallSuspected`` → ``fall_device``; these are keyed by the message (``device_id:seq``, or
-``device_id:b<boot>.seq`` after a counter restart, see :mod:`contracts.identity`) and the device gets an
-:class:`~contracts.AlarmReceived` once the event is on disk. Every other message goes to the
+``FallSuspected`` → ``fall_device``, a home hub's ``PullCordAlarm`` → ``pull_cord``; these are keyed by
+the message (``device_id:seq``, or ``device_id:b<boot>.seq`` after a counter restart, see
+:mod:`contracts.identity`) and the device gets an :class:`~contracts.AlarmReceived` once the event is
+on disk. A home hazard (smoke, gas, water: an alarm channel) goes through the detectors and is
+acknowledged the same way once their events are on disk. Every other message goes to the
 :class:`Detector` ports; a finding becomes an event keyed ``<message key>.kind`` (the message that
 completed the decision, plus the kind, so one message may raise several kinds and a replay raises none).
 Events carry the digest of the message bytes, so the outbox tells a copy from a different message.
@@ -29,10 +31,14 @@ from contracts import (
     UplinkMessage,
     event_key,
 )
+from contracts.home import Hazard, HazardAlarm, PullCordAlarm
 from contracts.identity import finding_key, tick_key
 from contracts.intake import DEFAULT_SEVERITY
+from contracts.topics import is_alarm_channel
+from contracts.uplink import CHANNEL_OF
 
 log = logging.getLogger(__name__)
+HAZARD_EVENT = {Hazard.SMOKE: EventKind.SMOKE, Hazard.GAS: EventKind.GAS, Hazard.WATER: EventKind.WATER_LEAK}
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +116,7 @@ class Pipeline:
             **extra,
         )
 
-    def alarm_ack(self, message: SosPress | FallSuspected, now_ms: int) -> AlarmReceived:
+    def alarm_ack(self, message: UplinkMessage, now_ms: int) -> AlarmReceived:
         return AlarmReceived(
             device_id=message.device_id,
             ts=now_ms,
@@ -141,7 +147,26 @@ class Pipeline:
         if isinstance(message, SosCancel):
             ref = event_key(message.device_id, message.ref_seq, message.boot)
             return Outcome([self._event(message, EventKind.SOS_CANCEL, received_ms, cause, ref_key=ref)])
-        return Outcome(self._run_detectors(message, received_ms, message, cause))
+        if isinstance(message, PullCordAlarm):  # an alarm like SOS; the home detectors see it too
+            evidence = {"sensor_id": message.sensor_id, "sensor_kind": "pull_cord", "source": "pull_cord"}
+            event = self._event(
+                message, EventKind.PULL_CORD, received_ms, cause, evidence=evidence, detail="pull_cord"
+            )
+            events = [event, *self._run_detectors(message, received_ms, message, cause)]
+            return Outcome(events, self.alarm_ack(message, received_ms))
+        if isinstance(message, HazardAlarm) and unassigned and message.state == "alarm":
+            # a hub missing from the snapshot: no detector knows it, the hazard still reaches a human
+            evidence = {"sensor_id": message.sensor_id, "source": "unassigned_hub"}
+            kind = HAZARD_EVENT[message.hazard]
+            key = finding_key(message.device_id, message.seq, message.boot, kind.value)
+            event = self._event(
+                message, kind, received_ms, cause, key=key, evidence=evidence, detail=kind.value
+            )
+            return Outcome([event], self.alarm_ack(message, received_ms))
+        events = self._run_detectors(message, received_ms, message, cause)
+        if is_alarm_channel(CHANNEL_OF[message.type]):  # a home hazard: acknowledged once on disk
+            return Outcome(events, self.alarm_ack(message, received_ms))
+        return Outcome(events)
 
     def _run_detectors(
         self, message: AnyUplink, received_ms: int, uplink: UplinkMessage | None, cause: _Cause

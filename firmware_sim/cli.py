@@ -43,7 +43,10 @@ def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "sim",
         help="simulate a fleet of devices against an MQTT broker",
-        description="模拟设备群 / simulate SOS cards, fall wearables, child monitors: one MQTT session each.",
+        description=(
+            "模拟设备群 / simulate SOS cards, fall wearables, child monitors, home hubs:"
+            " one MQTT session each."
+        ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

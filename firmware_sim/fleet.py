@@ -21,8 +21,18 @@ class FleetError(ValueError):
     """A fleet spec (mix, file, device reference) is not valid."""
 
 
-PREFIX = {DeviceKind.SOS_CARD: "card", DeviceKind.WEARABLE: "wear", DeviceKind.CHILD_MONITOR: "kid"}
-SUBJECT_LETTER = {DeviceKind.SOS_CARD: "D", DeviceKind.WEARABLE: "E", DeviceKind.CHILD_MONITOR: "C"}
+PREFIX = {
+    DeviceKind.SOS_CARD: "card",
+    DeviceKind.WEARABLE: "wear",
+    DeviceKind.CHILD_MONITOR: "kid",
+    DeviceKind.HOME_HUB: "hub",
+}
+SUBJECT_LETTER = {
+    DeviceKind.SOS_CARD: "D",
+    DeviceKind.WEARABLE: "E",
+    DeviceKind.CHILD_MONITOR: "C",
+    DeviceKind.HOME_HUB: "H",
+}
 KIND_ALIASES = {
     "card": DeviceKind.SOS_CARD,
     "sos_card": DeviceKind.SOS_CARD,
@@ -31,9 +41,11 @@ KIND_ALIASES = {
     "child": DeviceKind.CHILD_MONITOR,
     "kid": DeviceKind.CHILD_MONITOR,
     "child_monitor": DeviceKind.CHILD_MONITOR,
+    "hub": DeviceKind.HOME_HUB,
+    "home_hub": DeviceKind.HOME_HUB,
 }
 DEFAULT_MIX = {DeviceKind.SOS_CARD: 0.5, DeviceKind.WEARABLE: 0.4, DeviceKind.CHILD_MONITOR: 0.1}
-_SUBJECT_RE = re.compile(r"^([DEC])(\d+)$")
+_SUBJECT_RE = re.compile(r"^([DECH])(\d+)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +59,7 @@ def parse_kind(name: str) -> DeviceKind:
     try:
         return KIND_ALIASES[name.strip().lower()]
     except KeyError:
-        raise FleetError(f"unknown device kind {name!r} (card, wearable, child)") from None
+        raise FleetError(f"unknown device kind {name!r} (card, wearable, child, hub)") from None
 
 
 def parse_mix(text: str) -> dict[DeviceKind, float]:
@@ -91,7 +103,7 @@ def subject_for(kind: DeviceKind, number: int) -> str:
 
 def fleet_from_counts(counts: dict[DeviceKind, int]) -> list[DeviceSpec]:
     fleet: list[DeviceSpec] = []
-    for kind in (DeviceKind.SOS_CARD, DeviceKind.WEARABLE, DeviceKind.CHILD_MONITOR):
+    for kind in (DeviceKind.SOS_CARD, DeviceKind.WEARABLE, DeviceKind.CHILD_MONITOR, DeviceKind.HOME_HUB):
         for n in range(1, counts.get(kind, 0) + 1):
             fleet.append(DeviceSpec(device_id_for(kind, n), kind, subject_for(kind, n)))
     return fleet

@@ -50,6 +50,22 @@ DEVICE_EVENTS: dict[str, frozenset[DeviceKind]] = {
     "low_battery": frozenset(DeviceKind),
     "clock_skew": frozenset(DeviceKind),
     "factory_reset": frozenset(DeviceKind),
+    # the smart service pack's home hub (firmware_sim.models.home_hub)
+    **{
+        kind: frozenset({DeviceKind.HOME_HUB})
+        for kind in (
+            "smoke",
+            "gas",
+            "tap_running",
+            "pull_cord",
+            "nobody_up",
+            "wandering",
+            "door_left_open",
+            "stuck_detector",
+            "sensor_low_battery",
+            "tamper",
+        )
+    },
 }
 LINK_EVENTS = frozenset({"offline", "reconnect_storm"})
 ALL_KINDS = frozenset(DEVICE_EVENTS) | LINK_EVENTS
@@ -73,6 +89,8 @@ class EventSpec(BaseModel):
     gets_up_after: str | int | float | None = None  # fall: the person gets up after this long
     skew: str | int | float | None = None  # clock_skew: how far the device clock runs ahead
     behind: bool = False  # clock_skew: the clock runs behind instead
+    sensor: str | None = None  # home hub: which sensor (stuck_detector: smoke|gas|water; tamper: door, ...)
+    period: str | int | float | None = None  # stuck_detector: how often it alarms
 
     @field_validator("kind")
     @classmethod
@@ -228,6 +246,10 @@ def _params(spec: EventSpec) -> dict[str, Any]:
         params["cancel_after_s"] = _seconds(spec.cancel_after)
     if spec.gets_up_after is not None:
         params["get_up_after_s"] = _seconds(spec.gets_up_after)
+    if spec.sensor is not None:
+        params["sensor"] = spec.sensor
+    if spec.period is not None:
+        params["period_s"] = _seconds(spec.period)
     if spec.skew is not None:
         negative = isinstance(spec.skew, int | float) and spec.skew < 0
         skew = -float(spec.skew) if negative else (_seconds(spec.skew) or 0.0)

@@ -60,6 +60,12 @@ def planned_runs(data_root: Path, *, quick: bool) -> tuple[list[BenchRun], list[
     runs.append(
         BenchRun("Simulated falls through the detector", ["sim-falls", "--wearables", "5" if quick else "20"])
     )
+    runs.append(
+        BenchRun(
+            "Smart service pack: simulated homes through the home detectors",
+            ["homes", "--homes", "5" if quick else "20", "--weeks", "4" if quick else "8"],
+        )
+    )
     return runs, skipped
 
 

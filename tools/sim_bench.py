@@ -43,6 +43,9 @@ def register(bench_sub: Any) -> None:
     from tools.sim_falls_bench import register as register_falls
 
     register_falls(bench_sub)
+    from tools.homes_bench import register as register_homes
+
+    register_homes(bench_sub)
 
 
 def _count_uplinks(path: Path) -> int:

@@ -20,7 +20,14 @@ from cloud.registry.models import Device
 from cloud.timeline.entries import DEVICE_ACTOR, EDGE_ACTOR, SYSTEM_ACTOR, add_entry
 from contracts.intake import EdgeEvent, EventKind, Severity
 
-_DEVICE_KINDS = frozenset({EventKind.SOS, EventKind.SOS_CANCEL, EventKind.FALL_DEVICE})
+_DEVICE_KINDS = frozenset({EventKind.SOS, EventKind.SOS_CANCEL, EventKind.FALL_DEVICE, EventKind.PULL_CORD})
+_HOME_FIELDS = ("sensor_id", "sensor_kind", "room", "text_en", "text_zh")
+
+
+def home_report(event: EdgeEvent) -> dict[str, str]:
+    """What a home hub reported (sensor, room, the edge's explanation), for the timeline entry."""
+    evidence = event.evidence or {}
+    return {name: evidence[name] for name in _HOME_FIELDS if isinstance(evidence.get(name), str)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +140,7 @@ async def _open_or_join(
             event=event.kind.value,
             device_id=event.device_id,
             device_ts=event.device_ts,
+            **home_report(event),
         )
         alert = lifecycle.should_notify_guardians(severity) and not lifecycle.should_notify_guardians(before)
         await session.flush()
@@ -172,6 +180,7 @@ async def _open_or_join(
         event=event.kind.value,
         device_ts=event.device_ts,
         edge_ts=event.edge_ts,
+        **home_report(event),
     )
     if reason is not None:
         add_entry(session, incident.id, at=now_ms, type_="unassigned", actor=SYSTEM_ACTOR, reason=reason)

@@ -60,6 +60,12 @@ class IncidentKind(StrEnum):
     WEAR = "wear"
     DEVICE = "device"
     BATTERY = "battery"
+    # smart service pack (home hub): hazards first, then the front door at night
+    SMOKE = "smoke"
+    GAS = "gas"
+    WATER_LEAK = "water_leak"
+    WANDERING = "wandering"
+    DOOR = "door"
 
 
 KIND_OF_EVENT: dict[EventKind, IncidentKind] = {
@@ -79,6 +85,21 @@ KIND_OF_EVENT: dict[EventKind, IncidentKind] = {
     EventKind.DEVICE_SILENT: IncidentKind.DEVICE,
     EventKind.RECONNECT_STORM: IncidentKind.DEVICE,
     EventKind.LOW_BATTERY: IncidentKind.BATTERY,
+    EventKind.SMOKE: IncidentKind.SMOKE,
+    EventKind.GAS: IncidentKind.GAS,
+    EventKind.WATER_LEAK: IncidentKind.WATER_LEAK,
+    EventKind.PULL_CORD: IncidentKind.SOS,  # a call for help like SOS: joins the person's open SOS
+    EventKind.NIGHT_WANDERING: IncidentKind.WANDERING,
+    EventKind.DOOR_OPEN_NIGHT: IncidentKind.DOOR,
+    EventKind.SENSOR_FAULT: IncidentKind.DEVICE,  # a stuck detector, tamper: device health
+}
+
+# What the operator does first (console banner): smoke → 119 then the key-safe holder; gas → the gas
+# company's emergency line (and 119) then the key-safe holder. Keys into the console's i18n table.
+FIRST_STEPS: dict[IncidentKind, tuple[str, ...]] = {
+    IncidentKind.SMOKE: ("call_119", "call_key_holder"),
+    IncidentKind.GAS: ("call_gas_company", "call_119_if_fire", "call_key_holder"),
+    IncidentKind.WATER_LEAK: ("call_key_holder", "call_property"),
 }
 
 # Kinds whose acknowledgement/closure is shown on the device (the person pressed or fell).

@@ -8,12 +8,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from cloud.incidents.lifecycle import Status
+from cloud.incidents.lifecycle import FIRST_STEPS, IncidentKind, Status
 from cloud.incidents.models import Incident
-from cloud.incidents.schemas import IncidentItem, LocationOut
-from cloud.registry.models import Community, Subject
+from cloud.incidents.schemas import HomeSensorOut, IncidentItem, LocationOut
+from cloud.registry.models import Community, Device, Subject
 from cloud.registry.schemas import SubjectKind, SubjectSummary
+from cloud.timeline.models import TimelineEntry
+from contracts.home import ROOM_LABEL, Room
 from contracts.intake import Severity
+
+_KINDS = frozenset(k.value for k in IncidentKind)
+_ROOMS = frozenset(r.value for r in Room)
+_HOME_KINDS = frozenset({"smoke", "gas", "water_leak", "wandering", "door", "inactivity", "sos", "device"})
 
 
 def _summary(subject: Subject) -> SubjectSummary:
@@ -27,7 +33,7 @@ def _summary(subject: Subject) -> SubjectSummary:
     )
 
 
-def _item(incident: Incident, subject: Subject | None) -> IncidentItem:
+def _item(incident: Incident, subject: Subject | None, home: HomeSensorOut | None = None) -> IncidentItem:
     location = None
     if incident.last_lat is not None and incident.last_lon is not None:
         location = LocationOut(
@@ -64,6 +70,8 @@ def _item(incident: Incident, subject: Subject | None) -> IncidentItem:
         eta_min=incident.eta_min,
         event_count=incident.event_count,
         last_location=location,
+        home=home,
+        first_steps=list(FIRST_STEPS.get(IncidentKind(incident.kind), ())) if incident.kind in _KINDS else [],
     )
 
 
@@ -78,9 +86,49 @@ async def _subjects(session: AsyncSession, ids: set[int]) -> dict[int, Subject]:
     return {s.id: s for s in rows}
 
 
+async def _homes(session: AsyncSession, incidents: Sequence[Incident]) -> dict[int, HomeSensorOut]:
+    """For incidents a home hub opened: the sensor its first event named (kept on the ``created`` timeline
+    entry), looked up in the registry for its room."""
+    hubs = {i.id: i for i in incidents if i.kind in _HOME_KINDS}
+    if not hubs:
+        return {}
+    rows = await session.scalars(
+        select(TimelineEntry).where(TimelineEntry.incident_id.in_(hubs), TimelineEntry.type == "created")
+    )
+    evidence = {r.incident_id: r.data or {} for r in rows}
+    wanted = {str(e["sensor_id"]) for e in evidence.values() if isinstance(e.get("sensor_id"), str)}
+    sensors = {
+        d.device_id: d for d in await session.scalars(select(Device).where(Device.device_id.in_(wanted)))
+    }
+    found: dict[int, HomeSensorOut] = {}
+    for incident_id, ev in evidence.items():
+        incident = hubs[incident_id]
+        text_zh, text_en = ev.get("text_zh"), ev.get("text_en")
+        sensor = sensors.get(str(ev.get("sensor_id")))
+        if sensor is not None and sensor.hub_id != incident.device_id:
+            sensor = None  # not a sensor of that hub: show no room rather than a wrong one
+        if sensor is None and not isinstance(text_en, str):
+            continue
+        room = Room(sensor.room) if sensor is not None and sensor.room in _ROOMS else None
+        found[incident.id] = HomeSensorOut(
+            sensor_id=None if sensor is None else sensor.device_id,
+            kind=None if sensor is None else sensor.kind,
+            room=None if room is None else room.value,
+            room_zh=None if room is None else ROOM_LABEL["zh"][room],
+            room_en=None if room is None else ROOM_LABEL["en"][room],
+            hub_id=incident.device_id,
+            text_zh=text_zh if isinstance(text_zh, str) else None,
+            text_en=text_en if isinstance(text_en, str) else None,
+        )
+    return found
+
+
 async def incident_items(*, session: AsyncSession, incidents: Sequence[Incident]) -> list[IncidentItem]:
     subjects = await _subjects(session, {i.subject_id for i in incidents if i.subject_id is not None})
-    return [_item(i, None if i.subject_id is None else subjects[i.subject_id]) for i in incidents]
+    homes = await _homes(session, incidents)
+    return [
+        _item(i, None if i.subject_id is None else subjects[i.subject_id], homes.get(i.id)) for i in incidents
+    ]
 
 
 async def incident_item(*, session: AsyncSession, incident: Incident) -> IncidentItem:

@@ -46,6 +46,19 @@ class LocationOut(BaseModel):
     at: int | None
 
 
+class HomeSensorOut(BaseModel):
+    """The service-pack sensor that raised the incident (from the registry) and the edge's explanation."""
+
+    sensor_id: str | None = None  # None: the home as a whole (its routine), not one sensor
+    kind: str | None = None
+    room: str | None = None
+    room_zh: str | None = None
+    room_en: str | None = None
+    hub_id: str
+    text_zh: str | None = None  # e.g. 自22:41起无活动；平时07:15前起床
+    text_en: str | None = None  # e.g. no movement since 22:41; usually up by 07:15
+
+
 class IncidentItem(BaseModel):
     """One incident as listed, and as sent on the live stream (``incident.created/updated``)."""
 
@@ -75,6 +88,8 @@ class IncidentItem(BaseModel):
     eta_min: int | None
     event_count: int
     last_location: LocationOut | None
+    home: HomeSensorOut | None = None  # raised by a home hub: which sensor, which room, why
+    first_steps: list[str] = []  # smoke/gas: call 119 / the gas company, then the key-safe holder
 
 
 class TimelineOut(BaseModel):

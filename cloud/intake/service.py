@@ -132,6 +132,16 @@ async def _cancel_target(
     return None
 
 
+async def home_sensor(*, session: AsyncSession, event: EdgeEvent) -> Device | None:
+    """The service-pack sensor an event names (``evidence.sensor_id``), if it is registered to the hub
+    that sent the event; the registry, not the edge, says which room it is in."""
+    sensor_id = (event.evidence or {}).get("sensor_id")
+    if not isinstance(sensor_id, str):
+        return None
+    sensor = await session.get(Device, sensor_id)
+    return sensor if sensor is not None and sensor.hub_id == event.device_id else None
+
+
 async def ingest(*, session: AsyncSession, event: EdgeEvent, now_ms: int) -> Ingested:
     """Record ``event`` (flushes; the caller commits). A repeated key returns the first answer.
 
@@ -208,6 +218,7 @@ async def _alert_guardians(
     subject = await session.get(Subject, device.subject_id)
     if subject is None:
         return 0
+    sensor = await home_sensor(session=session, event=event)
     notes = await queue_guardian_alerts(
         session=session,
         incident_id=incident.id,
@@ -217,6 +228,7 @@ async def _alert_guardians(
         incident_kind=incident.kind,
         at_ms=event.device_ts,
         now_ms=now_ms,
+        room=None if sensor is None else sensor.room,
     )
     if notes:
         add_entry(

@@ -24,6 +24,7 @@ async def queue_guardian_alerts(
     incident_kind: str,
     at_ms: int,
     now_ms: int,
+    room: str | None = None,
 ) -> list[Notification]:
     """Queue one alert SMS per guardian of the subject, in priority order (flushes, does not commit)."""
     guardians = (
@@ -39,6 +40,7 @@ async def queue_guardian_alerts(
             device_kind=device_kind,
             incident_kind=incident_kind,
             at_ms=at_ms,
+            room=room,
         )
         note = Notification(
             incident_id=incident_id,

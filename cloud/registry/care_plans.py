@@ -63,7 +63,12 @@ async def edge_devices(*, session: AsyncSession, edge_id: str) -> list[EdgeDevic
         plan = DEFAULT_CARE_PLAN if text is None else parsed.setdefault(text, _parse(text))
         snapshot.append(
             EdgeDevice(
-                device_id=device.device_id, kind=device.kind, subject_id=device.subject_id, care_plan=plan
+                device_id=device.device_id,
+                kind=device.kind,
+                subject_id=device.subject_id,
+                care_plan=plan,
+                hub_id=device.hub_id,
+                room=device.room,
             )
         )
     return snapshot

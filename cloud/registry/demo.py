@@ -1,4 +1,5 @@
-"""A deterministic demo district (seeded RNG): ~40 elders with a card and a wearable, 3 children.
+"""A deterministic demo district (seeded RNG): ~40 elders with a card and a wearable, 3 children; six
+elders also have a smart service pack at home (``hub-0001``… with the standard sensors and rooms).
 
 Guardians get numbers in the ``+86 1xx 0000 xxxx`` style test range so no real person is texted.
 Device ids: ``card-0001``…, ``wear-0001``…, ``kid-0001``…; every demo device is served by
@@ -27,12 +28,14 @@ from contracts.care_plan import (
     CircleFencePlan,
     Schedule,
 )
+from contracts.home import STANDARD_PACK, Room, sensor_id
 from contracts.ids import DeviceKind
 
 DEMO_SEED = 20_240_611
 DEMO_EDGE_ID = "edge-xiqing-01"
 ELDER_COUNT = 40
 CHILD_COUNT = 3
+HOME_COUNT = 6  # elders 1..6 also have a smart service pack at home: hub-0001.. with its sensors
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
 ELDER_GIVEN = ("秀英", "桂兰", "玉兰", "淑珍", "凤英", "建国", "国强", "德明", "志刚", "文华", "振华", "福生")
@@ -114,6 +117,9 @@ def demo_people(community_count: int, seed: int = DEMO_SEED) -> list[DemoPerson]
         if i % 10 == 0:
             guardians.append(("Alex Chen", _test_phone(rng), "亲属", "en"))
         community = (i - 1) % community_count
+        devices = [(f"card-{i:04d}", DeviceKind.SOS_CARD), (f"wear-{i:04d}", DeviceKind.WEARABLE)]
+        if i <= HOME_COUNT:
+            devices.append((f"hub-{i:04d}", DeviceKind.HOME_HUB))
         people.append(
             DemoPerson(
                 kind="elder",
@@ -122,7 +128,7 @@ def demo_people(community_count: int, seed: int = DEMO_SEED) -> list[DemoPerson]
                 community_index=community,
                 address=_demo_address(rng),
                 care_notes=rng.choice(CARE_NOTES),
-                devices=((f"card-{i:04d}", DeviceKind.SOS_CARD), (f"wear-{i:04d}", DeviceKind.WEARABLE)),
+                devices=tuple(devices),
                 guardians=tuple(guardians),
             )
         )
@@ -156,7 +162,18 @@ def demo_devices() -> list[tuple[str, DeviceKind]]:
     devices = [(f"card-{i:04d}", DeviceKind.SOS_CARD) for i in range(1, ELDER_COUNT + 1)]
     devices += [(f"wear-{i:04d}", DeviceKind.WEARABLE) for i in range(1, ELDER_COUNT + 1)]
     devices += [(f"kid-{i:04d}", DeviceKind.CHILD_MONITOR) for i in range(1, CHILD_COUNT + 1)]
+    devices += [(f"hub-{i:04d}", DeviceKind.HOME_HUB) for i in range(1, HOME_COUNT + 1)]
     return devices
+
+
+def demo_pack_sensors() -> list[tuple[str, DeviceKind, str, Room]]:
+    """The demo homes' sensors as ``(sensor_id, kind, hub_id, room)``: the standard pack per hub. They
+    never connect (their hub publishes for them), so they are not in :func:`demo_devices`."""
+    return [
+        (sensor_id(hub, s.suffix), s.kind, hub, s.room)
+        for hub in (f"hub-{i:04d}" for i in range(1, HOME_COUNT + 1))
+        for s in STANDARD_PACK
+    ]
 
 
 async def load_demo(*, session: AsyncSession, now_ms: int, edge_id: str = DEMO_EDGE_ID) -> bool:
@@ -192,6 +209,19 @@ async def load_demo(*, session: AsyncSession, now_ms: int, edge_id: str = DEMO_E
                     created_at=now_ms,
                 )
             )
+            if kind is DeviceKind.HOME_HUB:
+                for sensor in STANDARD_PACK:
+                    session.add(
+                        Device(
+                            device_id=sensor_id(device_id, sensor.suffix),
+                            kind=sensor.kind.value,
+                            subject_id=subject.id,
+                            edge_id=edge_id,
+                            created_at=now_ms,
+                            hub_id=device_id,
+                            room=sensor.room.value,
+                        )
+                    )
         for priority, (name, phone, relation, language) in enumerate(person.guardians, start=1):
             session.add(
                 Guardian(

@@ -89,6 +89,9 @@ class Device(Base):
     created_at: Mapped[int] = mapped_column(EpochMs)
     # the device's MQTT secret as a Mosquitto ``$7$`` hash (cloud.registry.secrets); None = no login yet
     mqtt_secret_hash: Mapped[str | None] = mapped_column(String(160), default=None)
+    # smart service pack: a sensor names the hub that speaks for it and the room it is in
+    hub_id: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    room: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class Guardian(Base):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from cloud.phones import E164_RE
 from contracts.care_plan import DEFAULT_CARE_PLAN, CarePlan
-from contracts.ids import DeviceId, DeviceKind
+from contracts.home import Room
+from contracts.ids import DeviceId, DeviceKind, is_home_sensor
 
 
 class SubjectKind(StrEnum):
@@ -92,6 +93,14 @@ class DeviceIn(Strict):
     kind: DeviceKind
     subject_id: Annotated[int, Field(ge=1)]
     edge_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+    hub_id: DeviceId | None = None  # a service-pack sensor: the hub that publishes for it
+    room: Room | None = None
+
+    @model_validator(mode="after")
+    def _sensor_has_a_hub(self) -> DeviceIn:
+        if is_home_sensor(self.kind) != (self.hub_id is not None):
+            raise ValueError("a service-pack sensor needs hub_id (and only a sensor has one)")
+        return self
 
 
 class DeviceOut(BaseModel):
@@ -99,6 +108,8 @@ class DeviceOut(BaseModel):
     kind: DeviceKind
     subject_id: int
     edge_id: str
+    hub_id: str | None = None
+    room: Room | None = None
 
 
 class DeviceCreated(DeviceOut):
@@ -118,12 +129,15 @@ class DeviceSecret(BaseModel):
 
 
 class EdgeDevice(BaseModel):
-    """One row of an edge's registry snapshot (``care_plan`` added later: old gateways ignore it)."""
+    """One row of an edge's registry snapshot (``care_plan``, ``hub_id``, ``room`` added later: old
+    gateways ignore them)."""
 
     device_id: str
     kind: DeviceKind
     subject_id: int
     care_plan: CarePlan = DEFAULT_CARE_PLAN
+    hub_id: str | None = None
+    room: Room | None = None
 
 
 class GuardianIn(Strict):

@@ -27,6 +27,7 @@ from cloud.registry.schemas import (
     SubjectOut,
     SubjectSummary,
 )
+from contracts.ids import DeviceKind
 
 
 async def seed_district(*, session: AsyncSession) -> bool:
@@ -149,6 +150,10 @@ async def create_device(*, session: AsyncSession, data: DeviceIn, now_ms: int) -
         raise InvalidInput("no such subject", field="subject_id")
     if await session.get(Device, data.device_id) is not None:
         raise Conflict("device already registered", field="device_id")
+    if data.hub_id is not None:
+        hub = await session.get(Device, data.hub_id)
+        if hub is None or hub.kind != DeviceKind.HOME_HUB or hub.subject_id != data.subject_id:
+            raise InvalidInput("hub_id must be a registered home hub of the same person", field="hub_id")
     secret = secrets.new_secret()
     device = Device(
         **data.model_dump(mode="json"), created_at=now_ms, mqtt_secret_hash=secrets.mosquitto_hash(secret)
@@ -156,12 +161,18 @@ async def create_device(*, session: AsyncSession, data: DeviceIn, now_ms: int) -
     session.add(device)
     await session.flush()
     return DeviceCreated(
-        device_id=device.device_id,
-        kind=data.kind,
-        subject_id=device.subject_id,
-        edge_id=device.edge_id,
-        mqtt_username=device.device_id,
-        mqtt_secret=secret,
+        **_device_out(device).model_dump(), mqtt_username=device.device_id, mqtt_secret=secret
+    )
+
+
+def _device_out(d: Device) -> DeviceOut:
+    return DeviceOut(
+        device_id=d.device_id,
+        kind=d.kind,
+        subject_id=d.subject_id,
+        edge_id=d.edge_id,
+        hub_id=d.hub_id,
+        room=d.room,
     )
 
 
@@ -215,10 +226,7 @@ async def list_devices(
     query = select(Device).order_by(Device.device_id).limit(limit).offset(offset)
     if edge_id is not None:
         query = query.where(Device.edge_id == edge_id)
-    return [
-        DeviceOut(device_id=d.device_id, kind=d.kind, subject_id=d.subject_id, edge_id=d.edge_id)
-        for d in await session.scalars(query)
-    ]
+    return [_device_out(d) for d in await session.scalars(query)]
 
 
 async def create_guardian(

@@ -21,7 +21,7 @@ last sign of life).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from contracts import DeviceKind, EventKind, Presence, UplinkMessage
@@ -29,6 +29,7 @@ from contracts.care_plan import CarePlan
 from edge import detection as det
 from edge.detection.config import DEFAULT_CONFIG, DetectorConfig, detector_config
 from edge.detection.fleet_clock import FleetClock
+from edge.detection.home import HomeEvent, SensorInfo
 from edge.detection.lineup import DETECTORS
 from edge.detection.stream import DetectorSpec, DeviceDetector, Observed, Setup
 from edge.pipeline import Finding
@@ -62,7 +63,13 @@ def _finding(event: det.DetectionEvent) -> Finding:
         evidence["vitals"] = [[p.t_ms, p.hr_bpm, p.spo2_pct] for p in ev.vitals]
     if ev.trail:
         evidence["trail"] = [[p.t_ms, p.lat, p.lon, p.accuracy_m] for p in ev.trail]
-    return Finding(EventKind(event.kind.value), event.t_ms, event.reason[:200], evidence)
+    detail = event.reason
+    if isinstance(event, HomeEvent):  # which sensor, which room, and why in words (no personal data)
+        home = {"sensor_id": event.sensor_id, "sensor_kind": event.sensor_kind, "room": event.room}
+        evidence.update({k: v for k, v in home.items() if v is not None})
+        evidence.update(text_en=event.text_en, text_zh=event.text_zh)
+        detail = event.text_en or event.reason
+    return Finding(EventKind(event.kind.value), event.t_ms, detail[:200], evidence)
 
 
 class _Device:
@@ -75,6 +82,8 @@ class _Device:
         model: det.FallModel,
         plan: CarePlan | None,
         specs: Sequence[DetectorSpec],
+        *,
+        sensors: Mapping[str, SensorInfo],
     ) -> None:
         self.device_id = device_id
         self.kind = kind
@@ -82,7 +91,7 @@ class _Device:
         self.config = detector_config(plan)
         self.last_ts = 0
         self.last_fleet_ms = 0  # the fleet clock when the message with ``last_ts`` arrived
-        setup = Setup(device_id, kind, self.config, model)
+        setup = Setup(device_id, kind, self.config, model, sensors)
         built = ((spec.name, spec.build(setup)) for spec in specs)
         self.detectors: list[tuple[str, DeviceDetector]] = [(n, d) for n, d in built if d is not None]
 
@@ -98,8 +107,10 @@ class DetectionAdapter:
         clock: FleetClock | None = None,
         detectors: Sequence[DetectorSpec] = DETECTORS,
         on_failure: Callable[[str], None] | None = None,
+        sensors_of: Callable[[str], Mapping[str, SensorInfo]] | None = None,
     ) -> None:
         self._kind_of = kind_of
+        self._sensors_of = sensors_of or (lambda _hub_id: {})
         self._plan_of = plan_of or (lambda _device_id: None)
         self.clock = clock if clock is not None else FleetClock()
         self.specs = tuple(detectors)
@@ -117,7 +128,10 @@ class DetectionAdapter:
         kind = self._kind_of(device_id)
         plan = self._plan_of(device_id)
         if state is None or (state.kind is None and kind is not None):
-            state = self._devices[device_id] = _Device(device_id, kind, self._model, plan, self.specs)
+            sensors = self._sensors_of(device_id) if kind is DeviceKind.HOME_HUB else {}
+            state = self._devices[device_id] = _Device(
+                device_id, kind, self._model, plan, self.specs, sensors=sensors
+            )
         elif plan is not state.plan:  # a refreshed snapshot: new objects
             self._reconfigure(state, plan)
         return state

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from contracts.care_plan import CarePlan, CircleFencePlan, PolygonFencePlan, Schedule, minutes_of
 from edge import detection as det
+from edge.detection.home.config import HomeConfig
 
 DAY_NUMBER = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
@@ -20,6 +21,7 @@ class DetectorConfig:
     fences: tuple[det.CircleFence | det.PolygonFence, ...] = ()
     child: det.ChildMonitorConfig = field(default_factory=det.ChildMonitorConfig)
     placement: str | None = None  # the care plan's wearable placement (None: as the device declares)
+    home: HomeConfig = field(default_factory=HomeConfig)
 
 
 DEFAULT_CONFIG = DetectorConfig()
@@ -63,4 +65,15 @@ def detector_config(plan: CarePlan | None) -> DetectorConfig:
         fences=tuple(_fence(f) for f in plan.fences),
         child=det.ChildMonitorConfig(vehicle_kmh=plan.vehicle_kmh),
         placement=plan.wearable_placement,
+        home=HomeConfig(
+            utc_offset_min=w.utc_offset_min,
+            wake_min=minutes_of(w.wake),
+            sleep_min=minutes_of(w.sleep),
+            usually_up_by_min=None
+            if plan.home.usually_up_by is None
+            else minutes_of(plan.home.usually_up_by),
+            morning_grace_min=plan.home.morning_grace_min,
+            night_start_min=minutes_of(plan.home.night_start),
+            night_end_min=minutes_of(plan.home.night_end),
+        ),
     )

@@ -10,11 +10,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from contracts import DeviceKind, EventKind, Presence, Status, UplinkMessage, WearState
 from contracts.care_plan import CarePlan
 from edge.detection.fleet_clock import FleetClock
+from edge.detection.home.config import SensorInfo
 from edge.pipeline import Detector, Finding
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,10 @@ def default_detectors(
     plan_of: Callable[[str], CarePlan | None] | None = None,
     clock: FleetClock | None = None,
     on_failure: Callable[[str], None] | None = None,
+    sensors_of: Callable[[str], Mapping[str, SensorInfo]] | None = None,
 ) -> list[Detector]:
-    """``on_failure(detector_name)`` is called for every detector call that raised (a metric hook)."""
+    """``on_failure(detector_name)`` is called for every detector call that raised (a metric hook);
+    ``sensors_of(hub_id)`` gives a home hub's registered sensors (kind, room)."""
     try:
         from edge.detection.adapter import DetectionAdapter
     except ImportError as exc:
@@ -74,5 +77,5 @@ def default_detectors(
         return [DeviceFacts()]
     return [
         DeviceFacts(raise_events=False),
-        DetectionAdapter(kind_of, plan_of=plan_of, clock=clock, on_failure=on_failure),
+        DetectionAdapter(kind_of, plan_of=plan_of, clock=clock, on_failure=on_failure, sensors_of=sensors_of),
     ]

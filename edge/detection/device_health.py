@@ -41,6 +41,7 @@ HEALTH_DEFAULTS: dict[DeviceKind, HealthConfig] = {
     DeviceKind.SOS_CARD: HealthConfig(heartbeat_s=3600.0, missed_beats=3),
     DeviceKind.WEARABLE: HealthConfig(heartbeat_s=300.0, missed_beats=3),
     DeviceKind.CHILD_MONITOR: HealthConfig(heartbeat_s=60.0, missed_beats=5),
+    DeviceKind.HOME_HUB: HealthConfig(heartbeat_s=300.0, missed_beats=3),  # on mains; motion every 5 min
 }
 
 
@@ -152,7 +153,8 @@ class HealthStream:
 
 
 def _health(setup: Setup) -> HealthStream | None:
-    return HealthStream(setup) if setup.kind is not None else None  # thresholds depend on the kind
+    # thresholds depend on the kind; a pack's sensors never connect (their hub's health covers them)
+    return HealthStream(setup) if setup.kind in HEALTH_DEFAULTS else None
 
 
 SPEC = DetectorSpec("device_health", _health)

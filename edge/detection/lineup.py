@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edge.detection import child_monitor, device_health, fall, inactivity, vitals
+from edge.detection.home import stream as home
 from edge.detection.stream import DetectorSpec
 
 DETECTORS: tuple[DetectorSpec, ...] = (
@@ -11,4 +12,5 @@ DETECTORS: tuple[DetectorSpec, ...] = (
     child_monitor.SPEC,
     inactivity.SPEC,
     device_health.SPEC,
+    home.SPEC,
 )

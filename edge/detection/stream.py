@@ -12,8 +12,8 @@ them. Adding a detector touches its own module and that list.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from contracts import DeviceKind, Presence, UplinkMessage
@@ -22,6 +22,7 @@ from edge.detection.events import DetectionEvent
 if TYPE_CHECKING:
     from edge.detection.config import DetectorConfig
     from edge.detection.fall_model import FallModel
+    from edge.detection.home.config import SensorInfo
 
 Observed = UplinkMessage | Presence
 
@@ -42,12 +43,13 @@ class DeviceDetector(Protocol):
 @dataclass(frozen=True, slots=True)
 class Setup:
     """What a detector is built from: the device, its kind (None: unknown yet), its care plan's settings
-    and the shipped fall model (loaded once per gateway)."""
+    and the shipped fall model (loaded once per gateway); for a home hub, its registered sensors."""
 
     device_id: str
     kind: DeviceKind | None
     config: DetectorConfig
     model: FallModel
+    sensors: Mapping[str, SensorInfo] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

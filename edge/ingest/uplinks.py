@@ -79,8 +79,8 @@ class UplinkHandler:
                 self.validator.sequences.unmark(message.device_id, message.seq, message.boot)
             raise
         if outcome.ack is not None:  # only now: the alarm is committed to disk, under ``stored[0].key``
-            ack = outcome.ack
-            if stored[0].key != ack.incident_key:
+            ack = outcome.ack  # (a home hazard may store nothing of its own: a muted repeat, a clear)
+            if stored and stored[0].key != ack.incident_key:
                 ack = ack.model_copy(update={"incident_key": stored[0].key})
             self._publish_ack(ack.device_id, encode_message(ack), raw)
         if isinstance(message, Presence):

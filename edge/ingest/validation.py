@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from contracts import AnyUplink, ContractError, FallSuspected, Presence, SosPress, decode_uplink
+from contracts.home import HazardAlarm, PullCordAlarm, SensorUplink
 from contracts.topics import parse_uplink_topic
 from edge.ingest.sequence import SequenceTracker, Verdict
 from edge.registry.store import DeviceRegistry
@@ -37,7 +38,7 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    reason: str  # one of edge.metrics.REJECT_REASONS
+    reason: str  # one of edge.metrics.REJECT_REASONS (``foreign_sensor``: a hub naming another's sensor)
     device_id: str | None  # from the topic when it could be parsed (safe to log)
 
 
@@ -75,12 +76,18 @@ class Validator:
         except ContractError as exc:
             return Rejected(exc.reason, topic_device(topic))
         device_id = message.device_id
-        alarm = isinstance(message, SosPress | FallSuspected)
+        # alarms are never refused by the window (copies are re-acknowledged); the pack's pull-cord and a
+        # hazard's alarm too
+        alarm = isinstance(message, SosPress | FallSuspected | PullCordAlarm) or (
+            isinstance(message, HazardAlarm) and message.state == "alarm"
+        )
         known = self._known(device_id)
         if not known and not alarm:
             return Rejected("unknown_device", device_id)
         if isinstance(message, Presence):
             return Accepted(message, None)
+        if isinstance(message, SensorUplink) and not self._own_sensor(device_id, message.sensor_id):
+            return Rejected("foreign_sensor", device_id)
         verdict = self.sequences.check(
             device_id, message.seq, message.ts, boot=message.boot, now_ms=self._reference_ms(received_ms)
         )
@@ -96,6 +103,12 @@ class Validator:
         if not verdict.accepted:
             return Rejected("replayed", device_id)
         return Accepted(message, verdict)
+
+    def _own_sensor(self, hub_id: str, sensor_id: str) -> bool:
+        """A hub speaks only for the sensors registered to it (not another home's)."""
+        if self.accept_unknown_devices or not self.registry.loaded:
+            return True
+        return self.registry.sensor_of(hub_id, sensor_id) is not None
 
     def _known(self, device_id: str) -> bool:
         if self.accept_unknown_devices or self.registry.knows(device_id):

@@ -21,6 +21,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    StringConstraints,
     ValidationError,
     ValidatorFunctionWrapHandler,
     field_validator,
@@ -43,6 +44,8 @@ class RegisteredDevice(BaseModel):
     kind: DeviceKind
     subject_id: Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)] | None = None
     care_plan: CarePlan | None = None
+    hub_id: DeviceId | None = None  # a service-pack sensor: the hub that publishes for it
+    room: Annotated[str, StringConstraints(max_length=16)] | None = None
 
     @field_validator("care_plan", mode="wrap")
     @classmethod
@@ -96,6 +99,15 @@ class DeviceRegistry:
     def knows(self, device_id: str) -> bool:
         return device_id in self._devices
 
+    def sensor_of(self, hub_id: str, sensor_id: str) -> RegisteredDevice | None:
+        """The sensor ``sensor_id`` if it is registered to ``hub_id`` (else None: another home's, unknown)."""
+        sensor = self._devices.get(sensor_id)
+        return sensor if sensor is not None and sensor.hub_id == hub_id else None
+
+    def sensors_of(self, hub_id: str) -> list[RegisteredDevice]:
+        """Every sensor registered to ``hub_id``."""
+        return [d for d in self._devices.values() if d.hub_id == hub_id]
+
 
 class RegistryStore:
     """The snapshot's copy on disk, so a restarted gateway knows its devices while the cloud is down."""
@@ -110,6 +122,8 @@ class RegistryStore:
                 d.kind.value,
                 d.subject_id,
                 None if d.care_plan is None else d.care_plan.model_dump_json(),
+                d.hub_id,
+                d.room,
             )
             for d in devices
         ]
@@ -119,7 +133,9 @@ class RegistryStore:
                 conn.execute("BEGIN")
                 conn.execute("DELETE FROM registry")
                 conn.executemany(
-                    "INSERT INTO registry (device_id, kind, subject_id, care_plan) VALUES (?, ?, ?, ?)", rows
+                    "INSERT INTO registry (device_id, kind, subject_id, care_plan, hub_id, room)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    rows,
                 )
                 conn.execute(
                     "INSERT INTO meta (name, value) VALUES (?, ?)"
@@ -134,9 +150,11 @@ class RegistryStore:
 
         def read(
             conn: sqlite3.Connection,
-        ) -> tuple[list[tuple[str, str, str | None, str | None]], str | None]:
+        ) -> tuple[list[tuple[str, str, str | None, str | None, str | None, str | None]], str | None]:
             meta = conn.execute("SELECT value FROM meta WHERE name = ?", (_FETCHED_AT,)).fetchone()
-            rows = conn.execute("SELECT device_id, kind, subject_id, care_plan FROM registry").fetchall()
+            rows = conn.execute(
+                "SELECT device_id, kind, subject_id, care_plan, hub_id, room FROM registry"
+            ).fetchall()
             return rows, None if meta is None else str(meta[0])
 
         rows, fetched = await self._db.run(read)
@@ -144,13 +162,18 @@ class RegistryStore:
             return None
         plans: dict[str, CarePlan | None] = {}  # a person's devices share one plan: parse it once
         devices = []
-        for device_id, kind, subject_id, plan_json in rows:
+        for device_id, kind, subject_id, plan_json, hub_id, room in rows:
             if plan_json is not None and plan_json not in plans:
                 plans[plan_json] = _plan(plan_json)
             plan = None if plan_json is None else plans[plan_json]
             devices.append(
                 RegisteredDevice(
-                    device_id=device_id, kind=DeviceKind(kind), subject_id=subject_id, care_plan=plan
+                    device_id=device_id,
+                    kind=DeviceKind(kind),
+                    subject_id=subject_id,
+                    care_plan=plan,
+                    hub_id=hub_id,
+                    room=room,
                 )
             )
         return devices, int(fetched)

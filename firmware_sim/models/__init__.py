@@ -5,6 +5,7 @@ from firmware_sim.models.card import SosCard
 from firmware_sim.models.child import ChildMonitor
 from firmware_sim.models.display import DisplayState
 from firmware_sim.models.factory import build_device
+from firmware_sim.models.home_hub import HomeHub
 from firmware_sim.models.wearable import AccelMode, Wearable
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "ChildMonitor",
     "DeviceModel",
     "DisplayState",
+    "HomeHub",
     "Injection",
     "Outgoing",
     "SosCard",

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from cloud_harness import OTHER_EDGE_TOKEN, RunningCloud, StartCloud
 
-from cloud.registry.demo import demo_devices
+from cloud.registry.demo import demo_devices, demo_pack_sensors
 from cloud.registry.district import XIQING_STREETS
 from cloud.registry.secrets import matches
 
@@ -21,8 +21,12 @@ async def test_district_and_demo_are_loaded(operator: httpx.AsyncClient, edge: h
     assert all(2 <= len(s["communities"]) <= 3 for s in streets)
     snapshot = (await edge.get("/api/v1/edges/edge-xiqing-01/devices")).json()
     assert sorted((d["device_id"], d["kind"]) for d in snapshot) == sorted(
-        (d, k.value) for d, k in demo_devices()
+        [(d, k.value) for d, k in demo_devices()] + [(s, k.value) for s, k, _, _ in demo_pack_sensors()]
     )
+    smoke = next(d for d in snapshot if d["device_id"] == "hub-0001-smoke")
+    assert (smoke["hub_id"], smoke["room"], smoke["kind"]) == ("hub-0001", "kitchen", "smoke_detector")
+    hub = next(d for d in snapshot if d["device_id"] == "hub-0001")
+    assert hub["subject_id"] == smoke["subject_id"] and hub["hub_id"] is None
     subjects = (await operator.get("/api/v1/subjects", params={"limit": 500})).json()
     assert len(subjects) == 43
     assert sum(s["kind"] == "child" for s in subjects) == 3

@@ -380,3 +380,34 @@ async def test_guardian_answers_on_the_dev_phone_and_the_operator_sees_it(
     await page.bring_to_front()
     await screenshot(page, "console-guardian-answer")
     await phone_page.close()
+
+
+async def test_a_home_smoke_alarm_names_sensor_and_room_and_says_what_to_do_first(
+    page: Page, cloud: str, edge: httpx.AsyncClient, screenshot: Screenshot
+) -> None:
+    """hub-0001 is a demo elder's smart service pack; its smoke detector is in the kitchen."""
+    await log_in(page, cloud)
+    evidence = {
+        "sensor_id": "hub-0001-smoke",
+        "sensor_kind": "smoke_detector",
+        "room": "kitchen",
+        "text_en": "Smoke alarm in the kitchen at 12:10 (hub-0001-smoke)",
+        "text_zh": "12:10 烟雾报警（hub-0001-smoke）",
+    }
+    await post_event(edge, "hub-0001", 5, c.EventKind.SMOKE, evidence=evidence)
+    row = page.get_by_role("listbox", name="警情队列").get_by_role("option").filter(has_text="烟雾报警")
+    await expect(row).to_contain_text("P1 危急", timeout=2_000)
+    detail = page.get_by_role("region", name="警情详情")
+    first = detail.get_by_role("alert")
+    await expect(first).to_contain_text("请先处置")
+    await expect(first.get_by_role("listitem").first).to_have_text("拨打119火警电话")
+    await expect(first.get_by_role("listitem").last).to_contain_text("钥匙保管人")
+    await expect(detail).to_contain_text("hub-0001-smoke · 烟感")
+    await expect(detail).to_contain_text("厨房")
+    await expect(detail.get_by_role("listitem").filter(has_text="警情建立")).to_contain_text("12:10 烟雾报警")
+    await screenshot(page, "console-home-smoke")
+
+    await page.goto(f"{cloud}/dev/phones")
+    sms = page.get_by_role("article").first.get_by_role("listitem").first
+    await expect(sms).to_contain_text("智慧助老服务包", timeout=5_000)
+    await expect(sms).to_contain_text("检测到烟雾报警（厨房）")

@@ -176,6 +176,7 @@ def test_alarm_channels_are_known_by_the_topic_alone() -> None:
     from contracts.topics import ALARM_CHANNELS, is_alarm_channel, uplink_subtree
 
     alarms = {ch for ch in UplinkChannel if is_alarm_channel(c.uplink_topic("card-0001", ch))}
-    assert alarms == set(ALARM_CHANNELS) == {UplinkChannel.SOS, UplinkChannel.FALL}
+    assert alarms == set(ALARM_CHANNELS)
+    assert alarms == {UplinkChannel.SOS, UplinkChannel.FALL, UplinkChannel.PULL_CORD, UplinkChannel.HAZARD}
     assert not is_alarm_channel("anxin/v1/up/card-0001/sos_extra")
     assert uplink_subtree() == "anxin/v1/up/#"

@@ -15,7 +15,19 @@ import numpy as np
 import pytest
 from synthetic_signals import fall
 
-from contracts import AccelBatch, DeviceKind, Location, LocationSource, Presence, Status, Vitals, WearState
+from contracts import (
+    AccelBatch,
+    DeviceKind,
+    Hazard,
+    HazardAlarm,
+    Location,
+    LocationSource,
+    MotionCount,
+    Presence,
+    Status,
+    Vitals,
+    WearState,
+)
 from edge.detection.adapter import DetectionAdapter
 from edge.detection.config import DEFAULT_CONFIG, DetectorConfig
 from edge.detection.errors import OutOfOrderError
@@ -67,6 +79,13 @@ def _health_scenario(device: str, t0: int) -> list[Step]:
     return [Status(device_id=device, seq=1, ts=t0, battery_pct=90), t0 + 4 * HOUR]
 
 
+def _home_scenario(device: str, t0: int) -> list[Step]:
+    smoke = HazardAlarm(
+        device_id=device, seq=1, ts=t0 + MIN, sensor_id=f"{device}-smoke", hazard=Hazard.SMOKE, state="alarm"
+    )
+    return [MotionCount(device_id=device, seq=0, ts=t0, sensor_id=f"{device}-pir", count=2), smoke]
+
+
 @dataclass(frozen=True)
 class Harness:
     kind: DeviceKind
@@ -82,6 +101,7 @@ HARNESSES: dict[str, Harness] = {
     "geofence": Harness(DeviceKind.CHILD_MONITOR, PLAN, _geofence_scenario, Location),
     "inactivity": Harness(DeviceKind.WEARABLE, PLAN, _inactivity_scenario, Status),
     "device_health": Harness(DeviceKind.SOS_CARD, PLAN, _health_scenario, Status),
+    "home": Harness(DeviceKind.HOME_HUB, PLAN, _home_scenario, MotionCount),
 }
 
 
@@ -117,6 +137,7 @@ def _ordinary(device: str, t0: int) -> list[Step]:
         Vitals(device_id=device, seq=3, ts=t0 + 3000, hr_bpm=70, spo2_pct=97),
         _location(device, 4, t0 + 4000, 31.23),
         _accel(device, 5, t0 + 5000, resting),
+        MotionCount(device_id=device, seq=6, ts=t0 + 5500, sensor_id=f"{device}-pir", count=3),
         t0 + 6000,
     ]
 

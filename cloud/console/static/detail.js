@@ -3,7 +3,7 @@
 
 import { h } from "./dom.js";
 import { formatCoordinates, formatDelta, formatTimestamp, toMillis } from "./format.js";
-import { label, t } from "./i18n.js";
+import { currentLang, label, t } from "./i18n.js";
 import { locationSketch } from "./sketch.js";
 
 const EVIDENCE_VALUE_MAX = 240;
@@ -64,6 +64,8 @@ function entryDetail(entry) {
   if (data.outcome) parts.push(label("outcome", data.outcome));
   if (typeof data.count === "number") parts.push(t("tl.count", { n: data.count }));
   if (data.downlink) parts.push(label("downlink", data.downlink));
+  const said = currentLang() === "en" ? data.text_en : data.text_zh;
+  if (said) parts.push(String(said)); // what the home hub reported (sensor, room, why)
   if (entry.type === "sms_status" && data.status) parts.push(label("delivery", data.status));
   if (entry.type === "sms_status" && data.error_code) parts.push(t("tl.errorCode", { code: data.error_code }));
   if (entry.text) {
@@ -193,6 +195,31 @@ function notificationsBlock(notifications) {
 }
 
 /** Render the full incident into `container`. */
+/** Smoke / gas / water: what the operator does first (119 or the gas company, then the key-safe holder). */
+function firstStepsBlock(steps) {
+  if (!Array.isArray(steps) || steps.length === 0) return null;
+  return h(
+    "div",
+    { class: "first-steps", role: "alert" },
+    h("strong", {}, t("detail.firstSteps")),
+    h("ol", {}, steps.map((step) => h("li", {}, label("step", step)))),
+  );
+}
+
+/** The home sensor that raised it: sensor id, room, and the edge's explanation. */
+function homeFacts(home) {
+  if (!home) return [];
+  const room = currentLang() === "en" ? home.room_en : home.room_zh;
+  const why = currentLang() === "en" ? home.text_en : home.text_zh;
+  return [
+    home.sensor_id
+      ? fact("detail.sensor", h("span", { class: "mono" }, home.sensor_id), home.kind ? ` · ${label("device", home.kind)}` : "")
+      : null,
+    room ? fact("detail.room", room) : null,
+    why ? fact("detail.homeReason", why) : null,
+  ];
+}
+
 export function renderDetail(container, incident) {
   const origin = toMillis(incident.device_ts);
   container.replaceChildren(
@@ -204,12 +231,14 @@ export function renderDetail(container, incident) {
       latestKindText(incident) ? h("span", { class: "latest-kind muted" }, latestKindText(incident)) : null,
       statusChip(incident.status),
     ),
+    firstStepsBlock(incident.first_steps),
     h("p", { class: "detail-who" }, whoOf(incident), h("span", { class: "muted" }, ` · ${whereOf(incident)}`)),
     h(
       "dl",
       { class: "facts" },
       fact("detail.key", h("span", { class: "mono" }, incident.origin_key ?? incident.key ?? "—")),
       fact("detail.device", h("span", { class: "mono" }, incident.device_id ?? "—")),
+      ...homeFacts(incident.home),
       stamp("detail.deviceTs", incident.device_ts, null),
       stamp("detail.edgeTs", incident.edge_ts, origin),
       stamp("detail.cloudTs", incident.cloud_ts, origin),
