@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.downlink import DownlinkMessage
+from contracts.guardians import MAX_GUARDIANS, EdgeNotice
 from contracts.ids import DeviceId
 from contracts.uplink import SEQ_MAX, Fix
 
@@ -99,6 +100,9 @@ class EdgeEvent(BaseModel):
     fix: Fix | None = None
     detail: Annotated[str, Field(max_length=200)] | None = None
     evidence: Annotated[dict[str, Any], Field(max_length=EVIDENCE_MAX_ITEMS)] | None = None
+    edge_notified: Annotated[list[EdgeNotice], Field(max_length=MAX_GUARDIANS)] | None = Field(
+        None, description="guardians the edge already texted itself (degraded mode): not to be texted again"
+    )
 
 
 class IntakeAck(BaseModel):
