@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.incidents import lifecycle
+from cloud.incidents.edge_notices import record_edge_notices, texted_by_edge
 from cloud.incidents.lifecycle import IncidentKind, Status
 from cloud.incidents.models import Incident
 from cloud.notify.service import queue_guardian_alerts
@@ -77,6 +78,7 @@ async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Devic
             device_id=event.device_id,
             device_ts=event.device_ts,
         )
+        await record_edge_notices(session=session, incident=incident, event=event)
         queued = 0
         if lifecycle.should_notify_guardians(severity) and not lifecycle.should_notify_guardians(before):
             queued = await _alert_guardians(
@@ -117,6 +119,7 @@ async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Devic
         device_ts=event.device_ts,
         edge_ts=event.edge_ts,
     )
+    await record_edge_notices(session=session, incident=incident, event=event)
     queued = 0
     if lifecycle.should_notify_guardians(event.severity):
         queued = await _alert_guardians(
@@ -148,6 +151,7 @@ async def _alert_guardians(
         incident_kind=kind.value,
         at_ms=event.device_ts,
         now_ms=now_ms,
+        skip_guardian_ids=texted_by_edge(event),
     )
     if notes:
         add_entry(

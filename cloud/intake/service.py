@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.errors import InvalidInput
 from cloud.incidents import fusion
 from cloud.incidents import service as incidents
+from cloud.incidents.edge_notices import record_edge_notices
 from cloud.incidents.lifecycle import IncidentKind
 from cloud.incidents.models import Incident
 from cloud.intake.models import EventRecord
@@ -35,9 +36,16 @@ async def find_event(*, session: AsyncSession, key: str) -> EventRecord | None:
     return await session.scalar(select(EventRecord).where(EventRecord.key == key))
 
 
-async def duplicate_of(*, session: AsyncSession, record: EventRecord) -> Ingested:
+async def duplicate_of(
+    *, session: AsyncSession, record: EventRecord, event: EdgeEvent | None = None
+) -> Ingested:
+    """The first answer again. A repeat that names guardians the edge texted since (it sent the event,
+    got no answer in time, texted them, and sent it again) still has them noted (``changed``)."""
     incident = await session.get(Incident, record.incident_id) if record.incident_id is not None else None
-    return Ingested(key=record.key, incident=incident, duplicate=True)
+    changed = False
+    if event is not None and incident is not None:
+        changed = await record_edge_notices(session=session, incident=incident, event=event)
+    return Ingested(key=record.key, incident=incident, duplicate=True, changed=changed)
 
 
 async def _cancel_target(session: AsyncSession, event: EdgeEvent, device: Device) -> Incident | None:
@@ -61,7 +69,7 @@ async def ingest(*, session: AsyncSession, event: EdgeEvent, now_ms: int) -> Ing
     """
     existing = await find_event(session=session, key=event.key)
     if existing is not None:
-        return await duplicate_of(session=session, record=existing)
+        return await duplicate_of(session=session, record=existing, event=event)
     device = await session.get(Device, event.device_id)
     if device is None:
         raise InvalidInput("unknown device: register it first", field="device_id")

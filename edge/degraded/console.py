@@ -36,7 +36,9 @@ class ConsoleNotifier:
     async def send_sms(self, *, to: str, body: str) -> str:
         if not E164_RE.match(to):
             raise NotifierError("recipient is not an E.164 number", retryable=False)
-        sms = KeptSms(message_id=f"edge-console-{uuid.uuid4().hex[:16]}", to=to, body=body, sent_ms=self._clock_ms())
+        sms = KeptSms(
+            message_id=f"edge-console-{uuid.uuid4().hex[:16]}", to=to, body=body, sent_ms=self._clock_ms()
+        )
         self.messages.append(sms)
         log.info("edge_sms.sent provider=console to=%s id=%s", mask_phone(to), sms.message_id)
         return sms.message_id

@@ -76,7 +76,9 @@ class TwilioNotifier:
         if not E164_RE.match(to):
             raise NotifierError("recipient is not an E.164 number", retryable=False)
         sender: dict[str, str] = (
-            {"messaging_service_sid": self._sender} if self._sender.startswith("MG") else {"from_": self._sender}
+            {"messaging_service_sid": self._sender}
+            if self._sender.startswith("MG")
+            else {"from_": self._sender}
         )
         try:
             message = await self._client.messages.create_async(to=to, body=body, **sender)

@@ -79,7 +79,9 @@ class LoggedProcess:
             async with asyncio.timeout(within_s), self._changed:
                 await self._changed.wait_for(lambda: len(found()) >= count or not self.running)
         except TimeoutError:
-            raise AssertionError(f"{self.name}: no {count}× /{pattern}/ within {within_s} s\n{self.tail()}") from None
+            raise AssertionError(
+                f"{self.name}: no {count}× /{pattern}/ within {within_s} s\n{self.tail()}"
+            ) from None
         matches = found()
         if len(matches) < count:
             raise AssertionError(f"{self.name} exited before /{pattern}/ ×{count}\n{self.tail()}")
@@ -221,7 +223,9 @@ class District:
         return f"http://127.0.0.1:{self.cloud_port}"
 
     async def start_cloud(self) -> LoggedProcess:
-        self.cloud = cloud_process(port=self.cloud_port, db=self.cloud_db, name=f"cloud#{len(self.cloud_runs)}")
+        self.cloud = cloud_process(
+            port=self.cloud_port, db=self.cloud_db, name=f"cloud#{len(self.cloud_runs)}"
+        )
         self.cloud_runs.append(self.cloud)
         await start_cloud(self.cloud)
         return self.cloud

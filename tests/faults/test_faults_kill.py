@@ -95,7 +95,9 @@ async def _run_with_kills(
         integrity_ok(path)
 
 
-async def test_kill_9_of_the_gateway_during_an_sos_burst(district: District, mosquitto: MosquittoBroker) -> None:
+async def test_kill_9_of_the_gateway_during_an_sos_burst(
+    district: District, mosquitto: MosquittoBroker
+) -> None:
     await district.start_cloud()
     await district.start_edge(backoff_initial_s=0.2, backoff_max_s=2.0)
 
@@ -107,7 +109,9 @@ async def test_kill_9_of_the_gateway_during_an_sos_burst(district: District, mos
     assert len(district.edge_runs) == KILLS + 1
 
 
-async def test_kill_9_of_the_cloud_during_an_sos_burst(district: District, mosquitto: MosquittoBroker) -> None:
+async def test_kill_9_of_the_cloud_during_an_sos_burst(
+    district: District, mosquitto: MosquittoBroker
+) -> None:
     await district.start_cloud()
     edge = await district.start_edge(backoff_initial_s=0.2, backoff_max_s=2.0)
 
