@@ -17,25 +17,25 @@ from prometheus_client import CollectorRegistry
 
 from contracts import DeviceKind, uplink_filter
 from contracts.care_plan import CarePlan
-from edge.backoff import Backoff
-from edge.cloud_client import CloudClient
-from edge.commands import CommandStream
 from edge.database import Database
-from edge.detectors import DeviceFacts, default_detectors
+from edge.delivery.backoff import Backoff
+from edge.delivery.cloud_client import CloudClient
+from edge.delivery.commands import CommandStream
+from edge.delivery.forwarder import Forwarder
+from edge.delivery.outbox import Outbox
+from edge.detection.detectors import DeviceFacts, default_detectors
+from edge.detection.fleet_clock import FleetClock
 from edge.errors import OutboxError
-from edge.fleet_clock import FleetClock
-from edge.forwarder import Forwarder
-from edge.ingest import MqttIngest
+from edge.ingest.mqtt import MqttIngest
+from edge.ingest.sequence import SequenceTracker
+from edge.ingest.uplinks import UplinkHandler
+from edge.ingest.validation import Validator
 from edge.metrics import EdgeMetrics, serve_metrics
-from edge.outbox import Outbox
 from edge.pipeline import Detector, Pipeline
-from edge.registry import DeviceRegistry, RegistryStore
-from edge.registry_sync import RegistrySync
-from edge.sequence import SequenceTracker
+from edge.registry.store import DeviceRegistry, RegistryStore
+from edge.registry.sync import RegistrySync
 from edge.settings import EdgeSettings
-from edge.telemetry_feed import TelemetryFeed, TimedCloudClient, make_sink
-from edge.uplinks import UplinkHandler
-from edge.validation import Validator
+from edge.telemetry.feed import TelemetryFeed, TimedCloudClient, make_sink
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edge.detection.falls_dataset import Trial
+from tools.falls.dataset import Trial
 
 WINDOW_BEFORE_S = 1.0
 WINDOW_AFTER_S = 10.0

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from anxin.broker import start_mosquitto
+from broker.runner import start_mosquitto
 from firmware_sim.fleet import DEFAULT_MIX, fleet_from_mix, parse_mix
 from firmware_sim.models import AccelMode
 from firmware_sim.runner import RunConfig, run_simulation
@@ -39,7 +39,7 @@ def register(bench_sub: Any) -> None:
     parser.add_argument("--mqtt-url", default=None, help="use this broker instead of starting Mosquitto")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     parser.set_defaults(func=main)
-    from firmware_sim.falls_bench import register as register_falls
+    from tools.sim_falls_bench import register as register_falls
 
     register_falls(bench_sub)
 

@@ -1,6 +1,6 @@
 """Fit the fall model on a dataset in the shared layout, with subject-wise folds.
 
-    python -m edge.detection.fit_falls --data ../shared/data/falls/sisfall-50hz
+    python -m tools.falls.fit --data ../shared/data/falls/sisfall-50hz
 
 1. Every trial is streamed through :class:`FallScorer` to collect impact candidates and
    their features (the exact code the gateway runs).
@@ -33,8 +33,8 @@ from numpy.typing import NDArray
 from edge.detection.fall import FallScorer, ScoredImpact, select_alarms
 from edge.detection.fall_features import FEATURE_NAMES, ORIENTATION_FEATURE
 from edge.detection.fall_model import MODEL_FILE, FallModel, expand_hinges
-from edge.detection.fall_scoring import TrialAlarms, score_trials
-from edge.detection.falls_dataset import Trial, load_trial, read_manifest
+from tools.falls.dataset import Trial, load_trial, read_manifest
+from tools.falls.scoring import TrialAlarms, score_trials
 
 TRIGGER_G = 2.0
 MIN_ORIENTATION_CHANGE = 0.5
@@ -208,7 +208,7 @@ def cross_validate(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m edge.detection.fit_falls",
+        prog="python -m tools.falls.fit",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

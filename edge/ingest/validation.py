@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from contracts import AnyUplink, ContractError, Presence, decode_uplink
 from contracts.topics import parse_uplink_topic
-from edge.registry import DeviceRegistry
-from edge.sequence import SequenceTracker, Verdict
+from edge.ingest.sequence import SequenceTracker, Verdict
+from edge.registry.store import DeviceRegistry
 
 log = logging.getLogger(__name__)
 

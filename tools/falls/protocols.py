@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 
 from edge.detection.fall import FallDetector, FallScorer, PeakThresholdDetector, ScoredImpact
 from edge.detection.fall_model import FallModel
-from edge.detection.fall_scoring import TrialAlarms
-from edge.detection.falls_dataset import Trial, load_trial
+from tools.falls.dataset import Trial, load_trial
+from tools.falls.scoring import TrialAlarms
 
 PROTOCOLS = ("per-trial", "continuous")
 BATCH_S = 1.0

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from synthetic_signals import fall, walking
 
-from edge.detection.bench import register
+from tests.detection.synthetic_signals import fall, walking
+from tools.falls.bench import register
 
 HEADER = (
     "trial_id,dataset,subject,group,activity,is_fall,fall_onset_s,fall_end_s,duration_s,rate_hz,sensor,file\n"

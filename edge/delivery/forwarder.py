@@ -13,11 +13,11 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from edge.backoff import Backoff
-from edge.cloud_client import CloudClient
+from edge.delivery.backoff import Backoff
+from edge.delivery.cloud_client import CloudClient
+from edge.delivery.outbox import Outbox, OutboxRow
 from edge.errors import CloudRejected, CloudUnavailable
 from edge.metrics import EdgeMetrics
-from edge.outbox import Outbox, OutboxRow
 
 log = logging.getLogger(__name__)
 

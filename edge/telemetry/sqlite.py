@@ -23,9 +23,9 @@ from typing import TypeVar
 
 import orjson
 
-from edge.backoff import Backoff
-from edge.telemetry import Point, TelemetryError, TelemetryRejected, TelemetryUnavailable
-from edge.telemetry_buffer import BufferedSink, encode_in_slices
+from edge.delivery.backoff import Backoff
+from edge.telemetry.buffer import BufferedSink, encode_in_slices
+from edge.telemetry.sink import Point, TelemetryError, TelemetryRejected, TelemetryUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -10,11 +10,11 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from edge.backoff import Backoff
-from edge.cloud_client import CloudClient
+from edge.delivery.backoff import Backoff
+from edge.delivery.cloud_client import CloudClient
 from edge.errors import CloudRejected, CloudUnavailable
 from edge.metrics import EdgeMetrics
-from edge.registry import DeviceRegistry, RegistryStore, parse_snapshot
+from edge.registry.store import DeviceRegistry, RegistryStore, parse_snapshot
 
 log = logging.getLogger(__name__)
 

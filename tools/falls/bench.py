@@ -1,7 +1,7 @@
 """Benchmarks exposed as ``anxin bench falls`` and ``anxin bench vitals``.
 
 ``anxin/cli.py`` calls :func:`register` with its ``bench`` sub-parsers; until then run
-``python -m edge.detection.bench falls --data DIR``.
+``python -m tools.falls.bench falls --data DIR``.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from edge.detection.fall_model import FallModel, load_default_model
-from edge.detection.fall_protocols import GAP_S, PROTOCOLS, collect_candidates_protocol, stream_protocol
-from edge.detection.fall_scoring import FallScores, TrialAlarms, score_trials, wilson_interval
-from edge.detection.falls_dataset import Trial, read_manifest
+from tools.falls.dataset import Trial, read_manifest
+from tools.falls.protocols import GAP_S, PROTOCOLS, collect_candidates_protocol, stream_protocol
+from tools.falls.scoring import FallScores, TrialAlarms, score_trials, wilson_interval
 
 
 def register(bench_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,7 +64,7 @@ def register(bench_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
             "alarm are visible."
         ),
     )
-    from edge.detection.vitals_bench import add_vitals_arguments, run_vitals
+    from tools.vitals_bench import add_vitals_arguments, run_vitals
 
     add_vitals_arguments(vitals)
     vitals.set_defaults(func=run_vitals)
@@ -135,7 +135,7 @@ def run_falls(args: argparse.Namespace) -> int:
     print(f"FallDetector ({params}):\n  {_fmt(mine)}\n  throughput {rate:,.0f} samples/s (one core)")
     print(f"Baseline peak |a| >= 3 g:\n  {_fmt(naive)}")
     if args.folds and args.folds > 1:
-        from edge.detection.fit_falls import TRIGGER_G, cross_validate, probe_model
+        from tools.falls.fit import TRIGGER_G, cross_validate, probe_model
 
         cands = collect_candidates_protocol(trials, probe_model(TRIGGER_G), protocol, learn_upright=upright)
         results, thresholds = cross_validate(trials, cands, args.folds, TRIGGER_G, 0.98)
@@ -154,8 +154,8 @@ def _json_default(value: object) -> object:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry point: ``python -m edge.detection.bench falls|vitals ...``."""
-    parser = argparse.ArgumentParser(prog="python -m edge.detection.bench", description=__doc__)
+    """Stand-alone entry point: ``python -m tools.falls.bench falls|vitals ...``."""
+    parser = argparse.ArgumentParser(prog="python -m tools.falls.bench", description=__doc__)
     sub = parser.add_subparsers(dest="bench", required=True)
     register(sub)
     args = parser.parse_args(argv)

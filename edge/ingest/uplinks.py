@@ -12,12 +12,12 @@ from collections.abc import Callable
 
 from contracts import AnyUplink, EdgeEvent, FallSuspected, Presence, SosPress, UplinkChannel, downlink_topic
 from contracts import encode as encode_message
+from edge.delivery.outbox import Outbox
 from edge.errors import OutboxError
-from edge.ingest import MqttIngest, RawMessage
+from edge.ingest.mqtt import MqttIngest, RawMessage
+from edge.ingest.validation import Accepted, Validator
 from edge.metrics import EdgeMetrics
-from edge.outbox import Outbox
 from edge.pipeline import Pipeline
-from edge.validation import Accepted, Validator
 
 log = logging.getLogger(__name__)
 

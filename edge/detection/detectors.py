@@ -3,7 +3,7 @@
 * :class:`DeviceFacts` always runs: online/offline from presence (for the metrics), and — only when
   :mod:`edge.detection` is not installed — what the device itself reports (low-battery flag, strap
   removed), raised once per transition.
-* :class:`~edge.detection_adapter.DetectionAdapter`: every detector of :mod:`edge.detection`.
+* :class:`~edge.detection.adapter.DetectionAdapter`: every detector of :mod:`edge.detection`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from contracts import DeviceKind, EventKind, Presence, Status, UplinkMessage, WearState
 from contracts.care_plan import CarePlan
-from edge.fleet_clock import FleetClock
+from edge.detection.fleet_clock import FleetClock
 from edge.pipeline import Detector, Finding
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def default_detectors(
     clock: FleetClock | None = None,
 ) -> list[Detector]:
     try:
-        from edge.detection_adapter import DetectionAdapter
+        from edge.detection.adapter import DetectionAdapter
     except ImportError as exc:
         log.warning("detection.unavailable error=%s running alarms and device facts only", exc)
         return [DeviceFacts()]

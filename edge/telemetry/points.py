@@ -1,4 +1,4 @@
-"""Uplinks and gateway counters → telemetry :class:`~edge.telemetry.Point` s (pure).
+"""Uplinks and gateway counters → telemetry :class:`~edge.telemetry.sink.Point` s (pure).
 
 Only what a dashboard needs: vitals, status, location, wear and presence as they came, an accel batch
 as a summary (peak |a| and activity level, never the samples), and nothing for alarms (those are
@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from contracts import AccelBatch, AnyUplink, Location, Presence, Status, Vitals, WearState
 from contracts.uplink import MODEL_OF
-from edge.telemetry import (
+from edge.telemetry.sink import (
     ACTIVITY,
     DEVICE_STATUS,
     EDGE_GATEWAY,

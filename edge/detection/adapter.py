@@ -12,7 +12,7 @@ Which detector sees what:
 * every uplink → :class:`DeviceHealthMonitor` heartbeat (status carries battery, wear carries worn);
   presence online → ``reconnect``;
 * the gateway's periodic tick → health (silence) and inactivity (the care plan's waking hours), on the
-  :class:`~edge.fleet_clock.FleetClock`.
+  :class:`~edge.detection.fleet_clock.FleetClock`.
 
 The device kind and care plan come from the registry snapshot; a device of unknown kind gets fall and
 vitals detection only (health thresholds depend on the kind). When a refreshed snapshot carries a
@@ -31,8 +31,8 @@ from contracts import AccelBatch, DeviceKind, EventKind, Location, Presence, Sta
 from contracts import WearState as Wear
 from contracts.care_plan import CarePlan
 from edge import detection as det
-from edge.detector_config import DEFAULT_CONFIG, DetectorConfig, detector_config
-from edge.fleet_clock import FleetClock
+from edge.detection.config import DEFAULT_CONFIG, DetectorConfig, detector_config
+from edge.detection.fleet_clock import FleetClock
 from edge.pipeline import Finding
 
 MOVING_STD_G = 0.05  # accel batch counts as activity when |a| varies more than this

@@ -3,7 +3,7 @@
 ``POST {url}/api/v2/write?org=…&bucket=…&precision=ms`` with ``Authorization: Token …``, one batch per
 request, through httpx — a direct POST rather than influxdb-client's background write API, so the
 buffer, the backoff and the drop policy are ours (bounded, drop-oldest, counted; see
-:mod:`edge.telemetry_buffer`), the client is async on the gateway's loop, and tests can put a real HTTP
+:mod:`edge.telemetry.buffer`), the client is async on the gateway's loop, and tests can put a real HTTP
 server (or ``httpx.MockTransport``) at the transport seam.
 
 * 204 / 2xx: written;
@@ -18,9 +18,9 @@ import logging
 
 import httpx
 
-from edge.backoff import Backoff
-from edge.telemetry import FieldValue, Point, TelemetryRejected, TelemetryUnavailable
-from edge.telemetry_buffer import BufferedSink, encode_in_slices
+from edge.delivery.backoff import Backoff
+from edge.telemetry.buffer import BufferedSink, encode_in_slices
+from edge.telemetry.sink import FieldValue, Point, TelemetryRejected, TelemetryUnavailable
 
 log = logging.getLogger(__name__)
 

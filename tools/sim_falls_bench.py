@@ -1,7 +1,7 @@
 """``anxin bench sim-falls``: do the simulated falls look like falls to the gateway's detector?
 
 Runs wearables through the daily routine with background falls and hard bumps (no broker: the pure
-simulation), feeds every acceleration batch to ``edge.detection.fall.FallDetector`` and scores the
+simulation), feeds every acceleration batch to :class:`edge.detection.fall.FallDetector` and scores the
 alarms against the ground truth: a fall counts as found when an alarm comes 0-15 s after it; every
 other alarm is a false alarm. A realism check of the simulator, not an accuracy figure of the detector.
 """
@@ -9,13 +9,13 @@ other alarm is a false alarm. A realism check of the simulator, not an accuracy 
 from __future__ import annotations
 
 import argparse
-import importlib
 import time
 from typing import Any
 
 import numpy as np
 import orjson
 
+from edge.detection.fall import FallDetector
 from firmware_sim.scenario import build_timeline, parse_scenario, scenario_fleet
 from firmware_sim.simulation import FleetSimulation
 
@@ -35,11 +35,6 @@ def register(bench_sub: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        fall_module = importlib.import_module("edge.detection.fall")
-    except ModuleNotFoundError:
-        print("anxin bench sim-falls: edge.detection is not available in this build")
-        return 2
     scenario = parse_scenario(
         {
             "start": "2026-03-02T08:00:00+08:00",
@@ -54,7 +49,7 @@ def main(args: argparse.Namespace) -> int:
     sim = FleetSimulation(
         fleet, seed=args.seed, start_ms=scenario.start_ms, timeline=build_timeline(scenario, fleet, args.seed)
     )
-    detectors = {d.device_id: fall_module.FallDetector(d.device_id) for d in fleet}
+    detectors = {d.device_id: FallDetector(d.device_id) for d in fleet}
     alarms: list[tuple[str, int]] = []
     truths = []
     began = time.monotonic()

@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Callable
 from pydantic import ValidationError
 
 from contracts import DeviceConfig, DownlinkChannel, EdgeCommand, downlink_topic, encode
-from edge.backoff import Backoff
-from edge.cloud_client import CloudClient
+from edge.delivery.backoff import Backoff
+from edge.delivery.cloud_client import CloudClient
+from edge.delivery.sse import SseEvent, SseParser
 from edge.errors import CloudRejected, CloudUnavailable, EdgeError
 from edge.metrics import EdgeMetrics
-from edge.sse import SseEvent, SseParser
 
 log = logging.getLogger(__name__)
 

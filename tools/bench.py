@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 # Modules with ``register(bench_subparsers)``; missing ones are skipped.
-BENCH_MODULES = ("edge.detection.bench", "edge.bench", "firmware_sim.bench")
+BENCH_MODULES = ("tools.falls.bench", "tools.gateway_bench", "tools.sim_bench")
 SECTION = "## Latest `make bench` run"
 DEFAULT_DATA_ROOT = Path("../shared/data")
 

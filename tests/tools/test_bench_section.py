@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from anxin.bench import SECTION, planned_runs, write_section
+from tools.bench import SECTION, planned_runs, write_section
 
 
 def test_section_is_replaced_and_others_kept(tmp_path: Path) -> None:

@@ -18,8 +18,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from edge.backoff import Backoff
-from edge.telemetry import Point, SinkStats, TelemetryRejected, TelemetryUnavailable
+from edge.delivery.backoff import Backoff
+from edge.telemetry.sink import Point, SinkStats, TelemetryRejected, TelemetryUnavailable
 
 log = logging.getLogger(__name__)
 

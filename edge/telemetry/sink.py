@@ -5,8 +5,8 @@ A :class:`Point` is one row of a time series: a measurement, a few tags (``devic
 epoch milliseconds. The measurement names below are the whole schema (docs/edge.md lists the fields);
 the dashboards in ``dashboards/`` may only query these.
 
-Adapters: :class:`~edge.telemetry_sqlite.SqliteTelemetryStore` (the embedded default) and
-:class:`~edge.telemetry_influx.InfluxTelemetrySink` (InfluxDB 2). Telemetry never stands in the way of
+Adapters: :class:`~edge.telemetry.sqlite.SqliteTelemetryStore` (the embedded default) and
+:class:`~edge.telemetry.influx.InfluxTelemetrySink` (InfluxDB 2). Telemetry never stands in the way of
 an alarm: ``write`` only appends to a bounded in-memory buffer, and a sink that fails is logged and
 counted while the gateway goes on.
 """

@@ -26,7 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from anxin.broker import free_port, start_mosquitto
+from broker.runner import free_port, start_mosquitto
 from contracts import SosPress, Vitals, downlink_filter, encode, uplink_topic
 from edge.gateway import Gateway
 from edge.settings import EdgeSettings

@@ -20,13 +20,13 @@ import orjson
 from prometheus_client import CollectorRegistry
 
 from contracts import AnyUplink, DeviceKind, IntakeAck
-from edge.backoff import Backoff
-from edge.cloud_client import CloudClient
+from edge.delivery.backoff import Backoff
+from edge.delivery.cloud_client import CloudClient
 from edge.settings import EdgeSettings
-from edge.telemetry import NullTelemetry, TelemetrySink
-from edge.telemetry_influx import InfluxTelemetrySink
-from edge.telemetry_points import forward_fields, gateway_fields, gateway_point, points_of, sink_fields
-from edge.telemetry_sqlite import SqliteTelemetryStore
+from edge.telemetry.influx import InfluxTelemetrySink
+from edge.telemetry.points import forward_fields, gateway_fields, gateway_point, points_of, sink_fields
+from edge.telemetry.sink import NullTelemetry, TelemetrySink
+from edge.telemetry.sqlite import SqliteTelemetryStore
 
 log = logging.getLogger(__name__)
 
