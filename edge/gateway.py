@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
 
 import httpx
+import orjson
 from prometheus_client import CollectorRegistry
 
 from contracts import DeviceKind, uplink_filter
 from contracts.care_plan import CarePlan
 from edge.database import Database
+from edge.degraded import make_notifier
+from edge.degraded.mode import DegradedMode
+from edge.degraded.records import SmsRecords
 from edge.delivery.backoff import Backoff
+from edge.delivery.claims import KeyClaims
 from edge.delivery.cloud_client import CloudClient
 from edge.delivery.commands import CommandStream
 from edge.delivery.forwarder import Forwarder
@@ -55,6 +61,7 @@ class Gateway:
         clock_ms: Callable[[], int] = wall_clock_ms,
         detectors: Sequence[Detector] | None = None,
         cloud_transport: httpx.AsyncBaseTransport | None = None,
+        twilio_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
         self.started = asyncio.Event()
@@ -94,6 +101,7 @@ class Gateway:
             edge_id=s.edge_id,
             timeout_s=s.http_timeout_s,
             transport=cloud_transport,
+            on_status=lambda up: self.meters.cloud_up.set(1 if up else 0),
         )
         self.ingest = MqttIngest(
             endpoint=s.mqtt,
@@ -110,6 +118,7 @@ class Gateway:
         def backoff() -> Backoff:
             return Backoff(s.backoff_initial_s, max(s.backoff_max_s, s.backoff_initial_s))
 
+        claims = KeyClaims()  # forwarder and degraded mode never work on one event at once
         self.forwarder = Forwarder(
             outbox=self.outbox,
             cloud=self.cloud,
@@ -119,7 +128,26 @@ class Gateway:
             row_backoff=backoff(),
             batch=s.forward_batch,
             concurrency=s.forward_concurrency,
+            claims=claims,
+            probe_s=s.cloud_probe_s,
+            probe_timeout_s=min(s.http_timeout_s, max(1.0, 2 * s.cloud_probe_s)),
         )
+        self.sms_records = SmsRecords(self.db)
+        self.notifier = make_notifier(s, clock_ms, transport=twilio_transport)
+        self.degraded: DegradedMode | None = None
+        if self.notifier is not None:
+            self.degraded = DegradedMode(
+                outbox=self.outbox,
+                records=self.sms_records,
+                registry=self.registry,
+                notifier=self.notifier,
+                claims=claims,
+                metrics=self.meters,
+                clock_ms=clock_ms,
+                delay_s=s.degraded_after_s,
+                send_timeout_s=s.http_timeout_s,
+                on_released=self.forwarder.wake,
+            )
         self.commands = CommandStream(
             edge_id=s.edge_id,
             cloud=self.cloud,
@@ -144,13 +172,22 @@ class Gateway:
             ingest=self.ingest,
             metrics=self.meters,
             clock_ms=clock_ms,
-            on_stored=self.forwarder.wake,
+            on_stored=self._stored,
             on_unknown_device=self.registry_sync.request_refresh,
             on_presence=self._note_devices,
             on_accepted=self.telemetry.uplink,
         )
         self.handled = 0  # messages taken off the ingest queue and handled (accepted or rejected)
         self._handled_cond = asyncio.Condition()
+
+    def _stored(self) -> None:
+        self.forwarder.wake()
+        if self.degraded is not None:
+            self.degraded.wake()
+
+    async def _dev_sms(self) -> bytes:
+        """``GET /dev/sms``: what degraded mode texted (console notifier), numbers masked."""
+        return orjson.dumps([dataclasses.asdict(v) for v in await self.sms_records.recent()])
 
     def _kind_of(self, device_id: str) -> DeviceKind | None:
         found = self.registry.get(device_id)
@@ -200,14 +237,19 @@ class Gateway:
             async with asyncio.TaskGroup() as tasks:
                 metrics_ready = asyncio.Event()
                 if s.metrics_port > 0:
+                    dev_sms = self._dev_sms if s.notifier == "console" else None
                     tasks.create_task(
-                        serve_metrics(self.meters, s.metrics_host, s.metrics_port, metrics_ready)
+                        serve_metrics(
+                            self.meters, s.metrics_host, s.metrics_port, metrics_ready, dev_sms=dev_sms
+                        )
                     )
                 else:
                     metrics_ready.set()
                 tasks.create_task(self.ingest.run())
                 tasks.create_task(self._consume())
                 tasks.create_task(self.forwarder.run())
+                if self.degraded is not None:
+                    tasks.create_task(self.degraded.run())
                 tasks.create_task(self.commands.run())
                 tasks.create_task(self.registry_sync.run(fetched=fetched))
                 tasks.create_task(self._housekeeping())
@@ -221,6 +263,9 @@ class Gateway:
             await self.telemetry.close()
             with contextlib.suppress(Exception):
                 await self.cloud.aclose()
+            if self.notifier is not None:
+                with contextlib.suppress(Exception):
+                    await self.notifier.aclose()
             await self.db.close()
             log.info("gateway.stopped edge_id=%s", s.edge_id)
 

@@ -32,7 +32,7 @@ class HttpxTwilioClient(AsyncHttpClient):  # type: ignore[misc]
         super().__init__(logger=log, is_async=True, timeout=timeout_s)
         self._http = httpx.AsyncClient(timeout=timeout_s, transport=transport)
 
-    async def request(
+    async def request(  # noqa: PLR0917 — the SDK's HttpClient.request signature
         self,
         method: str,
         url: str,
@@ -40,7 +40,7 @@ class HttpxTwilioClient(AsyncHttpClient):  # type: ignore[misc]
         data: dict[str, object] | None = None,
         headers: dict[str, str] | None = None,
         auth: tuple[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 — the SDK passes it
         allow_redirects: bool = False,
     ) -> TwilioResponse:
         kwargs: dict[str, Any] = {"params": params, "data": data, "headers": headers, "auth": auth}

@@ -5,6 +5,12 @@ concurrently and records the answers: 200/201 → delivered; 4xx (not 408/429) �
 the cloud's reason; anything else → retried. When a whole round fails the cloud is considered down: the
 forwarder waits (capped exponential backoff with jitter), then probes with the single most urgent
 event; once that gets through every pending event is due again, so the backlog drains in priority order.
+
+While it waits it asks ``/healthz`` every ``probe_s``: a cloud that did not answer at all and answers
+again — or one that answered 5xx, then failed its health check, and is well again — ends the wait at
+once, so the first event reaches it within about a probe period of its return, whatever the backoff.
+An event that degraded mode is working on (:class:`~edge.delivery.claims.KeyClaims`) is skipped for
+the round, with its device's later events, and sent once it is released.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import logging
 from collections.abc import Callable
 
 from edge.delivery.backoff import Backoff
+from edge.delivery.claims import KeyClaims
 from edge.delivery.cloud_client import CloudClient
 from edge.delivery.outbox import Outbox, OutboxRow
 from edge.errors import CloudRejected, CloudUnavailable
@@ -22,6 +29,19 @@ from edge.metrics import EdgeMetrics
 log = logging.getLogger(__name__)
 
 _NEVER_DUE = 2**62
+
+
+class _Unavailable:
+    """How many sends of a round failed as "try later", and whether the cloud answered any of them."""
+
+    __slots__ = ("count", "reachable")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.reachable = False
+
+    def __bool__(self) -> bool:
+        return self.count > 0
 
 
 class Forwarder:
@@ -36,6 +56,9 @@ class Forwarder:
         row_backoff: Backoff,
         batch: int,
         concurrency: int,
+        claims: KeyClaims | None = None,
+        probe_s: float = 1.0,
+        probe_timeout_s: float = 2.0,
     ) -> None:
         self._outbox = outbox
         self._cloud = cloud
@@ -45,13 +68,17 @@ class Forwarder:
         self._row_backoff = row_backoff
         self._batch = batch
         self._sem = asyncio.Semaphore(concurrency)
+        self._claims = claims if claims is not None else KeyClaims()
+        self._probe_s = probe_s
+        self._probe_timeout_s = probe_timeout_s
+        self._rewrites_seen = 0
         self._wake = asyncio.Event()
         self.cloud_down = False
         self.rounds = 0  # completed send rounds; ``progress`` is notified after each
         self.progress = asyncio.Condition()
 
     def wake(self) -> None:
-        """New events are in the outbox."""
+        """New events are in the outbox (or one was released by degraded mode)."""
         self._wake.set()
 
     async def _wait(self, seconds: float | None) -> None:
@@ -65,10 +92,14 @@ class Forwarder:
     async def run(self) -> None:
         while True:
             self._wake.clear()
+            self._rewrites_seen = self._claims.rewrites
             if self.cloud_down:
                 rows = await self._outbox.heads(now_ms=_NEVER_DUE, limit=1)  # probe: most urgent only
             else:
                 rows = await self._outbox.heads(now_ms=self._clock_ms(), limit=self._batch)
+            if rows and all(self._claims.held(row.key) for row in rows):
+                await self._wait(None)  # degraded mode has them; it wakes us when done
+                continue
             if not rows:
                 due = await self._outbox.next_due_ms()
                 await self._wait(None if due is None else max(0.0, (due - self._clock_ms()) / 1000))
@@ -82,45 +113,74 @@ class Forwarder:
                 self._backoff.reset()
                 if self.cloud_down:
                     self.cloud_down = False
-                    self._metrics.cloud_up.set(1)
                     await self._outbox.make_all_due()
                     log.info("forwarder.cloud_back")
             elif unavailable:
                 if not self.cloud_down:
                     log.warning("forwarder.cloud_down pending_heads=%d", len(rows))
                 self.cloud_down = True
-                self._metrics.cloud_up.set(0)
                 # A pause, not a wait on ``_wake``: new events do not end it, the cloud is down for them too.
-                await asyncio.sleep(self._backoff.next_delay())
+                await self._pause(self._backoff.next_delay(), answered=unavailable.reachable)
 
-    async def _send_round(self, rows: list[OutboxRow]) -> tuple[int, int]:
+    async def _pause(self, delay_s: float, *, answered: bool) -> None:
+        """Wait out ``delay_s``, or less: until ``/healthz`` shows the cloud is back (see the module)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + delay_s
+        was_down = not answered  # it did not answer at all: the first good health check ends the pause
+        while (left := deadline - loop.time()) > 0:
+            await asyncio.sleep(min(self._probe_s, left))
+            if deadline - loop.time() <= 0:
+                return
+            if await self._cloud.healthy(timeout_s=self._probe_timeout_s):
+                if was_down:
+                    log.info("forwarder.cloud_answers waited_s=%.1f", delay_s - (deadline - loop.time()))
+                    return
+            else:
+                was_down = True
+
+    async def _send_round(self, rows: list[OutboxRow]) -> tuple[int, _Unavailable]:
         results: list[str] = []
+        unavailable = _Unavailable()
         async with asyncio.TaskGroup() as group:
             for row in rows:
-                group.create_task(self._send_one(row, results))
-        return results.count("delivered") + results.count("duplicate"), results.count("retry")
+                if self._claims.try_claim(row.key):
+                    group.create_task(self._send_one(row, results, unavailable))
+        return results.count("delivered") + results.count("duplicate"), unavailable
 
-    async def _send_one(self, row: OutboxRow, results: list[str]) -> None:
-        async with self._sem:
-            try:
-                ack = await self._cloud.post_event(row.body)
-            except CloudRejected as exc:
-                await self._outbox.mark_rejected(row.id, now_ms=self._clock_ms(), error=str(exc))
-                log.error("outbox.rejected key=%s status=%d", row.key, exc.status)
-                result = "rejected"
-            except CloudUnavailable as exc:
-                delay = self._row_backoff.ceiling(row.attempts + 1)
-                await self._outbox.retry_later(
-                    row.id, next_try_ms=self._clock_ms() + int(delay * 1000), error=str(exc)
-                )
-                log.info("outbox.retry key=%s attempts=%d error=%s", row.key, row.attempts + 1, exc)
-                result = "retry"
-            else:
-                await self._outbox.mark_delivered(row.id, now_ms=self._clock_ms())
-                result = "duplicate" if ack.duplicate else "delivered"
-                log.info("outbox.delivered key=%s duplicate=%s", row.key, ack.duplicate)
-            self._metrics.forwarded.labels(result=result).inc()
-            results.append(result)
+    async def _send_one(self, row: OutboxRow, results: list[str], unavailable: _Unavailable) -> None:
+        try:
+            async with self._sem:
+                await self._send_claimed(row, results, unavailable)
+        finally:
+            self._claims.release(row.key)
+
+    async def _send_claimed(self, row: OutboxRow, results: list[str], unavailable: _Unavailable) -> None:
+        if self._claims.rewrites != self._rewrites_seen:  # degraded mode changed a body since ``heads``
+            fresh = await self._outbox.pending_row(row.id)
+            if fresh is None:
+                return
+            row = fresh
+        try:
+            ack = await self._cloud.post_event(row.body)
+        except CloudRejected as exc:
+            await self._outbox.mark_rejected(row.id, now_ms=self._clock_ms(), error=str(exc))
+            log.error("outbox.rejected key=%s status=%d", row.key, exc.status)
+            result = "rejected"
+        except CloudUnavailable as exc:
+            unavailable.count += 1
+            unavailable.reachable = unavailable.reachable or exc.reachable
+            delay = self._row_backoff.ceiling(row.attempts + 1)
+            await self._outbox.retry_later(
+                row.id, next_try_ms=self._clock_ms() + int(delay * 1000), error=str(exc)
+            )
+            log.info("outbox.retry key=%s attempts=%d error=%s", row.key, row.attempts + 1, exc)
+            result = "retry"
+        else:
+            await self._outbox.mark_delivered(row.id, now_ms=self._clock_ms())
+            result = "duplicate" if ack.duplicate else "delivered"
+            log.info("outbox.delivered key=%s duplicate=%s", row.key, ack.duplicate)
+        self._metrics.forwarded.labels(result=result).inc()
+        results.append(result)
 
     async def _update_gauge(self) -> None:
         counts = await self._outbox.counts()

@@ -97,9 +97,15 @@ class TimedCloudClient(CloudClient):
         edge_id: str,
         timeout_s: float,
         transport: httpx.AsyncBaseTransport | None = None,
+        on_status: Callable[[bool], None] | None = None,
     ) -> None:
         super().__init__(
-            base_url=base_url, token=token, edge_id=edge_id, timeout_s=timeout_s, transport=transport
+            base_url=base_url,
+            token=token,
+            edge_id=edge_id,
+            timeout_s=timeout_s,
+            transport=transport,
+            on_status=on_status,
         )
         self.times = times
 

@@ -49,7 +49,7 @@ async def test_snapshot_carries_masked_name_and_guardian_contacts(start_cloud: S
 
 async def test_guardians_texted_by_the_edge_get_no_second_sms(start_cloud: StartCloud) -> None:
     async with start_cloud() as cloud, cloud.operator_client() as operator, cloud.edge_client() as edge:
-        subject, guardians = await _person(operator, "card-0001")
+        _, guardians = await _person(operator, "card-0001")
         texted, others = [guardians[0]["id"]], [g["id"] for g in guardians[1:]]
         async with operator.stream("GET", "/api/v1/stream", timeout=httpx.Timeout(10, read=None)) as stream:
             reader = SseReader(stream)

@@ -17,7 +17,7 @@ import pytest
 from fault_devices import cards
 from fault_processes import District, operator_client, until
 
-from anxin.broker import MosquittoBroker, free_port
+from broker.runner import MosquittoBroker, free_port
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.timeout(180)]
 
