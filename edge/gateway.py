@@ -41,7 +41,7 @@ from edge.pipeline import Detector, Pipeline
 from edge.registry.store import DeviceRegistry, RegistryStore
 from edge.registry.sync import RegistrySync
 from edge.settings import EdgeSettings
-from edge.telemetry.feed import TelemetryFeed, TimedCloudClient, make_sink
+from edge.telemetry.feed import TelemetryFeed, make_sink
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +79,15 @@ class Gateway:
             max_payload_bytes=s.max_payload_bytes,
         )
         self.fleet_clock = FleetClock()  # device time, from the messages: drives the periodic tick
+
+        def detector_failed(name: str) -> None:
+            self.meters.detector_errors.labels(detector=name).inc()
+
         if detectors is None:
-            detectors = default_detectors(self._kind_of, plan_of=self._plan_of, clock=self.fleet_clock)
-        self.pipeline = Pipeline(
-            s.edge_id,
-            detectors,
-            on_failure=lambda name: self.meters.detector_errors.labels(detector=name).inc(),
-        )
+            detectors = default_detectors(
+                self._kind_of, plan_of=self._plan_of, clock=self.fleet_clock, on_failure=detector_failed
+            )
+        self.pipeline = Pipeline(s.edge_id, detectors, on_failure=detector_failed)
         self.telemetry = TelemetryFeed(
             make_sink(s, clock_ms),
             edge_id=s.edge_id,
@@ -94,13 +96,13 @@ class Gateway:
             clock_ms=clock_ms,
             sample_s=s.telemetry_sample_s,
         )
-        self.cloud: CloudClient = TimedCloudClient(
-            times=self.telemetry.forward_times,
+        self.cloud = CloudClient(
             base_url=s.cloud_url,
             token=s.cloud_token.get_secret_value(),
             edge_id=s.edge_id,
             timeout_s=s.http_timeout_s,
             transport=cloud_transport,
+            on_event_posted=self.telemetry.forward_times.record,
             on_status=lambda up: self.meters.cloud_up.set(1 if up else 0),
         )
         self.ingest = MqttIngest(

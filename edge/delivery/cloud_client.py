@@ -9,6 +9,7 @@ answered and is healthy, False: it did not or said it is unavailable) — the ``
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -46,7 +47,10 @@ def raise_for_answer(response: httpx.Response) -> None:
 
 
 class CloudClient:
-    """One ``httpx.AsyncClient`` for every call; every call has its own overall timeout."""
+    """One ``httpx.AsyncClient`` for every call; every call has its own overall timeout.
+
+    ``on_event_posted(body, seconds)`` is called after each intake POST the cloud confirmed (a timing
+    hook for telemetry; it must not raise)."""
 
     def __init__(
         self,
@@ -56,9 +60,11 @@ class CloudClient:
         edge_id: str,
         timeout_s: float,
         transport: httpx.AsyncBaseTransport | None = None,
+        on_event_posted: Callable[[bytes, float], None] | None = None,
         on_status: Callable[[bool], None] | None = None,
     ) -> None:
         self.edge_id = edge_id
+        self._on_event_posted = on_event_posted
         self.timeout_s = timeout_s
         self._on_status = on_status
         self._http = httpx.AsyncClient(
@@ -103,14 +109,18 @@ class CloudClient:
         return True
 
     async def post_event(self, body: bytes) -> IntakeAck:
+        started = time.perf_counter()
         response = await self._request(
             "POST", INTAKE_PATH, content=body, headers={"Content-Type": "application/json"}
         )
         try:
-            return IntakeAck.model_validate_json(response.content)
+            ack = IntakeAck.model_validate_json(response.content)
         except ValidationError as exc:
             # The cloud said 2xx, so it has the event; a malformed answer must not cause a resend loop.
             raise CloudUnavailable("cloud answered 2xx with a malformed IntakeAck") from exc
+        if self._on_event_posted is not None:
+            self._on_event_posted(body, time.perf_counter() - started)
+        return ack
 
     async def fetch_devices(self) -> Any:
         response = await self._request("GET", REGISTRY_PATH.format(edge_id=self.edge_id))

@@ -1,45 +1,45 @@
-"""Plugs the pure detectors of :mod:`edge.detection` into the gateway's :class:`~edge.pipeline.Detector`
-port, with per-device state, and runs their events through the detection :class:`IncidentBuilder`
-(an event that joins an open incident of the same device and kind within its cooldown is not sent
-again; the cloud fuses the rest).
+"""Plugs the detectors of :data:`~edge.detection.lineup.DETECTORS` into the gateway's
+:class:`~edge.pipeline.Detector` port, with per-device state, and runs their events through the detection
+:class:`IncidentBuilder` (an event that joins an open incident of the same device and kind within its
+cooldown is not sent again; the cloud fuses the rest).
 
-Which detector sees what:
+Every message of a device reaches each of its detectors (:class:`~edge.detection.stream.DeviceDetector`:
+``observe`` / ``tick``); each picks what it cares about. Each call is isolated: a detector that raises is
+counted (``on_failure`` → the ``detector_errors`` metric), logged as ``detector.failed`` with its name and
+the device, and the other detectors' findings for that message are kept. ``OutOfOrderError`` (a message
+reordered in flight, too late for that stream) is counted in ``out_of_order`` and dropped.
 
-* accel batches → :class:`FallDetector` (wearables; numpy work inline, ~0.1 ms per 1 s batch);
-  moving batches also count as activity for inactivity;
-* vitals → :class:`VitalsDetector` (limits from the person's care plan);
-* location → :class:`GeofenceMonitor` for child monitors (the care plan's fences and vehicle speed);
-* every uplink → :class:`DeviceHealthMonitor` heartbeat (status carries battery, wear carries worn);
-  presence online → ``reconnect``;
-* the gateway's periodic tick → health (silence) and inactivity (the care plan's waking hours), on the
-  :class:`~edge.detection.fleet_clock.FleetClock`.
+The gateway's periodic tick runs on the :class:`~edge.detection.fleet_clock.FleetClock`: each device ticks
+at its last timestamp plus the fleet time elapsed since.
 
-The device kind and care plan come from the registry snapshot; a device of unknown kind gets fall and
-vitals detection only (health thresholds depend on the kind). When a refreshed snapshot carries a
-changed plan, the detectors it configures are rebuilt at the device's next message (their learned state
-starts over; inactivity keeps the last sign of life).
+The device kind and care plan come from the registry snapshot; a device of unknown kind gets the
+detectors that need no kind (fall, vitals). When a refreshed snapshot carries a changed plan, each
+detector applies it at the device's next message (those it configures start over; inactivity keeps the
+last sign of life).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-import numpy as np
-
-from contracts import AccelBatch, DeviceKind, EventKind, Location, Presence, Status, UplinkMessage, Vitals
-from contracts import WearState as Wear
+from contracts import DeviceKind, EventKind, Presence, UplinkMessage
 from contracts.care_plan import CarePlan
 from edge import detection as det
 from edge.detection.config import DEFAULT_CONFIG, DetectorConfig, detector_config
 from edge.detection.fleet_clock import FleetClock
+from edge.detection.lineup import DETECTORS
+from edge.detection.stream import DetectorSpec, DeviceDetector, Observed, Setup
 from edge.pipeline import Finding
 
-MOVING_STD_G = 0.05  # accel batch counts as activity when |a| varies more than this
+log = logging.getLogger(__name__)
+
 # Ticks run on the device's clock: its last timestamp plus the fleet time elapsed since that message,
 # minus a margin so that a message delayed in transit is not older than the tick (detectors refuse to
 # go back in time).
 TICK_MARGIN_MS = 60_000
+T = TypeVar("T")
 
 
 def _finding(event: det.DetectionEvent) -> Finding:
@@ -66,61 +66,25 @@ def _finding(event: det.DetectionEvent) -> Finding:
 
 
 class _Device:
-    __slots__ = (
-        "config",
-        "device_id",
-        "fall",
-        "geofence",
-        "health",
-        "inactivity",
-        "kind",
-        "last_activity_ms",
-        "last_fleet_ms",
-        "last_ts",
-        "plan",
-        "vitals",
-    )
+    __slots__ = ("config", "detectors", "device_id", "kind", "last_fleet_ms", "last_ts", "plan")
 
     def __init__(
-        self, device_id: str, kind: DeviceKind | None, model: det.FallModel, plan: CarePlan | None
+        self,
+        device_id: str,
+        kind: DeviceKind | None,
+        model: det.FallModel,
+        plan: CarePlan | None,
+        specs: Sequence[DetectorSpec],
     ) -> None:
         self.device_id = device_id
         self.kind = kind
         self.plan = plan
-        self.config = config = detector_config(plan)
+        self.config = detector_config(plan)
         self.last_ts = 0
         self.last_fleet_ms = 0  # the fleet clock when the message with ``last_ts`` arrived
-        self.last_activity_ms: int | None = None
-        self.fall = det.FallDetector(device_id, model)
-        self.vitals = det.VitalsDetector(device_id, config.vitals)
-        self.health = det.DeviceHealthMonitor(device_id, det.DeviceKind(kind.value)) if kind else None
-        wearable = kind is DeviceKind.WEARABLE
-        self.inactivity = det.InactivityDetector(device_id, config.inactivity) if wearable else None
-        child = kind is DeviceKind.CHILD_MONITOR
-        self.geofence = det.GeofenceMonitor(device_id, config.fences, config.child) if child else None
-
-    def reconfigure(self, plan: CarePlan | None) -> bool:
-        """Apply a changed care plan; True if any detector was rebuilt."""
-        self.plan = plan
-        new, old = detector_config(plan), self.config
-        if new == old:
-            return False
-        self.config = new
-        if new.vitals != old.vitals:
-            self.vitals = det.VitalsDetector(self.device_id, new.vitals)
-        if self.inactivity is not None and new.inactivity != old.inactivity:
-            self.inactivity = det.InactivityDetector(self.device_id, new.inactivity)
-            if self.last_activity_ms is not None:
-                self.inactivity.activity(self.last_activity_ms)
-        if self.geofence is not None and (new.fences != old.fences or new.child != old.child):
-            self.geofence = det.GeofenceMonitor(self.device_id, new.fences, new.child)
-        return True
-
-    def activity(self, t_ms: int) -> list[det.DetectionEvent]:
-        assert self.inactivity is not None
-        events = self.inactivity.activity(t_ms)
-        self.last_activity_ms = t_ms
-        return events
+        setup = Setup(device_id, kind, self.config, model)
+        built = ((spec.name, spec.build(setup)) for spec in specs)
+        self.detectors: list[tuple[str, DeviceDetector]] = [(n, d) for n, d in built if d is not None]
 
 
 class DetectionAdapter:
@@ -132,26 +96,41 @@ class DetectionAdapter:
         *,
         plan_of: Callable[[str], CarePlan | None] | None = None,
         clock: FleetClock | None = None,
+        detectors: Sequence[DetectorSpec] = DETECTORS,
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
         self._kind_of = kind_of
         self._plan_of = plan_of or (lambda _device_id: None)
         self.clock = clock if clock is not None else FleetClock()
-        self.reconfigured = 0  # devices whose detectors were rebuilt for a changed care plan
+        self.specs = tuple(detectors)
+        self._on_failure = on_failure
+        self.reconfigured = 0  # devices whose detectors were given a changed care plan
         self._model = det.load_default_model()
         self._devices: dict[str, _Device] = {}
         self.incidents = det.IncidentBuilder()
         self.joined = 0  # events that joined an open incident (not sent again)
         self.out_of_order = 0
+        self.failures: dict[str, int] = {}  # detector name -> calls that raised
 
     def _device(self, device_id: str) -> _Device:
         state = self._devices.get(device_id)
         kind = self._kind_of(device_id)
         plan = self._plan_of(device_id)
         if state is None or (state.kind is None and kind is not None):
-            state = self._devices[device_id] = _Device(device_id, kind, self._model, plan)
-        elif plan is not state.plan and state.reconfigure(plan):  # a refreshed snapshot: new objects
-            self.reconfigured += 1
+            state = self._devices[device_id] = _Device(device_id, kind, self._model, plan, self.specs)
+        elif plan is not state.plan:  # a refreshed snapshot: new objects
+            self._reconfigure(state, plan)
         return state
+
+    def _reconfigure(self, d: _Device, plan: CarePlan | None) -> None:
+        d.plan = plan
+        config = detector_config(plan)
+        if config == d.config:
+            return
+        d.config = config
+        self.reconfigured += 1
+        for name, detector in d.detectors:
+            self._safely(name, d.device_id, detector.reconfigure, config)
 
     def config_of(self, device_id: str) -> DetectorConfig:
         """The detector settings in force for ``device_id`` (the defaults before its first message)."""
@@ -177,55 +156,35 @@ class DetectionAdapter:
                 self.joined += 1
         return findings
 
-    def _safely(
-        self, call: Callable[..., Sequence[det.DetectionEvent]], *args: Any, **kwargs: Any
-    ) -> Sequence[det.DetectionEvent]:
+    def _safely(self, name: str, device_id: str, call: Callable[..., T], *args: Any) -> T | None:
+        """One detector's call, isolated: its bug costs its own findings, never the others'."""
         try:
-            return call(*args, **kwargs)
+            return call(*args)
         except det.OutOfOrderError:  # reordered in flight: too late for this stream, drop it
             self.out_of_order += 1
-            return []
+        except Exception:
+            self.failures[name] = self.failures.get(name, 0) + 1
+            if self._on_failure is not None:
+                self._on_failure(name)
+            log.exception("detector.failed detector=%s device=%s", name, device_id)
+        return None
 
-    def feed(self, message: UplinkMessage, received_ms: int) -> Sequence[Finding]:
-        d = self._device(message.device_id)
-        t = message.ts
-        self._seen(d, message.device_id, t, received_ms)
+    def _observe(self, d: _Device, message: Observed, t_ms: int) -> list[Finding]:
         events: list[det.DetectionEvent] = []
-        if isinstance(message, AccelBatch):
-            samples = np.asarray(message.samples, dtype=np.float64)
-            events += self._safely(d.fall.update, samples, t, float(message.rate_hz))
-            if d.inactivity is not None and float(np.std(np.linalg.norm(samples, axis=1))) > MOVING_STD_G:
-                events += self._safely(d.activity, t)
-        elif isinstance(message, Vitals):
-            events += self._safely(
-                d.vitals.update, t, message.hr_bpm, message.spo2_pct, motion=message.motion
-            )
-            if message.motion and d.inactivity is not None:
-                events += self._safely(d.activity, t)
-        elif isinstance(message, Location) and d.geofence is not None:
-            fix = det.GpsFix(
-                t_ms=t,
-                lat=message.lat,
-                lon=message.lon,
-                accuracy_m=message.accuracy_m,
-                speed_mps=message.speed_mps,
-            )
-            events += self._safely(d.geofence.update, fix)
-        if d.health is not None:
-            battery = message.battery_pct if isinstance(message, Status) else None
-            worn = (message.state == "worn") if isinstance(message, Wear) else None
-            events += self._safely(d.health.heartbeat, t, battery_pct=battery, worn=worn)
-        if isinstance(message, Status) and d.inactivity is not None:
-            events += self._safely(d.inactivity.tick, t)
+        for name, detector in d.detectors:
+            events += self._safely(name, d.device_id, detector.observe, message, t_ms) or ()
         return self._decide(events)
 
-    def presence(self, message: Presence, received_ms: int) -> Sequence[Finding]:
+    def observe(self, message: UplinkMessage | Presence, received_ms: int) -> Sequence[Finding]:
         d = self._device(message.device_id)
-        if not message.online or d.health is None:
-            return ()
-        t = message.ts or received_ms
+        if isinstance(message, Presence):
+            if not message.online:
+                return ()
+            t = message.ts or received_ms
+        else:
+            t = message.ts
         self._seen(d, message.device_id, t, received_ms)
-        return self._decide(self._safely(d.health.reconnect, t))
+        return self._observe(d, message, t)
 
     def tick(self, now_ms: int) -> Sequence[tuple[str, Finding]]:
         """``now_ms`` is the gateway's wall clock; each device ticks at its own last timestamp plus the
@@ -237,9 +196,7 @@ class DetectionAdapter:
             if not d.last_ts or t <= d.last_ts:
                 continue
             events: list[det.DetectionEvent] = []
-            if d.health is not None:
-                events += self._safely(d.health.tick, t)
-            if d.inactivity is not None:
-                events += self._safely(d.inactivity.tick, t)
+            for name, detector in d.detectors:
+                events += self._safely(name, device_id, detector.tick, t) or ()
             found += [(device_id, f) for f in self._decide(events)]
         return found

@@ -3,7 +3,8 @@
 * :class:`DeviceFacts` always runs: online/offline from presence (for the metrics), and — only when
   :mod:`edge.detection` is not installed — what the device itself reports (low-battery flag, strap
   removed), raised once per transition.
-* :class:`~edge.detection.adapter.DetectionAdapter`: every detector of :mod:`edge.detection`.
+* :class:`~edge.detection.adapter.DetectionAdapter`: every detector of
+  :data:`~edge.detection.lineup.DETECTORS`, each isolated from the others' failures.
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ class DeviceFacts:
         self._removed: dict[str, bool] = {}
         self.online: dict[str, bool] = {}
 
-    def feed(self, message: UplinkMessage, received_ms: int) -> Sequence[Finding]:
+    def observe(self, message: UplinkMessage | Presence, received_ms: int) -> Sequence[Finding]:
         device = message.device_id
+        if isinstance(message, Presence):
+            self.online[device] = message.online
+            return ()
         self.online[device] = True
         if not self.raise_events:
             return ()
@@ -48,10 +52,6 @@ class DeviceFacts:
                 return [Finding(EventKind.STRAP_REMOVED, message.ts, "device_reported")]
         return ()
 
-    def presence(self, message: Presence, received_ms: int) -> Sequence[Finding]:
-        self.online[message.device_id] = message.online
-        return ()
-
     def tick(self, now_ms: int) -> Sequence[tuple[str, Finding]]:
         return ()
 
@@ -64,10 +64,15 @@ def default_detectors(
     *,
     plan_of: Callable[[str], CarePlan | None] | None = None,
     clock: FleetClock | None = None,
+    on_failure: Callable[[str], None] | None = None,
 ) -> list[Detector]:
+    """``on_failure(detector_name)`` is called for every detector call that raised (a metric hook)."""
     try:
         from edge.detection.adapter import DetectionAdapter
     except ImportError as exc:
         log.warning("detection.unavailable error=%s running alarms and device facts only", exc)
         return [DeviceFacts()]
-    return [DeviceFacts(raise_events=False), DetectionAdapter(kind_of, plan_of=plan_of, clock=clock)]
+    return [
+        DeviceFacts(raise_events=False),
+        DetectionAdapter(kind_of, plan_of=plan_of, clock=clock, on_failure=on_failure),
+    ]

@@ -12,16 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable
 
-import httpx
 import orjson
 from prometheus_client import CollectorRegistry
 
-from contracts import AnyUplink, DeviceKind, IntakeAck
+from contracts import AnyUplink, DeviceKind
 from edge.delivery.backoff import Backoff
-from edge.delivery.cloud_client import CloudClient
 from edge.settings import EdgeSettings
 from edge.telemetry.influx import InfluxTelemetrySink
 from edge.telemetry.points import forward_fields, gateway_fields, gateway_point, points_of, sink_fields
@@ -83,37 +80,6 @@ class ForwardTimes:
         out = (self.latencies_ms, self.rtts_ms)
         self.latencies_ms, self.rtts_ms = [], []
         return out
-
-
-class TimedCloudClient(CloudClient):
-    """The cloud client, timing each confirmed intake POST for telemetry (behaviour unchanged)."""
-
-    def __init__(
-        self,
-        *,
-        times: ForwardTimes,
-        base_url: str,
-        token: str,
-        edge_id: str,
-        timeout_s: float,
-        transport: httpx.AsyncBaseTransport | None = None,
-        on_status: Callable[[bool], None] | None = None,
-    ) -> None:
-        super().__init__(
-            base_url=base_url,
-            token=token,
-            edge_id=edge_id,
-            timeout_s=timeout_s,
-            transport=transport,
-            on_status=on_status,
-        )
-        self.times = times
-
-    async def post_event(self, body: bytes) -> IntakeAck:
-        started = time.perf_counter()
-        ack = await super().post_event(body)
-        self.times.record(body, time.perf_counter() - started)
-        return ack
 
 
 class TelemetryFeed:

@@ -171,14 +171,11 @@ def test_a_failing_detector_is_isolated() -> None:
     class Broken:
         name = "broken"
 
-        def feed(self, message: object, received_ms: int) -> list[object]:
+        def observe(self, message: object, received_ms: int) -> list[object]:
             raise RuntimeError("boom")
 
         def tick(self, now_ms: int) -> list[object]:
             raise RuntimeError("boom")
-
-        def presence(self, message: object, received_ms: int) -> list[object]:
-            return []
 
     pipeline = Pipeline("edge-1", [Broken(), DeviceFacts()])  # type: ignore[list-item]
     msg = Status(device_id="c1", seq=1, ts=TS, battery_pct=5, low_battery=True)
