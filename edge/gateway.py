@@ -36,6 +36,8 @@ from edge.ingest.mqtt import MqttIngest
 from edge.ingest.sequence import SequenceTracker
 from edge.ingest.uplinks import UplinkHandler
 from edge.ingest.validation import Validator
+from edge.liveness.detector import Liveness
+from edge.liveness.last_seen import LastSeenStore
 from edge.metrics import EdgeMetrics, serve_metrics
 from edge.pipeline import Detector, Pipeline
 from edge.registry.store import DeviceRegistry, RegistryStore
@@ -83,10 +85,20 @@ class Gateway:
         def detector_failed(name: str) -> None:
             self.meters.detector_errors.labels(detector=name).inc()
 
+        self.liveness: Liveness | None = None  # dead-device detection (with the default detectors)
         if detectors is None:
             detectors = default_detectors(
                 self._kind_of, plan_of=self._plan_of, clock=self.fleet_clock, on_failure=detector_failed
             )
+            self.liveness = Liveness(
+                clock=self.fleet_clock,
+                kind_of=self._kind_of,
+                plan_of=self._plan_of,
+                offline_grace_s=s.offline_grace_s,
+                feed_clock=not any(d.name == "detection" for d in detectors),
+            )
+            detectors = [*detectors, self.liveness]
+        self.last_seen = LastSeenStore(self.db)
         self.pipeline = Pipeline(s.edge_id, detectors, on_failure=detector_failed)
         self.telemetry = TelemetryFeed(
             make_sink(s, clock_ms),
@@ -236,6 +248,9 @@ class Gateway:
             fetched = await self.registry_sync.refresh()
             counts = await self.outbox.counts()
             self.meters.outbox_pending.set(counts.pending)
+            if self.liveness is not None:
+                restored = await self.liveness.restore(self.last_seen)
+                log.info("liveness.restored devices=%d", restored)
             async with asyncio.TaskGroup() as tasks:
                 metrics_ready = asyncio.Event()
                 if s.metrics_port > 0:
@@ -256,12 +271,17 @@ class Gateway:
                 tasks.create_task(self.registry_sync.run(fetched=fetched))
                 tasks.create_task(self._housekeeping())
                 tasks.create_task(self._ticker())
+                if self.liveness is not None:
+                    tasks.create_task(self._remember_last_seen(self.liveness))
                 tasks.create_task(self.telemetry.run())  # never raises: a failing sink is switched off
                 await metrics_ready.wait()
                 await self.ingest.subscribed.wait()
                 self.started.set()
                 log.info("gateway.started edge_id=%s pending=%d", s.edge_id, counts.pending)
         finally:
+            if self.liveness is not None:
+                with contextlib.suppress(Exception):
+                    await self.liveness.flush(self.last_seen)
             await self.telemetry.close()
             with contextlib.suppress(Exception):
                 await self.cloud.aclose()
@@ -321,6 +341,15 @@ class Gateway:
             except OutboxError:
                 self.meters.handler_errors.inc()
                 log.exception("tick.store_failed")
+
+    async def _remember_last_seen(self, liveness: Liveness) -> None:
+        """Every ``last_seen_flush_s``: write the devices' last-seen changes in one transaction."""
+        while True:
+            await asyncio.sleep(self.settings.last_seen_flush_s)
+            try:
+                await liveness.flush(self.last_seen)
+            except OutboxError:
+                log.exception("liveness.flush_failed")
 
     async def _housekeeping(self) -> None:
         """Every minute: forget old delivered events, refresh gauges."""
