@@ -104,7 +104,8 @@ class Schedule(_Section):
         return self
 
 
-SilentMinutes = Annotated[float, Field(ge=1, le=7 * 24 * 60, allow_inf_nan=False)]
+# Below the 5-minute heartbeat only for tests and demos (a short threshold reports every device).
+SilentMinutes = Annotated[float, Field(ge=0.05, le=7 * 24 * 60, allow_inf_nan=False)]
 
 
 class SilencePlan(_Section):
