@@ -31,6 +31,7 @@ def load_all_models() -> MetaData:
     from cloud.intake import models as _intake
     from cloud.notify import models as _notify
     from cloud.registry import models as _registry
+    from cloud.timeline import models as _timeline
 
-    del _commands, _incidents, _intake, _notify, _registry
+    del _commands, _incidents, _intake, _notify, _registry, _timeline
     return Base.metadata

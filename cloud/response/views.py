@@ -1,4 +1,4 @@
-"""Incident routes for logged-in operators."""
+"""Incident routes for logged-in operators: list, detail, and their response (acknowledge … notes)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from cloud.deps import ClockDep, OperatorDep, SessionDep, StateDep
-from cloud.incidents import service
+from cloud.incidents import service as incident_queries
 from cloud.incidents.lifecycle import CLOSED_STATUSES, OPEN_STATUSES, IncidentKind
 from cloud.incidents.models import Incident
-from cloud.incidents.presentation import incident_detail, incident_items
+from cloud.incidents.presentation import incident_items
 from cloud.incidents.schemas import (
     AcknowledgeIn,
     DispatchIn,
@@ -21,6 +21,8 @@ from cloud.incidents.schemas import (
     StatusFilter,
 )
 from cloud.live.broadcast import announce_incident, wake_edge
+from cloud.response import service
+from cloud.response.detail import incident_detail
 from cloud.state import CloudState
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
@@ -37,7 +39,7 @@ async def list_incidents(
     kind: IncidentKind | None = None,
 ) -> list[IncidentItem]:
     statuses = STATUSES[status]
-    incidents = await service.list_incidents(
+    incidents = await incident_queries.list_incidents(
         session=session,
         statuses=sorted(statuses) if statuses is not None else None,
         kind=kind.value if kind is not None else None,
@@ -48,7 +50,7 @@ async def list_incidents(
 
 @router.get("/{incident_id}")
 async def get_incident(incident_id: int, session: SessionDep, _op: OperatorDep) -> IncidentDetail:
-    incident = await service.get_incident(session=session, incident_id=incident_id)
+    incident = await incident_queries.get_incident(session=session, incident_id=incident_id)
     return await incident_detail(session=session, incident=incident)
 
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloud.incidents.models import Incident, TimelineEntry
+from cloud.incidents.models import Incident
 from cloud.notify.models import Notification
 from cloud.notify.service import QUEUED, SKIPPED
 from cloud.timeline.entries import EDGE_ACTOR, add_entry
+from cloud.timeline.models import TimelineEntry
 from contracts.intake import EdgeEvent
 
 ENTRY = "guardians_notified_by_edge"
@@ -38,7 +39,7 @@ async def record_edge_notices(*, session: AsyncSession, incident: Incident, even
     notices = event.edge_notified or []
     add_entry(
         session,
-        incident,
+        incident.id,
         at=min(n.at_ms for n in notices),
         type_=ENTRY,
         actor=EDGE_ACTOR,
