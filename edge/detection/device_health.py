@@ -11,10 +11,9 @@ import dataclasses
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from contracts import Presence, Status, WearState
+from contracts import DeviceKind, Presence, Status, WearState
 from edge.detection.events import DetectionEvent, EventKind
 from edge.detection.stream import DetectorSpec, Observed, Setup
 from edge.detection.time_order import TimeOrder
@@ -22,12 +21,6 @@ from edge.detection.vital_artifacts import is_plausible
 
 if TYPE_CHECKING:
     from edge.detection.config import DetectorConfig
-
-
-class DeviceKind(StrEnum):
-    SOS_CARD = "sos_card"
-    WEARABLE = "wearable"
-    CHILD_MONITOR = "child_monitor"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -147,9 +140,8 @@ class HealthStream:
 
     def __init__(self, setup: Setup) -> None:
         assert setup.kind is not None
-        kind = DeviceKind(setup.kind.value)
-        config = dataclasses.replace(HEALTH_DEFAULTS[kind], watch_silence=False)
-        self.monitor = DeviceHealthMonitor(setup.device_id, kind, config)
+        config = dataclasses.replace(HEALTH_DEFAULTS[setup.kind], watch_silence=False)
+        self.monitor = DeviceHealthMonitor(setup.device_id, setup.kind, config)
 
     def observe(self, message: Observed, t_ms: int) -> Sequence[DetectionEvent]:
         if isinstance(message, Presence):
