@@ -66,6 +66,8 @@ class DegradedMode:
         self._retry_ms = int(retry_s * 1000)
         self._on_released = on_released
         self._wake = asyncio.Event()
+        self.rounds = 0  # completed checks; ``progress`` is notified after each
+        self.progress = asyncio.Condition()
 
     def wake(self) -> None:
         """A new alarm was stored: it sets a new deadline."""
@@ -80,6 +82,9 @@ class DegradedMode:
             except OutboxError:
                 log.exception("degraded.check_failed")
                 wait_s = POLL_S
+            async with self.progress:
+                self.rounds += 1
+                self.progress.notify_all()
             try:
                 async with asyncio.timeout(wait_s):
                     await self._wake.wait()

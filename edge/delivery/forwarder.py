@@ -6,9 +6,10 @@ the cloud's reason; anything else → retried. When a whole round fails the clou
 forwarder waits (capped exponential backoff with jitter), then probes with the single most urgent
 event; once that gets through every pending event is due again, so the backlog drains in priority order.
 
-While it waits it asks ``/healthz`` every ``probe_s``: a cloud that did not answer at all and answers
-again — or one that answered 5xx, then failed its health check, and is well again — ends the wait at
-once, so the first event reaches it within about a probe period of its return, whatever the backoff.
+While it waits it asks ``/healthz`` every ``probe_s``; a good answer ends the wait at once, so the first
+event reaches the cloud within about a probe period of its return, whatever the backoff. One exception
+keeps a sick cloud from being hammered: when the cloud said it was well but then refused the event again
+(5xx), its health check is believed again only after it failed once (the backoff runs meanwhile).
 An event that degraded mode is working on (:class:`~edge.delivery.claims.KeyClaims`) is skipped for
 the round, with its device's later events, and sent once it is released.
 """
@@ -72,6 +73,8 @@ class Forwarder:
         self._probe_s = probe_s
         self._probe_timeout_s = probe_timeout_s
         self._rewrites_seen = 0
+        self._trust_health = True  # a good /healthz ends the pause (see the module)
+        self._health_ended_pause = False
         self._wake = asyncio.Event()
         self.cloud_down = False
         self.rounds = 0  # completed send rounds; ``progress`` is notified after each
@@ -106,9 +109,6 @@ class Forwarder:
                 continue
             delivered, unavailable = await self._send_round(rows)
             await self._update_gauge()
-            async with self.progress:
-                self.rounds += 1
-                self.progress.notify_all()
             if delivered:
                 self._backoff.reset()
                 if self.cloud_down:
@@ -119,6 +119,12 @@ class Forwarder:
                 if not self.cloud_down:
                     log.warning("forwarder.cloud_down pending_heads=%d", len(rows))
                 self.cloud_down = True
+                if unavailable.reachable and self._health_ended_pause:
+                    self._trust_health = False  # "healthy", yet it refused again
+            async with self.progress:
+                self.rounds += 1
+                self.progress.notify_all()
+            if not delivered and unavailable:
                 # A pause, not a wait on ``_wake``: new events do not end it, the cloud is down for them too.
                 await self._pause(self._backoff.next_delay(), answered=unavailable.reachable)
 
@@ -126,17 +132,18 @@ class Forwarder:
         """Wait out ``delay_s``, or less: until ``/healthz`` shows the cloud is back (see the module)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + delay_s
-        was_down = not answered  # it did not answer at all: the first good health check ends the pause
+        self._health_ended_pause = False
         while (left := deadline - loop.time()) > 0:
             await asyncio.sleep(min(self._probe_s, left))
             if deadline - loop.time() <= 0:
                 return
             if await self._cloud.healthy(timeout_s=self._probe_timeout_s):
-                if was_down:
+                if self._trust_health or not answered:
+                    self._health_ended_pause = True
                     log.info("forwarder.cloud_answers waited_s=%.1f", delay_s - (deadline - loop.time()))
                     return
             else:
-                was_down = True
+                self._trust_health = True
 
     async def _send_round(self, rows: list[OutboxRow]) -> tuple[int, _Unavailable]:
         results: list[str] = []
