@@ -53,7 +53,8 @@ class DemoConfig:
 
 
 def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
 @contextlib.asynccontextmanager

@@ -8,6 +8,33 @@ from pathlib import Path
 import pytest
 
 from broker.runner import AmqttBroker, MosquittoBroker, free_port, mosquitto_binary, start_mosquitto
+from tests.log_gate import fail_on_logged_errors
+
+__all__ = ["fail_on_logged_errors"]  # the autouse log gate, for every test
+
+# Fixtures that start a real process or server (broker, uvicorn, gateway, Chromium): a test using any of
+# them, directly or through another fixture, is an integration test.
+PROCESS_FIXTURES = frozenset(
+    {
+        "amqtt_broker",
+        "browser",
+        "cloud",
+        "device",
+        "gateway_factory",
+        "influx",
+        "mosquitto",
+        "real_cloud",
+        "serve_app",
+        "serve_context",
+        "start_cloud",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if PROCESS_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture
