@@ -121,6 +121,8 @@ class MosquittoBroker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=timeout)
+        if self.process.stderr is not None:
+            self.process.stderr.close()  # else an unclosed-file warning when the Popen is collected
 
 
 def start_mosquitto(
