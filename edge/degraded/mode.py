@@ -53,6 +53,7 @@ class DegradedMode:
         send_timeout_s: float,
         retry_s: float = 30.0,
         on_released: Callable[[], None] = lambda: None,
+        batch: int = BATCH,
     ) -> None:
         self._outbox = outbox
         self._records = records
@@ -65,6 +66,7 @@ class DegradedMode:
         self._send_timeout_s = send_timeout_s
         self._retry_ms = int(retry_s * 1000)
         self._on_released = on_released
+        self._batch = batch
         self._wake = asyncio.Event()
         self.rounds = 0  # completed checks; ``progress`` is notified after each
         self.progress = asyncio.Condition()
@@ -101,15 +103,22 @@ class DegradedMode:
     async def check(self) -> int:
         """Act on every overdue alarm once; returns how many were looked at."""
         now = self._clock_ms()
-        rows = await self._outbox.unconfirmed_alarms(created_before_ms=now - self._delay_ms, limit=BATCH)
-        for row in rows:
-            await self._claims.claim(row.key)
-            try:
-                await self._handle(row)
-            finally:
-                self._claims.release(row.key)
-                self._on_released()
-        return len(rows)
+        seen, after_id = 0, 0
+        while True:  # in pages, so alarms waiting for an SMS retry never hide newer ones
+            rows = await self._outbox.unconfirmed_alarms(
+                created_before_ms=now - self._delay_ms, limit=self._batch, after_id=after_id
+            )
+            for row in rows:
+                await self._claims.claim(row.key)
+                try:
+                    await self._handle(row)
+                finally:
+                    self._claims.release(row.key)
+                    self._on_released()
+            seen += len(rows)
+            if len(rows) < self._batch:
+                return seen
+            after_id = rows[-1].id
 
     async def _handle(self, row: AlarmRow) -> None:
         current = await self._outbox.pending_row(row.id)

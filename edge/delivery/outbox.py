@@ -186,15 +186,17 @@ class Outbox:
 
         return await self._db.run(select)
 
-    async def unconfirmed_alarms(self, *, created_before_ms: int, limit: int) -> list[AlarmRow]:
+    async def unconfirmed_alarms(
+        self, *, created_before_ms: int, limit: int, after_id: int = 0
+    ) -> list[AlarmRow]:
         """P1 alarms still pending, stored before ``created_before_ms``, that degraded mode has not
-        finished with (``edge_notified_ms`` unset), oldest first."""
+        finished with (``edge_notified_ms`` unset), oldest first (from ``after_id`` on: pages)."""
 
         def select(conn: sqlite3.Connection) -> list[AlarmRow]:
             rows = conn.execute(
                 f"SELECT id, key, device_id, kind, created_ms, body FROM outbox {_UNCONFIRMED}"
-                " AND created_ms <= ? ORDER BY id LIMIT ?",
-                (created_before_ms, limit),
+                " AND created_ms <= ? AND id > ? ORDER BY id LIMIT ?",
+                (created_before_ms, after_id, limit),
             ).fetchall()
             return [AlarmRow(*row) for row in rows]
 

@@ -128,8 +128,9 @@ class Rig:
     claims: KeyClaims
     now: list[int] = field(default_factory=lambda: [BASE_TS])
 
-    def mode(self, notifier: Any) -> DegradedMode:
+    def mode(self, notifier: Any, batch: int = 50) -> DegradedMode:
         return DegradedMode(
+            batch=batch,
             outbox=self.outbox,
             records=self.records,
             registry=self.registry,
@@ -239,6 +240,23 @@ async def test_twilio_retry_then_permanent_failure_through_the_sdk(rig: Rig) -> 
     assert [f["To"] for f in fake.forms][-1] == [ZH.phone] and rig.sms("sent") == 1
     assert [n.guardian_id for n in (await rig.body_of("card-1:2")).edge_notified or []] == [ZH.guardian_id]
     assert await rig.notified_ms("card-1:2") == rig.now[0]  # finished: EN given up for good
+    await notifier.aclose()
+
+
+async def test_alarms_waiting_for_a_retry_never_hide_newer_ones(rig: Rig) -> None:
+    fake = FakeTwilio(*[(503, None)] * 4)  # the first two alarms' four SMS fail (retryable)
+    notifier = TwilioNotifier(
+        account_sid=SID, auth_token="tw-token", sender="MG0123", transport=httpx.MockTransport(fake.handle)
+    )
+    mode = rig.mode(notifier, batch=2)
+    for seq in (11, 12, 13):
+        await rig.alarm(seq)
+    rig.now[0] += int(DELAY_S * 1000)
+    assert await mode.check() == 3
+    assert fake.forms[0]["MessagingServiceSid"] == ["MG0123"]
+    rig.now[0] += 1_000
+    assert await mode.check() == 2  # the third is finished; the first two wait for their retry
+    assert [n.guardian_id for n in (await rig.body_of("card-1:13")).edge_notified or []] == [11, 12]
     await notifier.aclose()
 
 
