@@ -4,7 +4,9 @@
 * ``waking_hours``: the local day (UTC offset, Asia/Shanghai = +480) in which inactivity counts;
 * ``fences``: geofences (circle or polygon) with an optional weekly schedule, e.g. 学校 Mon–Fri
   08:00–16:30; a fence without a schedule is always watched;
-* ``vehicle_kmh``: travel faster than this for a minute is reported (child monitors).
+* ``vehicle_kmh``: travel faster than this for a minute is reported (child monitors);
+* ``silence``: how many minutes a device of each kind may stay quiet before the edge reports it
+  ``device_silent`` (devices send a status heartbeat every 5 minutes).
 
 Every section has defaults (the common clinical limits), so ``{}`` is a valid plan. The cloud's API
 stores it (rejecting unknown fields with :func:`contracts.codec.unknown_fields`) and the same JSON goes to
@@ -102,6 +104,18 @@ class Schedule(_Section):
         return self
 
 
+# Below the 5-minute heartbeat only for tests and demos (a short threshold reports every device).
+SilentMinutes = Annotated[float, Field(ge=0.05, le=7 * 24 * 60, allow_inf_nan=False)]
+
+
+class SilencePlan(_Section):
+    """Minutes without any message after which a device is reported silent, per device kind."""
+
+    sos_card_min: SilentMinutes = 30.0
+    wearable_min: SilentMinutes = 10.0
+    child_monitor_min: SilentMinutes = 10.0
+
+
 FenceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 
 
@@ -131,6 +145,7 @@ class CarePlan(_Section):
     waking_hours: WakingHours = WakingHours()
     fences: Annotated[list[FencePlan], Field(max_length=MAX_FENCES)] = []
     vehicle_kmh: Annotated[float, Field(ge=5, le=200, allow_inf_nan=False)] = 25.0
+    silence: SilencePlan = SilencePlan()
 
     @field_validator("fences", mode="before")
     @classmethod

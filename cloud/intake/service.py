@@ -30,6 +30,7 @@ from cloud.incidents import fusion
 from cloud.incidents import service as incidents
 from cloud.incidents.lifecycle import IncidentKind
 from cloud.incidents.models import Incident
+from cloud.intake.edge_notices import record_edge_notices, texted_by_edge
 from cloud.intake.models import EventRecord
 from cloud.notify.service import queue_guardian_alerts
 from cloud.registry.models import Device, Subject
@@ -77,9 +78,16 @@ async def find_event(*, session: AsyncSession, key: str) -> EventRecord | None:
     return await session.scalar(select(EventRecord).where(EventRecord.key == key))
 
 
-async def duplicate_of(*, session: AsyncSession, record: EventRecord) -> Ingested:
+async def duplicate_of(
+    *, session: AsyncSession, record: EventRecord, event: EdgeEvent | None = None
+) -> Ingested:
+    """The first answer again. A repeat that names guardians the edge texted since (it sent the event,
+    got no answer in time, texted them, and sent it again) still has them noted (``changed``)."""
     incident = await session.get(Incident, record.incident_id) if record.incident_id is not None else None
-    return Ingested(key=record.key, incident=incident, duplicate=True)
+    changed = False
+    if event is not None and incident is not None:
+        changed = await record_edge_notices(session=session, incident=incident, event=event)
+    return Ingested(key=record.key, incident=incident, duplicate=True, changed=changed)
 
 
 def check_authority(event: EdgeEvent, device: Device | None) -> str | None:
@@ -144,7 +152,7 @@ async def ingest(*, session: AsyncSession, event: EdgeEvent, now_ms: int) -> Ing
     scope = "" if unassigned is None else f"{event.edge_id}/"
     key, existing = await _place(session, scope + event.key, event)
     if existing is not None:
-        return await duplicate_of(session=session, record=existing)
+        return await duplicate_of(session=session, record=existing, event=event)
     record = EventRecord(
         key=key,
         edge_id=event.edge_id,
@@ -181,6 +189,7 @@ async def ingest(*, session: AsyncSession, event: EdgeEvent, now_ms: int) -> Ing
         opened = await fusion.open_or_join(
             session=session, event=event, device=device, now_ms=now_ms, stored_key=key
         )
+        await record_edge_notices(session=session, incident=opened.incident, event=event)
         if opened.alert_guardians:
             queued = await _alert_guardians(
                 session, opened.incident, event=event, device=device, now_ms=now_ms
@@ -217,6 +226,7 @@ async def _alert_guardians(
         incident_kind=incident.kind,
         at_ms=event.device_ts,
         now_ms=now_ms,
+        skip_guardian_ids=texted_by_edge(event),
     )
     if notes:
         add_entry(

@@ -42,6 +42,8 @@ async def post_event(
         response.status_code = 200
         state.metrics.intake_events.labels("duplicate").inc()
         log.info("intake.duplicate key=%s", event.key)
+        if result.changed and result.incident is not None:  # the edge texted guardians meanwhile
+            await announce_incident(session=session, hub=state.hub, incident=result.incident, created=False)
         return IntakeAck(key=event.key, incident_id=result.incident_id, duplicate=True)
     state.metrics.intake_events.labels("new").inc()
     state.metrics.edge_to_cloud_seconds.observe(max(0.0, (now() - event.edge_ts) / 1000))
@@ -82,7 +84,7 @@ async def _ingest_once(event: EdgeEvent, session: SessionDep, now_ms: int) -> In
     for _ in range(ATTEMPTS):
         try:
             result = await service.ingest(session=session, event=event, now_ms=now_ms)
-            if not result.duplicate:
+            if not result.duplicate or result.changed:
                 await session.commit()
             return result
         except IntegrityError:

@@ -10,6 +10,7 @@ from cloud.notify.templates import alert_text
 from cloud.registry.models import Guardian
 
 QUEUED, SENT, FAILED = "queued", "sent", "failed"
+SKIPPED = "skipped"  # the edge already texted this guardian for the incident (degraded mode)
 BACKOFF_BASE_S = 2
 BACKOFF_CAP_S = 300
 
@@ -24,8 +25,12 @@ async def queue_guardian_alerts(
     incident_kind: str,
     at_ms: int,
     now_ms: int,
+    skip_guardian_ids: frozenset[int] = frozenset(),
 ) -> list[Notification]:
-    """Queue one alert SMS per guardian of the subject, in priority order (flushes, does not commit)."""
+    """Queue one alert SMS per guardian of the subject, in priority order (flushes, does not commit).
+
+    ``skip_guardian_ids``: guardians the edge already texted about this alarm (they get no second SMS).
+    """
     guardians = (
         await session.scalars(
             select(Guardian).where(Guardian.subject_id == subject_id).order_by(Guardian.priority, Guardian.id)
@@ -33,6 +38,8 @@ async def queue_guardian_alerts(
     ).all()
     queued = []
     for guardian in guardians:
+        if guardian.id in skip_guardian_ids:
+            continue
         body = alert_text(
             language=guardian.language,
             masked_name=masked_name,

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from cloud.phones import E164_RE
 from contracts.care_plan import DEFAULT_CARE_PLAN, CarePlan
+from contracts.guardians import GuardianContact
 from contracts.ids import DeviceId, DeviceKind
 
 
@@ -118,12 +119,16 @@ class DeviceSecret(BaseModel):
 
 
 class EdgeDevice(BaseModel):
-    """One row of an edge's registry snapshot (``care_plan`` added later: old gateways ignore it)."""
+    """One row of an edge's registry snapshot (``care_plan``, ``masked_name`` and ``guardians`` added
+    later: old gateways ignore them). ``masked_name`` and ``guardians`` let the edge text the guardians
+    itself when the center cannot confirm an alarm in time (degraded mode); never the full name."""
 
     device_id: str
     kind: DeviceKind
     subject_id: int
     care_plan: CarePlan = DEFAULT_CARE_PLAN
+    masked_name: str = "**"
+    guardians: list[GuardianContact] = []
 
 
 class GuardianIn(Strict):

@@ -1,0 +1,90 @@
+"""Degraded mode at the center: the snapshot gives the edge what it needs to text guardians itself
+(masked name, guardians), and an event naming guardians the edge texted is reconciled without a second
+SMS to them (timeline ``guardians_notified_by_edge``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from cloud_harness import SseReader, StartCloud, edge_event
+
+from contracts.guardians import EdgeNotice, GuardianContact
+
+INTAKE = "/api/v1/intake/events"
+SNAPSHOT = "/api/v1/edges/edge-xiqing-01/devices"
+
+
+async def _person(
+    operator: httpx.AsyncClient, device_id: str, *, at_least: int = 2
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    subjects = (await operator.get("/api/v1/subjects", params={"limit": 500})).json()
+    [subject] = [s for s in subjects if device_id in s["device_ids"]]
+    guardians = (await operator.get(f"/api/v1/subjects/{subject['id']}/guardians")).json()
+    assert len(guardians) >= at_least, f"the demo person needs {at_least} guardians for this test"
+    return subject, guardians
+
+
+def _with_notices(body: dict[str, Any], guardian_ids: list[int], at_ms: int) -> dict[str, Any]:
+    notices = [EdgeNotice(guardian_id=g, at_ms=at_ms).model_dump(mode="json") for g in guardian_ids]
+    return {**body, "edge_notified": notices}
+
+
+async def _detail(operator: httpx.AsyncClient, incident_id: str) -> dict[str, Any]:
+    detail: dict[str, Any] = (await operator.get(f"/api/v1/incidents/{incident_id}")).json()
+    return detail
+
+
+async def test_snapshot_carries_masked_name_and_guardian_contacts(start_cloud: StartCloud) -> None:
+    async with start_cloud() as cloud, cloud.operator_client() as operator, cloud.edge_client() as edge:
+        subject, guardians = await _person(operator, "card-0001")
+        [entry] = [d for d in (await edge.get(SNAPSHOT)).json() if d["device_id"] == "card-0001"]
+    assert entry["masked_name"] == subject["masked_name"] and entry["masked_name"].endswith("**")
+    assert subject["display_name"] not in str(entry)
+    contacts = [GuardianContact.model_validate(g) for g in entry["guardians"]]
+    assert [c.guardian_id for c in contacts] == [g["id"] for g in guardians]  # priority order
+    assert [c.phone for c in contacts] == [g["phone"] for g in guardians]
+    assert set(entry["guardians"][0]) == {"guardian_id", "phone", "language", "priority"}  # no names
+
+
+async def test_guardians_texted_by_the_edge_get_no_second_sms(start_cloud: StartCloud) -> None:
+    async with start_cloud() as cloud, cloud.operator_client() as operator, cloud.edge_client() as edge:
+        _, guardians = await _person(operator, "card-0001")
+        texted, others = [guardians[0]["id"]], [g["id"] for g in guardians[1:]]
+        async with operator.stream("GET", "/api/v1/stream", timeout=httpx.Timeout(10, read=None)) as stream:
+            reader = SseReader(stream)
+            await reader.comment()
+            body = _with_notices(edge_event("card-0001", 1), texted, at_ms=1_760_000_030_000)
+            answer = await edge.post(INTAKE, json=body)
+            assert answer.status_code == 201, answer.text
+            sent = [await reader.until("sms.sent") for _ in others]
+        assert sorted(s.data["guardian_id"] for s in sent) == sorted(others)
+        detail = await _detail(operator, answer.json()["incident_id"])
+        [entry] = [e for e in detail["timeline"] if e["type"] == "guardians_notified_by_edge"]
+        assert entry["actor"] == "edge" and entry["at"] == 1_760_000_030_000
+        assert entry["data"]["guardian_ids"] == texted and entry["data"]["key"] == "card-0001:1"
+        assert len(detail["notifications"]) == len(others)
+        phones = {p["guardian_id"] for p in (await operator.get("/api/v1/dev/sms")).json()}
+        assert phones == set(others)
+        # the same event again (the edge never saw the answer): nothing new
+        again = await edge.post(INTAKE, json=body)
+        assert again.status_code == 200 and again.json()["duplicate"]
+        detail = await _detail(operator, answer.json()["incident_id"])
+        assert [e["type"] for e in detail["timeline"]].count("guardians_notified_by_edge") == 1
+
+
+async def test_a_repeat_naming_edge_texts_is_noted_and_skips_queued_sms(start_cloud: StartCloud) -> None:
+    """The center stored the event but its answer was lost; the edge texted, then sent it again."""
+    async with start_cloud() as cloud, cloud.operator_client() as operator, cloud.edge_client() as edge:
+        _, guardians = await _person(operator, "card-0002", at_least=1)
+        first = await edge.post(INTAKE, json=edge_event("card-0002", 5))
+        assert first.status_code == 201
+        ids = [g["id"] for g in guardians]
+        repeat = _with_notices(edge_event("card-0002", 5), ids, at_ms=1_760_000_031_000)
+        again = await edge.post(INTAKE, json=repeat)
+        assert again.status_code == 200 and again.json()["duplicate"]
+        detail = await _detail(operator, first.json()["incident_id"])
+    [entry] = [e for e in detail["timeline"] if e["type"] == "guardians_notified_by_edge"]
+    assert sorted(entry["data"]["guardian_ids"]) == sorted(ids)
+    # each guardian's center SMS was either already sent (nothing to undo) or skipped, never sent after
+    assert {n["status"] for n in detail["notifications"]} <= {"sent", "skipped"}
