@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from cloud.commands.models import CommandRecord
 from cloud.db import Database, open_database
-from cloud.incidents.models import Incident, TimelineEntry
+from cloud.incidents.models import Incident
 from cloud.intake.models import EventRecord
 from cloud.notify.models import ConsoleSms, GuardianReply, Notification
 from cloud.registry import service
@@ -17,6 +17,7 @@ from cloud.registry.models import Guardian
 from cloud.registry.schemas import SubjectIn
 from cloud.retention.policy import DAY_MS, RetentionPolicy
 from cloud.retention.purge import RetentionJob, purge_expired
+from cloud.timeline.models import TimelineEntry
 
 NOW = 1_800_000_000_000
 POLICY = RetentionPolicy(incident_days=365)
