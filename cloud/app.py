@@ -26,12 +26,12 @@ from cloud.commands import views as command_views
 from cloud.console.pages import router as console_router
 from cloud.db import Database, open_database
 from cloud.http_errors import install_error_handlers
-from cloud.incidents import views as incident_views
+from cloud.inbound import dev_phone as notify_views
+from cloud.inbound import webhooks as notify_webhooks
 from cloud.intake import views as intake_views
-from cloud.live import LiveHub
+from cloud.live.hub import LiveHub
+from cloud.live.stream import router as stream_router
 from cloud.metrics import CloudMetrics
-from cloud.notify import views as notify_views
-from cloud.notify import webhooks as notify_webhooks
 from cloud.notify.console import ConsoleNotifier
 from cloud.notify.port import Notifier
 from cloud.notify.twilio import TwilioNotifier
@@ -39,9 +39,9 @@ from cloud.notify.worker import OutboxWorker
 from cloud.registry import service as registry_service
 from cloud.registry import views as registry_views
 from cloud.registry.demo import load_demo
+from cloud.response import views as incident_views
 from cloud.settings import CloudSettings
 from cloud.state import CloudState
-from cloud.stream import router as stream_router
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from cloud.app import create_app
-from cloud.live import LiveHub
+from cloud.live.hub import LiveHub
 from cloud.settings import CloudSettings
 
 log = logging.getLogger(__name__)

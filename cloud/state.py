@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from cloud.auth.throttle import LoginThrottle
 from cloud.auth.tokens import PasswordHash, SessionSigner
 from cloud.db import Database
-from cloud.live import LiveHub
+from cloud.live.hub import LiveHub
 from cloud.metrics import CloudMetrics
 from cloud.notify.port import Notifier
 from cloud.settings import CloudSettings

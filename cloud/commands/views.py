@@ -13,8 +13,8 @@ from starlette.responses import StreamingResponse
 from cloud.commands import service
 from cloud.deps import ClockDep, EdgeDep, SessionDep, StateDep
 from cloud.errors import Forbidden
-from cloud.live import StreamClosed, edge_channel
-from cloud.sse import KEEPALIVE, sse_event, sse_response
+from cloud.live.hub import StreamClosed, edge_channel
+from cloud.live.sse import KEEPALIVE, sse_event, sse_response
 from cloud.state import CloudState
 from contracts.intake import COMMAND_ACK_PATH, COMMANDS_PATH
 

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.incidents import lifecycle
 from cloud.incidents.lifecycle import IncidentKind, Status
 from cloud.incidents.models import Incident
-from cloud.incidents.timeline import DEVICE_ACTOR, EDGE_ACTOR, SYSTEM_ACTOR, add_entry
 from cloud.notify.service import queue_guardian_alerts
 from cloud.registry.models import Device, Subject
+from cloud.timeline.entries import DEVICE_ACTOR, EDGE_ACTOR, SYSTEM_ACTOR, add_entry
 from contracts.intake import EdgeEvent, EventKind, Severity
 
 _DEVICE_KINDS = frozenset({EventKind.SOS, EventKind.SOS_CANCEL, EventKind.FALL_DEVICE})

@@ -16,7 +16,7 @@ from cloud.errors import IllegalTransition, NotFound
 from cloud.incidents import lifecycle
 from cloud.incidents.lifecycle import IncidentKind, LifecycleState, Outcome, Status
 from cloud.incidents.models import Incident
-from cloud.incidents.timeline import DEVICE_ACTOR, SYSTEM_ACTOR, add_entry
+from cloud.timeline.entries import DEVICE_ACTOR, SYSTEM_ACTOR, add_entry
 from contracts.downlink import AlarmClosed, OperatorAcknowledged
 from contracts.intake import EdgeEvent
 

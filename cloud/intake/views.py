@@ -9,9 +9,9 @@ from sqlalchemy.exc import IntegrityError
 
 from cloud.deps import ClockDep, EdgeDep, SessionDep, StateDep
 from cloud.errors import Conflict, Forbidden
-from cloud.incidents.broadcast import announce_incident, wake_edge
 from cloud.intake import service
 from cloud.intake.service import Ingested
+from cloud.live.broadcast import announce_incident, wake_edge
 from contracts.intake import INTAKE_PATH, EdgeEvent, IntakeAck
 
 log = logging.getLogger(__name__)

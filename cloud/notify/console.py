@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cloud.db import SessionFactory
-from cloud.live import OPERATORS, LiveEvent, LiveHub
+from cloud.live.hub import OPERATORS, LiveEvent, LiveHub
 from cloud.notify.models import ConsoleSms
 from cloud.notify.port import E164_RE, NotifierError, display_phone, mask_phone
 from cloud.notify.service import guardian_id_of_phone

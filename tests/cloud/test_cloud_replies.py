@@ -16,9 +16,9 @@ import pytest
 from cloud_harness import WAIT_S, RunningCloud, StartCloud, edge_event
 from twilio.request_validator import RequestValidator
 
-from cloud.notify import delivery, replies
-from cloud.notify.delivery import DeliveryStatus
-from cloud.notify.replies import ReplyResult
+from cloud.inbound import delivery, replies
+from cloud.inbound.delivery import DeliveryStatus
+from cloud.inbound.replies import ReplyResult
 
 INTAKE = "/api/v1/intake/events"
 SID = "AC0123456789abcdef0123456789abcdef"

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud.inbound import delivery, replies
+from cloud.inbound.replies import ReplyResult
 from cloud.incidents.lifecycle import OPEN_STATUSES
 from cloud.incidents.models import Incident
-from cloud.incidents.timeline import SYSTEM_ACTOR, add_entry
-from cloud.notify import delivery, replies
 from cloud.notify.models import GuardianReply, Notification
 from cloud.notify.port import display_phone
-from cloud.notify.replies import ReplyResult
 from cloud.registry.models import Guardian
+from cloud.timeline.entries import SYSTEM_ACTOR, add_entry
 
 DELIVERY_TEXT = {
     delivery.DeliveryStatus.QUEUED: "短信排队中 SMS queued",

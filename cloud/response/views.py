@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query
 
 from cloud.deps import ClockDep, OperatorDep, SessionDep, StateDep
 from cloud.incidents import service
-from cloud.incidents.broadcast import announce_incident, wake_edge
 from cloud.incidents.lifecycle import CLOSED_STATUSES, OPEN_STATUSES, IncidentKind
 from cloud.incidents.models import Incident
 from cloud.incidents.presentation import incident_detail, incident_items
@@ -21,6 +20,7 @@ from cloud.incidents.schemas import (
     ResolveIn,
     StatusFilter,
 )
+from cloud.live.broadcast import announce_incident, wake_edge
 from cloud.state import CloudState
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])

@@ -19,11 +19,11 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from cloud.deps import StateDep
 from cloud.errors import Forbidden, InvalidInput, NotFound
+from cloud.inbound import delivery, replies
+from cloud.inbound.flow import process_reply, process_status
 from cloud.metrics import NotifyMetrics
-from cloud.notify import delivery, replies
 from cloud.notify.metrics import notify_metrics
 from cloud.notify.port import E164_RE
-from cloud.notify.reply_flow import process_reply, process_status
 from cloud.state import CloudState
 
 router = APIRouter(prefix="/api/v1/notify/twilio", tags=["notify"])

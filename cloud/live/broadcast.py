@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.incidents.models import Incident
 from cloud.incidents.presentation import incident_item
 from cloud.incidents.schemas import IncidentItem
-from cloud.live import OPERATORS, LiveEvent, LiveHub, edge_channel
+from cloud.live.hub import OPERATORS, LiveEvent, LiveHub, edge_channel
 
 COMMANDS_WAKEUP = "commands"
 

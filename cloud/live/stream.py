@@ -12,8 +12,8 @@ from fastapi import APIRouter
 from starlette.responses import StreamingResponse
 
 from cloud.deps import OperatorDep, StateDep
-from cloud.live import OPERATORS, StreamClosed
-from cloud.sse import KEEPALIVE, sse_event, sse_response
+from cloud.live.hub import OPERATORS, StreamClosed
+from cloud.live.sse import KEEPALIVE, sse_event, sse_response
 from cloud.state import CloudState
 
 router = APIRouter(prefix="/api/v1", tags=["live"])

@@ -18,13 +18,13 @@ from sqlalchemy import select
 
 from cloud.deps import OperatorDep, SessionDep, StateDep
 from cloud.errors import NotFound
+from cloud.inbound import replies
+from cloud.inbound.flow import process_reply
+from cloud.inbound.service import phone_of_guardian
 from cloud.metrics import NotifyMetrics
-from cloud.notify import replies
-from cloud.notify.inbound import phone_of_guardian
 from cloud.notify.metrics import notify_metrics
 from cloud.notify.models import GuardianReply
 from cloud.notify.port import NotifierError, display_phone
-from cloud.notify.reply_flow import process_reply
 from cloud.notify.service import console_messages, guardian_ids_by_phone
 from cloud.registry.models import Guardian
 from cloud.state import CloudState

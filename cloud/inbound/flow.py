@@ -10,12 +10,12 @@ import logging
 
 from sqlalchemy.exc import IntegrityError
 
-from cloud.incidents.broadcast import announce_incident
+from cloud.inbound import service as inbound
+from cloud.inbound.delivery import DeliveryStatus
+from cloud.inbound.service import DeliveryUpdate, ReplyOutcome
 from cloud.incidents.models import Incident
+from cloud.live.broadcast import announce_incident
 from cloud.metrics import NotifyMetrics
-from cloud.notify import inbound
-from cloud.notify.delivery import DeliveryStatus
-from cloud.notify.inbound import DeliveryUpdate, ReplyOutcome
 from cloud.notify.port import mask_phone
 from cloud.state import CloudState
 
