@@ -20,8 +20,12 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from cloud.auth import accounts
+from cloud.auth import admin_views as account_views
 from cloud.auth import views as auth_views
-from cloud.auth.tokens import PasswordHash, SessionSigner
+from cloud.auth.passwords import Passwords
+from cloud.auth.seed import seed_staff
+from cloud.auth.tokens import SessionSigner
 from cloud.commands import views as command_views
 from cloud.console.pages import router as console_router
 from cloud.db import Database, open_database
@@ -72,16 +76,16 @@ def build_notifier(
     return ConsoleNotifier(now_ms=now_ms, sessions=db.sessions, hub=hub)
 
 
-def _operator_password(settings: CloudSettings) -> PasswordHash:
+def _first_password(settings: CloudSettings) -> str:
     if settings.operator_password is not None:
-        return PasswordHash.create(settings.operator_password.get_secret_value())
+        return settings.operator_password.get_secret_value()
     generated = secrets.token_urlsafe(12)
     log.warning(
         "auth.generated_password username=operator password=%s "
         "(set ANXIN_CLOUD_OPERATOR_PASSWORD to choose one)",
         generated,
     )
-    return PasswordHash.create(generated)
+    return generated
 
 
 def _session_signer(settings: CloudSettings) -> SessionSigner:
@@ -91,11 +95,20 @@ def _session_signer(settings: CloudSettings) -> SessionSigner:
     return SessionSigner(secrets.token_bytes(32))
 
 
-async def _prepare_registry(db: Database, settings: CloudSettings, now_ms: int) -> None:
+async def _prepare_registry(db: Database, settings: CloudSettings, passwords: Passwords, now_ms: int) -> None:
     async with db.sessions() as session:
         seeded = await registry_service.seed_district(session=session)
         demo = settings.demo_data and await load_demo(session=session, now_ms=now_ms)
+        needs_staff = not await accounts.count_accounts(session=session)
         await session.commit()
+    if needs_staff:  # hash outside the transaction (argon2 is slow on purpose)
+        password_hash = await asyncio.to_thread(passwords.hash, _first_password(settings))
+        async with db.sessions() as session:
+            staff = await seed_staff(
+                session=session, password_hash=password_hash, demo=settings.demo_data, now_ms=now_ms
+            )
+            await session.commit()
+        log.info("staff.seeded accounts=%s", ",".join(staff))
     if seeded or demo:
         log.info("registry.seeded district=%s demo=%s", seeded, demo)
 
@@ -115,7 +128,10 @@ def create_app(
         db = await open_database(settings.database_url)
         notifier: Notifier | None = None
         try:
-            await _prepare_registry(db, settings, now_ms())
+            passwords = await asyncio.to_thread(
+                Passwords, settings.password_hash_memory_kib, settings.password_hash_time_cost
+            )
+            await _prepare_registry(db, settings, passwords, now_ms())
             notifier = build_notifier(settings, db, hub, now_ms, twilio_transport)
             state = CloudState(
                 settings=settings,
@@ -124,7 +140,7 @@ def create_app(
                 metrics=metrics,
                 notifier=notifier,
                 signer=_session_signer(settings),
-                operator_password=_operator_password(settings),
+                passwords=passwords,
                 now_ms=now_ms,
             )
             worker = OutboxWorker(
@@ -170,6 +186,7 @@ def create_app(
     install_error_handlers(app)
     for router in (
         auth_views.router,
+        account_views.router,
         registry_views.router,
         intake_views.router,
         incident_views.router,

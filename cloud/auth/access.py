@@ -46,4 +46,3 @@ class Staff:
 
 def scope_of(all_streets: bool, street_ids: Iterable[int]) -> frozenset[int] | None:
     return None if all_streets else frozenset(street_ids)
-

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cloud.orm import Base, EpochMs
@@ -49,6 +60,9 @@ class Incident(Base):
     origin_kind: Mapped[str | None] = mapped_column(String(32), default=None)  # event kind that opened it
     last_event_kind: Mapped[str | None] = mapped_column(String(32), default=None)  # latest joined event
     guardian_answered_at: Mapped[int | None] = mapped_column(EpochMs, default=None)  # first guardian ack
+    owner: Mapped[str | None] = mapped_column(String(32), default=None, index=True)  # who has it now
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # optimistic check
+    drill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # out of figures
     timeline: Mapped[list[TimelineEntry]] = relationship(
         back_populates="incident", order_by="TimelineEntry.id", cascade="all, delete-orphan"
     )

@@ -32,6 +32,8 @@ def make_settings(tmp_path: Path, **overrides: Any) -> CloudSettings:
         "session_secret": "test-session-secret-0123456789",
         "demo_data": True,
         "sse_keepalive_s": 15.0,
+        "password_hash_memory_kib": 8192,
+        "password_hash_time_cost": 1,
     }
     values.update(overrides)
     return CloudSettings(**values)
