@@ -180,6 +180,17 @@ async def resolve_session(*, session: AsyncSession, token: str, now_ms: int) -> 
     return await staff_of(session=session, account=account, session_id=sid)
 
 
+async def session_alive(*, session: AsyncSession, session_id: str, now_ms: int) -> bool:
+    row = (
+        await session.execute(
+            select(StaffSession.revoked_at, StaffSession.expires_at, StaffAccount.active)
+            .join(StaffAccount, StaffAccount.id == StaffSession.staff_id)
+            .where(StaffSession.id == session_id)
+        )
+    ).first()
+    return row is not None and row[0] is None and row[1] > now_ms and bool(row[2])
+
+
 async def revoke_session(*, session: AsyncSession, session_id: str, now_ms: int) -> None:
     await session.execute(
         update(StaffSession)

@@ -34,6 +34,7 @@ def _summary(subject: Subject) -> SubjectSummary:
         birth_year=subject.birth_year,
         community=subject.community.name_zh,
         street=subject.community.street.name_zh,
+        street_id=subject.community.street_id,
     )
 
 
@@ -68,6 +69,9 @@ def _item(incident: Incident, subject: Subject) -> IncidentItem:
         guardian_answered_at=incident.guardian_answered_at,
         updated_at=incident.updated_at,
         acknowledged_by=incident.acknowledged_by,
+        owner=incident.owner,
+        version=incident.version,
+        drill=incident.drill,
         responder=incident.responder,
         eta_min=incident.eta_min,
         event_count=incident.event_count,

@@ -135,10 +135,16 @@ class RunningCloud:
 
     @contextlib.asynccontextmanager
     async def operator_client(self) -> AsyncIterator[httpx.AsyncClient]:
-        """A client logged in as the operator."""
+        """A client logged in as ``operator`` (the bootstrap admin, all streets)."""
+        async with self.staff_client("operator") as client:
+            yield client
+
+    @contextlib.asynccontextmanager
+    async def staff_client(self, username: str, password: str = PASSWORD) -> AsyncIterator[httpx.AsyncClient]:
+        """A client logged in as ``username`` (demo: supervisor, op-all, op-two = 西营门 + 李七庄)."""
         async with self.client() as client:
             response = await client.post(
-                "/api/v1/auth/login", json={"username": "operator", "password": PASSWORD}
+                "/api/v1/auth/login", json={"username": username, "password": password}
             )
             response.raise_for_status()
             yield client
