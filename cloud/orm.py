@@ -35,6 +35,7 @@ def load_all_models() -> MetaData:
     from cloud.notify import models as _notify
     from cloud.plans import models as _plans
     from cloud.registry import models as _registry
+    from cloud.timeline import models as _timeline
 
-    del _auth, _commands, _drills, _escalation, _incidents, _intake, _notify, _plans, _registry
+    del _auth, _commands, _drills, _escalation, _incidents, _intake, _notify, _plans, _registry, _timeline
     return Base.metadata

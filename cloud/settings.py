@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from cloud.escalation.policy import Policy
-from contracts.intake import Severity
 
 PLACEHOLDER_SECRETS = frozenset(
     {
@@ -76,10 +73,11 @@ class CloudSettings(BaseSettings):
         default=65_536, ge=8_192, le=1_048_576, description="argon2id memory cost of new password hashes"
     )
     password_hash_time_cost: int = Field(default=3, ge=1, le=10, description="argon2id passes")
-    escalation_policies: dict[Severity, Policy] = Field(
+    escalation_policies: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
-        description="the center's default escalation policy per severity (P1..P4), overriding the built-in "
-        "ones; a resident's response plan may override it again",
+        description="the center's escalation policy per severity, overriding the built-in ones, e.g. "
+        '{"P1": {"steps": [{"action": "realert_consoles", "after_s": 20, "repeat_s": 20}], '
+        '"ladder_wait_s": 120}}; checked when the service starts (cloud.escalation.policy)',
     )
     escalation_late_grace_s: float = Field(default=5.0, gt=0, le=600, description="auditor: a step this late")
 

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.commands.models import CommandRecord
 from cloud.errors import NotFound
-from cloud.incidents.models import TimelineEntry
+from cloud.timeline.entries import EDGE_ACTOR, add_entry
 from contracts.downlink import DownlinkMessage
 from contracts.intake import EdgeCommand
 
@@ -68,14 +68,14 @@ async def ack_command(*, session: AsyncSession, edge_id: str, command_id: int, n
         return False
     record.acked_at = now_ms
     if record.incident_id is not None:
-        session.add(
-            TimelineEntry(
-                incident_id=record.incident_id,
-                at=now_ms,
-                type="command_delivered",
-                actor="edge",
-                data={"command_id": record.id, "downlink": record.downlink.get("type")},
-            )
+        add_entry(
+            session,
+            record.incident_id,
+            at=now_ms,
+            type_="command_delivered",
+            actor=EDGE_ACTOR,
+            command_id=record.id,
+            downlink=record.downlink.get("type"),
         )
     await session.flush()
     return True

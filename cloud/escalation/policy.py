@@ -9,8 +9,9 @@ ladder at 90 s. A subject's response plan may override the policy of any severit
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -91,3 +92,18 @@ def policy_for(
     if overrides and severity in overrides:
         return overrides[severity]
     return (defaults or DEFAULT_POLICIES)[severity]
+
+
+def center_policies(raw: Mapping[str, Mapping[str, Any]]) -> dict[Severity, Policy]:
+    """The built-in policies with the center's own (``ANXIN_CLOUD_ESCALATION_POLICIES``) laid over them.
+
+    Raises ``ValueError`` naming the severity when one does not validate.
+    """
+    policies = dict(DEFAULT_POLICIES)
+    for key, value in raw.items():
+        try:
+            severity = Severity(key)
+            policies[severity] = Policy.model_validate(value)
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            raise ValueError(f"escalation_policies[{key!r}] is not a valid policy: {exc}") from exc
+    return policies

@@ -24,8 +24,9 @@ from cloud.inbound.service import phone_of_guardian
 from cloud.metrics import NotifyMetrics
 from cloud.notify.metrics import notify_metrics
 from cloud.notify.models import GuardianReply
-from cloud.notify.port import NotifierError, display_phone
+from cloud.notify.port import NotifierError
 from cloud.notify.service import console_messages, guardian_ids_by_phone, street_of_phone, streets_by_phone
+from cloud.phones import display_phone
 from cloud.registry.models import Guardian
 from cloud.state import CloudState
 

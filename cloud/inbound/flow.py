@@ -16,7 +16,7 @@ from cloud.inbound.service import DeliveryUpdate, ReplyOutcome
 from cloud.incidents.models import Incident
 from cloud.live.broadcast import announce_incident
 from cloud.metrics import NotifyMetrics
-from cloud.notify.port import mask_phone
+from cloud.phones import mask_phone
 from cloud.state import CloudState
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from cloud.inbound.replies import ReplyResult
 from cloud.incidents.lifecycle import OPEN_STATUSES
 from cloud.incidents.models import Incident
 from cloud.notify.models import GuardianReply, Notification
-from cloud.notify.port import display_phone
+from cloud.phones import display_phone
 from cloud.registry.models import Guardian
 from cloud.timeline.entries import SYSTEM_ACTOR, add_entry
 
@@ -98,7 +98,7 @@ async def handle_reply(
     incident.updated_at = now_ms
     add_entry(
         session,
-        incident,
+        incident.id,
         at=now_ms,
         type_=decision.timeline_type,
         actor=guardian.relation,  # 女儿, 儿子 …: never the name or the number
@@ -149,7 +149,7 @@ async def record_delivery(
         incident.updated_at = now_ms
         add_entry(
             session,
-            incident,
+            incident.id,
             at=now_ms,
             type_="sms_status",
             actor=SYSTEM_ACTOR,

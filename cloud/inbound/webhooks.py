@@ -23,7 +23,7 @@ from cloud.inbound import delivery, replies
 from cloud.inbound.flow import process_reply, process_status
 from cloud.metrics import NotifyMetrics
 from cloud.notify.metrics import notify_metrics
-from cloud.notify.port import E164_RE
+from cloud.phones import E164_RE
 from cloud.state import CloudState
 
 router = APIRouter(prefix="/api/v1/notify/twilio", tags=["notify"])

@@ -1,6 +1,7 @@
 """Fusion: open an incident for an event, or join the subject's open incident of the same kind.
 
-Functions flush and never commit (the intake request commits once).
+Fusion says when the guardians must be alerted (``Opened.alert_guardians``); the intake use case
+queues the SMS. Functions flush and never commit (the intake request commits once).
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.incidents import lifecycle
 from cloud.incidents.lifecycle import IncidentKind, Status
 from cloud.incidents.models import Incident
-from cloud.notify.service import queue_guardian_alerts
-from cloud.registry.models import Device, Subject
-from cloud.timeline.entries import DEVICE_ACTOR, EDGE_ACTOR, SYSTEM_ACTOR, add_entry
+from cloud.registry.models import Device
+from cloud.timeline.entries import DEVICE_ACTOR, EDGE_ACTOR, add_entry
 from contracts.intake import EdgeEvent, EventKind, Severity
 
 _DEVICE_KINDS = frozenset({EventKind.SOS, EventKind.SOS_CANCEL, EventKind.FALL_DEVICE})
@@ -25,7 +25,7 @@ _DEVICE_KINDS = frozenset({EventKind.SOS, EventKind.SOS_CANCEL, EventKind.FALL_D
 class Opened:
     incident: Incident
     created: bool
-    notifications: int
+    alert_guardians: bool  # it opened urgent, or just became urgent: text the guardians now
 
 
 def actor_of(kind: EventKind) -> str:
@@ -59,7 +59,7 @@ async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Devic
         severity = lifecycle.higher_severity(before, event.severity)
         if severity != before:
             add_entry(
-                session, incident, at=now_ms, type_="severity_raised", actor=actor, severity=severity.value
+                session, incident.id, at=now_ms, type_="severity_raised", actor=actor, severity=severity.value
             )
         incident.severity = severity.value
         incident.event_count += 1
@@ -68,7 +68,7 @@ async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Devic
         _set_fix(incident, event)
         add_entry(
             session,
-            incident,
+            incident.id,
             at=now_ms,
             type_="event_joined",
             actor=actor,
@@ -77,13 +77,9 @@ async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Devic
             device_id=event.device_id,
             device_ts=event.device_ts,
         )
-        queued = 0
-        if lifecycle.should_notify_guardians(severity) and not lifecycle.should_notify_guardians(before):
-            queued = await _alert_guardians(
-                session, incident, event=event, device=device, kind=kind, now_ms=now_ms
-            )
+        alert = lifecycle.should_notify_guardians(severity) and not lifecycle.should_notify_guardians(before)
         await session.flush()
-        return Opened(incident=incident, created=False, notifications=queued)
+        return Opened(incident=incident, created=False, alert_guardians=alert)
 
     incident = Incident(
         kind=kind.value,
@@ -108,7 +104,7 @@ async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Devic
     await session.flush()
     add_entry(
         session,
-        incident,
+        incident.id,
         at=now_ms,
         type_="created",
         actor=actor,
@@ -117,40 +113,7 @@ async def open_or_join(*, session: AsyncSession, event: EdgeEvent, device: Devic
         device_ts=event.device_ts,
         edge_ts=event.edge_ts,
     )
-    queued = 0
-    if lifecycle.should_notify_guardians(event.severity):
-        queued = await _alert_guardians(
-            session, incident, event=event, device=device, kind=kind, now_ms=now_ms
-        )
     await session.flush()
-    return Opened(incident=incident, created=True, notifications=queued)
-
-
-async def _alert_guardians(
-    session: AsyncSession,
-    incident: Incident,
-    *,
-    event: EdgeEvent,
-    device: Device,
-    kind: IncidentKind,
-    now_ms: int,
-) -> int:
-    """Queue the guardians' SMS for ``incident`` (on opening, or when it becomes urgent)."""
-    subject = await session.get(Subject, device.subject_id)
-    if subject is None:
-        return 0
-    notes = await queue_guardian_alerts(
-        session=session,
-        incident_id=incident.id,
-        subject_id=subject.id,
-        masked_name=subject.masked_name,
-        device_kind=device.kind,
-        incident_kind=kind.value,
-        at_ms=event.device_ts,
-        now_ms=now_ms,
+    return Opened(
+        incident=incident, created=True, alert_guardians=lifecycle.should_notify_guardians(event.severity)
     )
-    if notes:
-        add_entry(
-            session, incident, at=now_ms, type_="notifications_queued", actor=SYSTEM_ACTOR, count=len(notes)
-        )
-    return len(notes)

@@ -1,4 +1,4 @@
-"""Incidents and their timelines.
+"""Incidents (their timelines are in ``cloud.timeline``).
 
 ``fusion_key`` holds the incident kind while the incident is open and NULL once it is closed; the
 unique constraint on ``(subject_id, fusion_key)`` makes "one open incident per person and kind" hold
@@ -7,21 +7,8 @@ even for concurrent writers (NULLs never collide).
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Float,
-    ForeignKey,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    false,
-)
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, UniqueConstraint, false
+from sqlalchemy.orm import Mapped, mapped_column
 
 from cloud.orm import Base, EpochMs
 
@@ -63,19 +50,3 @@ class Incident(Base):
     owner: Mapped[str | None] = mapped_column(String(32), default=None, index=True)  # who has it now
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # optimistic check
     drill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # out of figures
-    timeline: Mapped[list[TimelineEntry]] = relationship(
-        back_populates="incident", order_by="TimelineEntry.id", cascade="all, delete-orphan"
-    )
-
-
-class TimelineEntry(Base):
-    __tablename__ = "incident_timeline"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
-    at: Mapped[int] = mapped_column(EpochMs)
-    type: Mapped[str] = mapped_column(String(32))
-    actor: Mapped[str] = mapped_column(String(64))
-    text: Mapped[str] = mapped_column(Text, default="")
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    incident: Mapped[Incident] = relationship(back_populates="timeline")

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.auth import accounts
 from cloud.auth.access import Role, Staff
 from cloud.errors import Conflict, InvalidInput
-from cloud.incidents import scope
 from cloud.incidents.lifecycle import OPEN_STATUSES, Status
 from cloud.incidents.models import Incident
+from cloud.registry.scope import street_of_subject
 from cloud.timeline.entries import add_entry
 
 
@@ -70,7 +70,7 @@ async def _assignee(session: AsyncSession, incident: Incident, username: str) ->
     if account is None or not account.active:
         raise InvalidInput("no active account with this username", field="to")
     target = await accounts.staff_of(session=session, account=account)
-    street = await scope.street_of_subject(session=session, subject_id=incident.subject_id)
+    street = await street_of_subject(session=session, subject_id=incident.subject_id)
     if not target.sees_street(street):
         raise InvalidInput(f"{target.username} does not cover this street", field="to")
     return target
@@ -93,7 +93,7 @@ async def assign(
     bump(incident)
     add_entry(
         session,
-        incident,
+        incident.id,
         at=now_ms,
         type_="handed_over" if handover else "reassigned",
         actor=staff.username,

@@ -1,4 +1,4 @@
-"""Build the API shapes of incidents (list item, detail) from the tables."""
+"""Build the list-item shape of incidents from the tables (the detail is ``cloud.response.detail``)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from cloud.incidents.lifecycle import Status
-from cloud.incidents.models import Incident, TimelineEntry
-from cloud.incidents.schemas import (
-    EvidenceOut,
-    IncidentDetail,
-    IncidentItem,
-    LocationOut,
-    NotificationOut,
-    TimelineOut,
-)
-from cloud.intake.models import EventRecord
-from cloud.notify.models import Notification
-from cloud.notify.port import display_phone
+from cloud.incidents.models import Incident
+from cloud.incidents.schemas import IncidentItem, LocationOut
 from cloud.registry.models import Community, Subject
 from cloud.registry.schemas import SubjectKind, SubjectSummary
 from contracts.intake import Severity
@@ -97,49 +87,3 @@ async def incident_items(*, session: AsyncSession, incidents: Sequence[Incident]
 
 async def incident_item(*, session: AsyncSession, incident: Incident) -> IncidentItem:
     return (await incident_items(session=session, incidents=[incident]))[0]
-
-
-async def incident_detail(*, session: AsyncSession, incident: Incident) -> IncidentDetail:
-    item = await incident_item(session=session, incident=incident)
-    timeline = await session.scalars(
-        select(TimelineEntry).where(TimelineEntry.incident_id == incident.id).order_by(TimelineEntry.id)
-    )
-    events = await session.scalars(
-        select(EventRecord).where(EventRecord.incident_id == incident.id).order_by(EventRecord.id)
-    )
-    notes = await session.scalars(
-        select(Notification).where(Notification.incident_id == incident.id).order_by(Notification.id)
-    )
-    return IncidentDetail(
-        **item.model_dump(),
-        timeline=[
-            TimelineOut(id=t.id, at=t.at, type=t.type, actor=t.actor, text=t.text, data=t.data or {})
-            for t in timeline
-        ],
-        evidence=[
-            EvidenceOut(
-                key=e.key,
-                kind=e.kind,
-                severity=e.severity,
-                device_ts=e.device_ts,
-                edge_ts=e.edge_ts,
-                cloud_ts=e.cloud_ts,
-                detail=e.payload.get("detail"),
-                evidence=e.payload.get("evidence"),
-            )
-            for e in events
-        ],
-        notifications=[
-            NotificationOut(
-                id=n.id,
-                to=display_phone(n.to_phone),
-                language=n.language,
-                status=n.status,
-                attempts=n.attempts,
-                sent_at=n.sent_at,
-                delivery_status=n.delivery_status,
-                delivery_updated_at=n.delivery_updated_at,
-            )
-            for n in notes
-        ],
-    )

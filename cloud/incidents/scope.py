@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.auth.access import Staff
 from cloud.errors import NotFound
 from cloud.incidents.models import Incident
 from cloud.registry.models import Community, Subject
+from cloud.registry.scope import street_of_subject
 
 
 def in_streets(query: Select[Any], streets: frozenset[int] | None) -> Select[Any]:
@@ -28,14 +29,6 @@ def in_streets(query: Select[Any], streets: frozenset[int] | None) -> Select[Any
     )
 
 
-async def street_of_subject(*, session: AsyncSession, subject_id: int) -> int | None:
-    return await session.scalar(
-        select(Community.street_id)
-        .join(Subject, Subject.community_id == Community.id)
-        .where(Subject.id == subject_id)
-    )
-
-
 async def visible_incident(
     *, session: AsyncSession, staff: Staff, incident_id: int, for_update: bool = False
 ) -> Incident:
@@ -46,13 +39,6 @@ async def visible_incident(
     ):
         raise NotFound(f"no incident {incident_id}", field="incident_id")
     return incident
-
-
-async def check_subject_visible(*, session: AsyncSession, staff: Staff, subject_id: int) -> None:
-    """NotFound unless ``staff`` may see subject ``subject_id``."""
-    street = await street_of_subject(session=session, subject_id=subject_id)
-    if street is None or not staff.sees_street(street):
-        raise NotFound(f"no subject {subject_id}", field="subject_id")
 
 
 def event_street(data: dict[str, Any]) -> int | None:

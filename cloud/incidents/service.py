@@ -1,7 +1,9 @@
-"""Incident service: queries, operator transitions, notes, device cancel (fusion is in fusion.py).
+"""Incident service: queries, transitions, notes, device cancel (fusion is in fusion.py).
 
-Functions flush and never commit: the request's unit of work commits incident, timeline, queued
-notifications and device commands together.
+What the device is told about a transition is not decided here: the use cases that call these
+(``cloud.response`` for operators, ``cloud.intake`` for a device's cancel) queue it through
+``cloud.commands.feedback``. Functions flush and never commit: the request's unit of work commits
+incident, timeline, queued notifications and device commands together.
 """
 
 from __future__ import annotations
@@ -11,14 +13,12 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloud.commands.service import queue_command
 from cloud.errors import IllegalTransition, NotFound
 from cloud.incidents import lifecycle
 from cloud.incidents.lifecycle import IncidentKind, LifecycleState, Outcome, Status
 from cloud.incidents.models import Incident
 from cloud.incidents.scope import in_streets
-from cloud.timeline.entries import DEVICE_ACTOR, SYSTEM_ACTOR, add_entry
-from contracts.downlink import AlarmClosed, OperatorAcknowledged
+from cloud.timeline.entries import DEVICE_ACTOR, add_entry
 from contracts.intake import EdgeEvent
 
 
@@ -74,29 +74,6 @@ def _apply(incident: Incident, new: LifecycleState, now_ms: int) -> None:
     incident.updated_at = now_ms
 
 
-async def _tell_device(
-    session: AsyncSession, incident: Incident, downlink: OperatorAcknowledged | AlarmClosed, now_ms: int
-) -> None:
-    """Queue ``downlink`` for the incident's device on its edge's command stream, on the timeline too."""
-    command = await queue_command(
-        session=session,
-        edge_id=incident.edge_id,
-        device_id=incident.device_id,
-        downlink=downlink,
-        incident_id=incident.id,
-        now_ms=now_ms,
-    )
-    add_entry(
-        session,
-        incident,
-        at=now_ms,
-        type_="command_queued",
-        actor=SYSTEM_ACTOR,
-        command_id=command.id,
-        downlink=downlink.type,
-    )
-
-
 def _transition_error(exc: lifecycle.IllegalTransitionError) -> IllegalTransition:
     return IllegalTransition(str(exc), field="status")
 
@@ -110,17 +87,7 @@ async def acknowledge(
     except lifecycle.IllegalTransitionError as exc:
         raise _transition_error(exc) from exc
     _apply(incident, new, now_ms)
-    add_entry(session, incident, at=now_ms, type_="acknowledged", actor=operator, eta_min=eta_min)
-    if lifecycle.wants_device_feedback(IncidentKind(incident.kind)):
-        downlink = OperatorAcknowledged(
-            device_id=incident.device_id,
-            ts=now_ms,
-            ref_seq=incident.origin_seq,
-            incident_key=incident.origin_key,
-            operator=operator[:32],
-            eta_min=eta_min,
-        )
-        await _tell_device(session, incident, downlink, now_ms)
+    add_entry(session, incident.id, at=now_ms, type_="acknowledged", actor=operator, eta_min=eta_min)
     await session.flush()
     return incident
 
@@ -134,7 +101,7 @@ async def dispatch(
     except lifecycle.IllegalTransitionError as exc:
         raise _transition_error(exc) from exc
     _apply(incident, new, now_ms)
-    add_entry(session, incident, at=now_ms, type_="dispatched", actor=operator, responder=responder)
+    add_entry(session, incident.id, at=now_ms, type_="dispatched", actor=operator, responder=responder)
     await session.flush()
     return incident
 
@@ -143,16 +110,7 @@ async def _close(
     session: AsyncSession, incident: Incident, new: LifecycleState, actor: str, now_ms: int
 ) -> None:
     _apply(incident, new, now_ms)
-    add_entry(session, incident, at=now_ms, type_=new.status.value, actor=actor, outcome=new.outcome)
-    if lifecycle.wants_device_feedback(IncidentKind(incident.kind)):
-        downlink = AlarmClosed(
-            device_id=incident.device_id,
-            ts=now_ms,
-            ref_seq=incident.origin_seq,
-            incident_key=incident.origin_key,
-            outcome=(new.outcome or new.status.value)[:32],
-        )
-        await _tell_device(session, incident, downlink, now_ms)
+    add_entry(session, incident.id, at=now_ms, type_=new.status.value, actor=actor, outcome=new.outcome)
     await session.flush()
 
 
@@ -187,7 +145,7 @@ async def cancel_from_device(
     try:
         new = lifecycle.cancel(_state(incident), now_ms=now_ms)
     except lifecycle.IllegalTransitionError:
-        add_entry(session, incident, at=now_ms, type_="cancel_ignored", actor=DEVICE_ACTOR, key=event.key)
+        add_entry(session, incident.id, at=now_ms, type_="cancel_ignored", actor=DEVICE_ACTOR, key=event.key)
         await session.flush()
         return False
     await _close(session, incident, new, DEVICE_ACTOR, now_ms)
@@ -199,6 +157,6 @@ async def add_note(
 ) -> Incident:
     incident = await get_incident(session=session, incident_id=incident_id, for_update=True)
     incident.updated_at = now_ms
-    add_entry(session, incident, at=now_ms, type_="note", actor=operator, text=text)
+    add_entry(session, incident.id, at=now_ms, type_="note", actor=operator, text=text)
     await session.flush()
     return incident

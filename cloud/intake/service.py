@@ -1,4 +1,7 @@
-"""Intake: store each edge event exactly once by key, then open, join or cancel an incident."""
+"""Intake, the use case behind ``POST /api/v1/intake/events``: store each edge event exactly once by
+key, then open, join or cancel an incident; text the guardians when it is (or becomes) urgent, and
+tell the device when its cancel closed the alarm.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,16 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud.commands import feedback
 from cloud.errors import InvalidInput
 from cloud.incidents import fusion
 from cloud.incidents import service as incidents
 from cloud.incidents.lifecycle import IncidentKind
 from cloud.incidents.models import Incident
 from cloud.intake.models import EventRecord
-from cloud.registry.models import Device
+from cloud.notify.service import queue_guardian_alerts
+from cloud.registry.models import Device, Subject
+from cloud.timeline.entries import SYSTEM_ACTOR, add_entry
 from contracts.intake import EdgeEvent, EventKind
 
 
@@ -87,10 +93,15 @@ async def ingest(*, session: AsyncSession, event: EdgeEvent, now_ms: int) -> Ing
             changed = await incidents.cancel_from_device(
                 session=session, incident=target, event=event, now_ms=now_ms
             )
+            if changed:
+                await feedback.tell_closed(session, target, now_ms=now_ms)
             record.incident_id = target.id
         await session.flush()
         return Ingested(key=event.key, incident=target, duplicate=False, changed=changed)
     opened = await fusion.open_or_join(session=session, event=event, device=device, now_ms=now_ms)
+    queued = 0
+    if opened.alert_guardians:
+        queued = await _alert_guardians(session, opened.incident, event=event, device=device, now_ms=now_ms)
     record.incident_id = opened.incident.id
     await session.flush()
     return Ingested(
@@ -99,5 +110,35 @@ async def ingest(*, session: AsyncSession, event: EdgeEvent, now_ms: int) -> Ing
         duplicate=False,
         created=opened.created,
         changed=True,
-        notifications=opened.notifications,
+        notifications=queued,
     )
+
+
+async def _alert_guardians(
+    session: AsyncSession, incident: Incident, *, event: EdgeEvent, device: Device, now_ms: int
+) -> int:
+    """Queue the guardians' SMS for ``incident`` (on opening, or when it becomes urgent)."""
+    subject = await session.get(Subject, device.subject_id)
+    if subject is None:
+        return 0
+    notes = await queue_guardian_alerts(
+        session=session,
+        incident_id=incident.id,
+        subject_id=subject.id,
+        masked_name=subject.masked_name,
+        device_kind=device.kind,
+        incident_kind=incident.kind,
+        at_ms=event.device_ts,
+        now_ms=now_ms,
+    )
+    if notes:
+        add_entry(
+            session,
+            incident.id,
+            at=now_ms,
+            type_="notifications_queued",
+            actor=SYSTEM_ACTOR,
+            count=len(notes),
+        )
+        await session.flush()
+    return len(notes)

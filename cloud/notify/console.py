@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from cloud.db import SessionFactory
 from cloud.live.hub import OPERATORS, LiveEvent, LiveHub
 from cloud.notify.models import ConsoleSms
-from cloud.notify.port import E164_RE, NotifierError, display_phone, mask_phone
+from cloud.notify.port import NotifierError
 from cloud.notify.service import guardian_id_of_phone, street_of_phone
+from cloud.phones import E164_RE, display_phone, mask_phone
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,8 @@ import logging
 
 import httpx
 
-from cloud.notify.port import E164_RE, NotifierError, mask_phone
+from cloud.notify.port import NotifierError
+from cloud.phones import E164_RE, mask_phone
 
 log = logging.getLogger(__name__)
 

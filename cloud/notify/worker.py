@@ -13,11 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cloud.db import SessionFactory
-from cloud.incidents.models import TimelineEntry
 from cloud.metrics import CloudMetrics
 from cloud.notify import service
 from cloud.notify.models import Notification
-from cloud.notify.port import Notifier, NotifierError, display_phone, mask_phone
+from cloud.notify.port import Notifier, NotifierError
+from cloud.phones import display_phone, mask_phone
+from cloud.timeline.entries import SYSTEM_ACTOR, add_entry
 
 log = logging.getLogger(__name__)
 
@@ -111,15 +112,14 @@ class OutboxWorker:
                 return
             if provider_id is not None:
                 service.record_sent(note, provider_id=provider_id, now_ms=now)
-                session.add(
-                    TimelineEntry(
-                        incident_id=job.incident_id,
-                        at=now,
-                        type="sms_sent",
-                        actor="system",
-                        text=f"短信已发送 SMS sent to {display_phone(job.to)}",
-                        data={"notification_id": job.id},
-                    )
+                add_entry(
+                    session,
+                    job.incident_id,
+                    at=now,
+                    type_="sms_sent",
+                    actor=SYSTEM_ACTOR,
+                    text=f"短信已发送 SMS sent to {display_phone(job.to)}",
+                    notification_id=job.id,
                 )
             else:
                 service.record_failure(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from cloud.notify.port import E164_RE
+from cloud.phones import E164_RE
 from contracts.care_plan import DEFAULT_CARE_PLAN, CarePlan
 from contracts.ids import DeviceId, DeviceKind
 

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Request
 
 from cloud.deps import ClockDep, EdgeDep, OperatorDep, SessionDep, SupervisorDep
 from cloud.errors import Forbidden, InvalidInput, NotFound
-from cloud.incidents.scope import check_subject_visible
 from cloud.registry import care_plans, service
 from cloud.registry.schemas import (
     CarePlanOut,
@@ -22,6 +21,7 @@ from cloud.registry.schemas import (
     SubjectIn,
     SubjectOut,
 )
+from cloud.registry.scope import check_subject_visible
 from contracts.care_plan import CarePlan
 from contracts.codec import unknown_fields
 
@@ -70,13 +70,13 @@ async def create_subject(
 
 @router.get("/subjects/{subject_id}")
 async def get_subject(subject_id: int, session: SessionDep, staff: SupervisorDep) -> SubjectOut:
-    await check_subject_visible(session=session, staff=staff, subject_id=subject_id)
+    await check_subject_visible(session=session, streets=staff.streets, subject_id=subject_id)
     return await service.get_subject(session=session, subject_id=subject_id)
 
 
 @router.get("/subjects/{subject_id}/guardians")
 async def list_guardians(subject_id: int, session: SessionDep, staff: SupervisorDep) -> list[GuardianOut]:
-    await check_subject_visible(session=session, staff=staff, subject_id=subject_id)
+    await check_subject_visible(session=session, streets=staff.streets, subject_id=subject_id)
     return await service.list_guardians(session=session, subject_id=subject_id)
 
 
@@ -84,7 +84,7 @@ async def list_guardians(subject_id: int, session: SessionDep, staff: Supervisor
 async def create_guardian(
     subject_id: int, body: GuardianIn, session: SessionDep, now: ClockDep, staff: SupervisorDep
 ) -> GuardianOut:
-    await check_subject_visible(session=session, staff=staff, subject_id=subject_id)
+    await check_subject_visible(session=session, streets=staff.streets, subject_id=subject_id)
     guardian = await service.create_guardian(session=session, subject_id=subject_id, data=body, now_ms=now())
     await session.commit()
     return guardian
@@ -108,7 +108,7 @@ async def create_device(
     body: DeviceIn, session: SessionDep, now: ClockDep, staff: SupervisorDep
 ) -> DeviceOut:
     try:
-        await check_subject_visible(session=session, staff=staff, subject_id=body.subject_id)
+        await check_subject_visible(session=session, streets=staff.streets, subject_id=body.subject_id)
     except NotFound as exc:  # a body that names an unknown (or out-of-scope) subject is invalid input
         raise InvalidInput("no such subject", field="subject_id") from exc
     device = await service.create_device(session=session, data=body, now_ms=now())
@@ -125,7 +125,7 @@ async def edge_devices(edge_id: str, session: SessionDep, edge: EdgeDep) -> list
 
 @router.get("/subjects/{subject_id}/care-plan")
 async def get_care_plan(subject_id: int, session: SessionDep, staff: SupervisorDep) -> CarePlanOut:
-    await check_subject_visible(session=session, staff=staff, subject_id=subject_id)
+    await check_subject_visible(session=session, streets=staff.streets, subject_id=subject_id)
     return await care_plans.get_care_plan(session=session, subject_id=subject_id)
 
 
@@ -139,7 +139,7 @@ async def put_care_plan(
     now: ClockDep,
     staff: SupervisorDep,
 ) -> CarePlanOut:
-    await check_subject_visible(session=session, staff=staff, subject_id=subject_id)
+    await check_subject_visible(session=session, streets=staff.streets, subject_id=subject_id)
     unknown = unknown_fields(body, await request.json())
     if unknown:  # contract models ignore unknown fields; an operator's typo must not vanish silently
         raise InvalidInput("unknown field in the care plan", field=unknown[0])

@@ -12,10 +12,11 @@ from fastapi import APIRouter, Query
 
 from cloud.auth.access import Staff
 from cloud.deps import ClockDep, SessionDep, StaffDep, StateDep
-from cloud.incidents import ownership, scope, service
+from cloud.incidents import ownership, scope
+from cloud.incidents import service as incident_queries
 from cloud.incidents.lifecycle import CLOSED_STATUSES, OPEN_STATUSES, IncidentKind
 from cloud.incidents.models import Incident
-from cloud.incidents.presentation import incident_detail, incident_items
+from cloud.incidents.presentation import incident_items
 from cloud.incidents.schemas import (
     AcknowledgeIn,
     AssignIn,
@@ -30,6 +31,8 @@ from cloud.incidents.schemas import (
     Versioned,
 )
 from cloud.live.broadcast import announce_incident, wake_edge
+from cloud.response import service
+from cloud.response.detail import incident_detail
 from cloud.state import CloudState
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
@@ -46,7 +49,7 @@ async def list_incidents(
     kind: IncidentKind | None = None,
 ) -> list[IncidentItem]:
     statuses = STATUSES[status]
-    incidents = await service.list_incidents(
+    incidents = await incident_queries.list_incidents(
         session=session,
         statuses=sorted(statuses) if statuses is not None else None,
         kind=kind.value if kind is not None else None,

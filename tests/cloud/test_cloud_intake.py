@@ -112,7 +112,10 @@ async def test_fusion_joins_same_kind_and_separates_other_kinds(
     assert incidents["fall"]["event_count"] == 2
     assert incidents["vitals"]["severity"] == "P2"
     detail = (await operator.get(f"/api/v1/incidents/{incidents['vitals']['id']}")).json()
-    assert [t["type"] for t in detail["timeline"]][:3] == ["created", "severity_raised", "event_joined"]
+    types = [t["type"] for t in detail["timeline"] if not t["type"].startswith("sms_")]
+    # opened at P3 (no SMS); becoming urgent texts the guardians, once
+    assert types == ["created", "severity_raised", "event_joined", "notifications_queued"]
+    assert detail["notifications"]
 
 
 async def test_closed_incident_does_not_absorb_new_events(
@@ -140,6 +143,11 @@ async def test_sos_cancel_closes_the_referenced_incident(
     assert detail["resolved_at"] is not None
     cancelled = [t for t in detail["timeline"] if t["type"] == "cancelled"]
     assert cancelled and cancelled[0]["actor"] == "device"
+    # the device is told the alarm is over, right after the cancel
+    types = [t["type"] for t in detail["timeline"] if not t["type"].startswith("sms_")]
+    assert types[types.index("cancelled") + 1] == "command_queued"
+    queued = [t["data"]["downlink"] for t in detail["timeline"] if t["type"] == "command_queued"]
+    assert queued == ["alarm_closed"]
     # the cancel is idempotent too
     assert (await edge.post(INTAKE, json=cancel)).json()["duplicate"] is True
     # cancelling again (new seq) is noted but changes nothing
@@ -150,6 +158,7 @@ async def test_sos_cancel_closes_the_referenced_incident(
     detail = (await operator.get(f"/api/v1/incidents/{opened['incident_id']}")).json()
     assert detail["status"] == "cancelled"
     assert [t["type"] for t in detail["timeline"]].count("cancel_ignored") == 1  # sms_sent may come later
+    assert [t["type"] for t in detail["timeline"]].count("command_queued") == 1  # nothing new to tell
 
 
 async def test_cancel_without_anything_open_is_recorded(edge: httpx.AsyncClient) -> None:

@@ -13,8 +13,8 @@ from cloud.incidents.lifecycle import (
     Outcome,
     Status,
 )
-from cloud.notify.port import mask_phone
 from cloud.notify.templates import alert_text
+from cloud.phones import mask_phone
 from cloud.registry.models import mask_name
 from contracts.intake import EventKind, Severity
 

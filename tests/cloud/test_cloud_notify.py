@@ -13,9 +13,10 @@ from cloud_harness import WAIT_S, SseReader, StartCloud, edge_event
 from cloud.db import open_database
 from cloud.metrics import CloudMetrics
 from cloud.notify.models import Notification
-from cloud.notify.port import NotifierError, display_phone
+from cloud.notify.port import NotifierError
 from cloud.notify.twilio import TwilioNotifier
 from cloud.notify.worker import OutboxWorker
+from cloud.phones import display_phone
 from contracts.intake import EventKind, Severity
 
 INTAKE = "/api/v1/intake/events"

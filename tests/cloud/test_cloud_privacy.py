@@ -10,7 +10,7 @@ import orjson
 import pytest
 from cloud_harness import SseReader, StartCloud, edge_event
 
-from cloud.notify.port import display_phone
+from cloud.phones import display_phone
 
 INTAKE = "/api/v1/intake/events"
 
