@@ -8,6 +8,7 @@ COPY edge edge
 COPY cloud cloud
 COPY firmware_sim firmware_sim
 COPY anxin anxin
+COPY broker broker
 RUN pip install --no-cache-dir .
 RUN useradd --system --home /var/lib/anxin anxin && mkdir -p /var/lib/anxin && chown anxin /var/lib/anxin
 USER anxin

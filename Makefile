@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 types: $(STAMP)
-	$(BIN)/mypy contracts edge cloud firmware_sim anxin
+	$(BIN)/mypy contracts edge cloud firmware_sim anxin broker tools
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

@@ -18,7 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "edge": ("edge.main", "run an edge gateway (MQTT ingest, detection, outbox to the cloud)"),
     "sim": ("firmware_sim.cli", "simulate a fleet of devices against an MQTT broker"),
     "contracts": ("contracts.cli", "wire contract tools: JSON Schema export, example payloads"),
-    "bench": ("anxin.bench", "benchmarks: fall/vitals detection accuracy, throughput"),
+    "bench": ("tools.bench", "benchmarks: fall/vitals detection accuracy, throughput"),
 }
 
 

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from anxin.broker import AmqttBroker, BrokerError, free_port, mosquitto_binary, port_is_free, start_mosquitto
+from broker.runner import AmqttBroker, BrokerError, free_port, mosquitto_binary, port_is_free, start_mosquitto
 
 log = logging.getLogger(__name__)
 

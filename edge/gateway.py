@@ -17,25 +17,25 @@ from prometheus_client import CollectorRegistry
 
 from contracts import DeviceKind, uplink_filter
 from contracts.care_plan import CarePlan
-from edge.backoff import Backoff
-from edge.cloud_client import CloudClient
-from edge.commands import CommandStream
 from edge.database import Database
-from edge.detectors import DeviceFacts, default_detectors
+from edge.delivery.backoff import Backoff
+from edge.delivery.cloud_client import CloudClient
+from edge.delivery.commands import CommandStream
+from edge.delivery.forwarder import Forwarder
+from edge.delivery.outbox import Outbox
+from edge.detection.detectors import DeviceFacts, default_detectors
+from edge.detection.fleet_clock import FleetClock
 from edge.errors import OutboxError
-from edge.fleet_clock import FleetClock
-from edge.forwarder import Forwarder
-from edge.ingest import MqttIngest
+from edge.ingest.mqtt import MqttIngest
+from edge.ingest.sequence import SequenceTracker
+from edge.ingest.uplinks import UplinkHandler
+from edge.ingest.validation import Validator
 from edge.metrics import EdgeMetrics, serve_metrics
-from edge.outbox import Outbox
 from edge.pipeline import Detector, Pipeline
-from edge.registry import DeviceRegistry, RegistryStore
-from edge.registry_sync import RegistrySync
-from edge.sequence import SequenceTracker
+from edge.registry.store import DeviceRegistry, RegistryStore
+from edge.registry.sync import RegistrySync
 from edge.settings import EdgeSettings
-from edge.telemetry_feed import TelemetryFeed, TimedCloudClient, make_sink
-from edge.uplinks import UplinkHandler
-from edge.validation import Validator
+from edge.telemetry.feed import TelemetryFeed, make_sink
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +72,15 @@ class Gateway:
             max_payload_bytes=s.max_payload_bytes,
         )
         self.fleet_clock = FleetClock()  # device time, from the messages: drives the periodic tick
+
+        def detector_failed(name: str) -> None:
+            self.meters.detector_errors.labels(detector=name).inc()
+
         if detectors is None:
-            detectors = default_detectors(self._kind_of, plan_of=self._plan_of, clock=self.fleet_clock)
-        self.pipeline = Pipeline(
-            s.edge_id,
-            detectors,
-            on_failure=lambda name: self.meters.detector_errors.labels(detector=name).inc(),
-        )
+            detectors = default_detectors(
+                self._kind_of, plan_of=self._plan_of, clock=self.fleet_clock, on_failure=detector_failed
+            )
+        self.pipeline = Pipeline(s.edge_id, detectors, on_failure=detector_failed)
         self.telemetry = TelemetryFeed(
             make_sink(s, clock_ms),
             edge_id=s.edge_id,
@@ -87,13 +89,13 @@ class Gateway:
             clock_ms=clock_ms,
             sample_s=s.telemetry_sample_s,
         )
-        self.cloud: CloudClient = TimedCloudClient(
-            times=self.telemetry.forward_times,
+        self.cloud = CloudClient(
             base_url=s.cloud_url,
             token=s.cloud_token.get_secret_value(),
             edge_id=s.edge_id,
             timeout_s=s.http_timeout_s,
             transport=cloud_transport,
+            on_event_posted=self.telemetry.forward_times.record,
         )
         self.ingest = MqttIngest(
             endpoint=s.mqtt,

@@ -44,13 +44,12 @@ class Finding:
 
 
 class Detector(Protocol):
-    """A port for the streaming detectors: one instance serves every device (per-device state inside)."""
+    """A port for the streaming detectors: one instance serves every device (per-device state inside).
+    ``observe`` sees every telemetry uplink and presence change; ``tick`` moves time on."""
 
     name: str
 
-    def feed(self, message: UplinkMessage, received_ms: int) -> Sequence[Finding]: ...
-
-    def presence(self, message: Presence, received_ms: int) -> Sequence[Finding]: ...
+    def observe(self, message: UplinkMessage | Presence, received_ms: int) -> Sequence[Finding]: ...
 
     def tick(self, now_ms: int) -> Sequence[tuple[str, Finding]]:
         """Time-driven findings (silence, inactivity) as (device id, finding)."""
@@ -125,11 +124,7 @@ class Pipeline:
         events: list[EdgeEvent] = []
         for detector in self.detectors:
             try:
-                if uplink is None:
-                    assert isinstance(message, Presence)
-                    findings = detector.presence(message, received_ms)
-                else:
-                    findings = detector.feed(uplink, received_ms)
+                findings = detector.observe(message, received_ms)
             except Exception:  # one failing detector must not stop the others or the loop
                 self._failed(detector.name, message.device_id)
                 continue

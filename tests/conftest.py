@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from anxin.broker import AmqttBroker, MosquittoBroker, free_port, mosquitto_binary, start_mosquitto
+from broker.runner import AmqttBroker, MosquittoBroker, free_port, mosquitto_binary, start_mosquitto
 
 
 @pytest.fixture

@@ -15,10 +15,16 @@ import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from contracts import DeviceKind, Location
 from edge.detection.events import DetectionEvent, EventKind, Evidence, GpsPoint
 from edge.detection.geofence import Fence, fence_active, haversine_m
+from edge.detection.stream import DetectorSpec, Observed, Setup
 from edge.detection.time_order import TimeOrder
+
+if TYPE_CHECKING:
+    from edge.detection.config import DetectorConfig
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -163,3 +169,41 @@ class GeofenceMonitor:
         if dist <= prev.accuracy_m + fix.accuracy_m:
             return 0.0  # within the combined error: no evidence of movement
         return dist / ((fix.t_ms - prev.t_ms) / 1000.0) * 3.6
+
+
+class GeofenceStream:
+    """The gateway's geofence and vehicle-speed watch for one child monitor: every location fix, with
+    the care plan's fences and vehicle speed."""
+
+    def __init__(self, setup: Setup) -> None:
+        self.device_id = setup.device_id
+        config = setup.config
+        self.monitor = GeofenceMonitor(self.device_id, config.fences, config.child)
+
+    def observe(self, message: Observed, t_ms: int) -> Sequence[DetectionEvent]:
+        if not isinstance(message, Location):
+            return ()
+        fix = GpsFix(
+            t_ms=t_ms,
+            lat=message.lat,
+            lon=message.lon,
+            accuracy_m=message.accuracy_m,
+            speed_mps=message.speed_mps,
+        )
+        return self.monitor.update(fix)
+
+    def tick(self, t_ms: int) -> Sequence[DetectionEvent]:
+        return ()
+
+    def reconfigure(self, config: DetectorConfig) -> bool:
+        if config.fences == self.monitor.fences and config.child == self.monitor.config:
+            return False
+        self.monitor = GeofenceMonitor(self.device_id, config.fences, config.child)
+        return True
+
+
+def _geofence(setup: Setup) -> GeofenceStream | None:
+    return GeofenceStream(setup) if setup.kind is DeviceKind.CHILD_MONITOR else None
+
+
+SPEC = DetectorSpec("geofence", _geofence)

@@ -8,12 +8,19 @@ that reports ``worn=False`` while its battery is fine is ``strap_removed``.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
+from contracts import Presence, Status, WearState
 from edge.detection.events import DetectionEvent, EventKind
+from edge.detection.stream import DetectorSpec, Observed, Setup
 from edge.detection.time_order import TimeOrder
 from edge.detection.vital_artifacts import is_plausible
+
+if TYPE_CHECKING:
+    from edge.detection.config import DetectorConfig
 
 
 class DeviceKind(StrEnum):
@@ -126,3 +133,33 @@ class DeviceHealthMonitor:
             reason=reason,
             measures=measures,
         )
+
+
+class HealthStream:
+    """The gateway's health watch for one device of known kind: every uplink is a heartbeat (status
+    carries the battery, wear state whether it is worn), an online presence a reconnect, the tick
+    looks for silence."""
+
+    def __init__(self, setup: Setup) -> None:
+        assert setup.kind is not None
+        self.monitor = DeviceHealthMonitor(setup.device_id, DeviceKind(setup.kind.value))
+
+    def observe(self, message: Observed, t_ms: int) -> Sequence[DetectionEvent]:
+        if isinstance(message, Presence):
+            return self.monitor.reconnect(t_ms) if message.online else ()
+        battery = message.battery_pct if isinstance(message, Status) else None
+        worn = (message.state == "worn") if isinstance(message, WearState) else None
+        return self.monitor.heartbeat(t_ms, battery_pct=battery, worn=worn)
+
+    def tick(self, t_ms: int) -> Sequence[DetectionEvent]:
+        return self.monitor.tick(t_ms)
+
+    def reconfigure(self, config: DetectorConfig) -> bool:
+        return False
+
+
+def _health(setup: Setup) -> HealthStream | None:
+    return HealthStream(setup) if setup.kind is not None else None  # thresholds depend on the kind
+
+
+SPEC = DetectorSpec("device_health", _health)

@@ -11,11 +11,14 @@ the decision (probability ≥ ``model.threshold``, then a refractory period) and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
+from contracts import AccelBatch
 from edge.detection.accel_stream import AccelStream
 from edge.detection.events import AccelWindow, EventKind, Evidence, FallEvent
 from edge.detection.fall_features import (
@@ -27,7 +30,11 @@ from edge.detection.fall_features import (
     is_impact_peak,
 )
 from edge.detection.fall_model import FallModel, load_default_model
+from edge.detection.stream import DetectorSpec, Observed, Setup
 from edge.detection.upright import BLOCK_S, FORGET_GAP_S, UprightEstimator, posture_veto, tilt_deg
+
+if TYPE_CHECKING:
+    from edge.detection.config import DetectorConfig
 
 EVIDENCE_S = 2.0
 # the upright learner lags the newest sample by up to pre + post window + one block
@@ -272,3 +279,25 @@ class PeakThresholdDetector:
                 )
             )
         return events
+
+
+class FallStream:
+    """The gateway's fall detector for one wearable: every acceleration batch."""
+
+    def __init__(self, setup: Setup) -> None:
+        self.detector = FallDetector(setup.device_id, setup.model)
+
+    def observe(self, message: Observed, t_ms: int) -> Sequence[FallEvent]:
+        if not isinstance(message, AccelBatch):
+            return ()
+        samples = np.asarray(message.samples, dtype=np.float64)
+        return self.detector.update(samples, t_ms, float(message.rate_hz))
+
+    def tick(self, t_ms: int) -> Sequence[FallEvent]:
+        return ()
+
+    def reconfigure(self, config: DetectorConfig) -> bool:
+        return False
+
+
+SPEC = DetectorSpec("fall", FallStream)

@@ -1,7 +1,7 @@
 """The fitted logistic model that turns impact features into a fall probability.
 
 The shipped parameters live in ``fall_model.json`` next to this module and are produced
-by ``python -m edge.detection.fit_falls`` (subject-wise folds; see docs/detection.md).
+by ``python -m tools.falls.fit`` (subject-wise folds; see docs/detection.md).
 """
 
 from __future__ import annotations

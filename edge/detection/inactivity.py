@@ -11,15 +11,23 @@ until ``min_history`` gaps have been seen ``default_quiet_s`` is used. One
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from contracts import AccelBatch, DeviceKind, Status, Vitals
 from edge.detection.events import DetectionEvent, EventKind
+from edge.detection.stream import DetectorSpec, Observed, Setup
 from edge.detection.time_order import TimeOrder
+
+if TYPE_CHECKING:
+    from edge.detection.config import DetectorConfig
 
 DAY_MS = 86_400_000
 MINUTE_MS = 60_000
+MOVING_STD_G = 0.05  # an accel batch counts as activity when |a| varies more than this
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,3 +116,47 @@ class InactivityDetector:
                 measures=(("quiet_waking_s", round(quiet_s)), ("threshold_s", round(threshold))),
             )
         ]
+
+
+class InactivityStream:
+    """The gateway's inactivity watch for one wearable: moving accel batches and vitals flagged with
+    motion are signs of life, status reports move its clock, and so does the gateway's tick."""
+
+    def __init__(self, setup: Setup) -> None:
+        self.device_id = setup.device_id
+        self.detector = InactivityDetector(self.device_id, setup.config.inactivity)
+        self.last_activity_ms: int | None = None  # kept across a care-plan change
+
+    def observe(self, message: Observed, t_ms: int) -> Sequence[DetectionEvent]:
+        if isinstance(message, AccelBatch):
+            samples = np.asarray(message.samples, dtype=np.float64)
+            moving = float(np.std(np.linalg.norm(samples, axis=1))) > MOVING_STD_G if len(samples) else False
+            return self._activity(t_ms) if moving else ()
+        if isinstance(message, Vitals):
+            return self._activity(t_ms) if message.motion else ()
+        if isinstance(message, Status):
+            return self.detector.tick(t_ms)
+        return ()
+
+    def _activity(self, t_ms: int) -> list[DetectionEvent]:
+        events = self.detector.activity(t_ms)
+        self.last_activity_ms = t_ms
+        return events
+
+    def tick(self, t_ms: int) -> Sequence[DetectionEvent]:
+        return self.detector.tick(t_ms)
+
+    def reconfigure(self, config: DetectorConfig) -> bool:
+        if config.inactivity == self.detector.config:
+            return False
+        self.detector = InactivityDetector(self.device_id, config.inactivity)
+        if self.last_activity_ms is not None:
+            self.detector.activity(self.last_activity_ms)
+        return True
+
+
+def _inactivity(setup: Setup) -> InactivityStream | None:
+    return InactivityStream(setup) if setup.kind is DeviceKind.WEARABLE else None
+
+
+SPEC = DetectorSpec("inactivity", _inactivity)

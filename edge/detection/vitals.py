@@ -10,13 +10,20 @@ trend as evidence. Nothing here logs readings.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from contracts import Vitals
 from edge.detection.events import DetectionEvent, EventKind, Evidence, VitalPoint
 from edge.detection.robust_baseline import RobustBaseline
+from edge.detection.stream import DetectorSpec, Observed, Setup
 from edge.detection.sustained import SustainedCondition
 from edge.detection.time_order import TimeOrder
 from edge.detection.vital_artifacts import JumpFilter
+
+if TYPE_CHECKING:
+    from edge.detection.config import DetectorConfig
 
 MINUTE_MS = 60_000
 
@@ -188,3 +195,30 @@ class VitalsDetector:
         reason = f"{name}_drift_{'up' if delta > 0 else 'down'}"
         onset = t_ms - round(self.limits.recent_window_s * 1000)
         return [(EventKind.VITALS_DRIFT, reason, onset, median + delta, median)]
+
+
+class VitalsStream:
+    """The gateway's vital-sign detector for one device: every vitals uplink, with the care plan's limits."""
+
+    def __init__(self, setup: Setup) -> None:
+        self.device_id = setup.device_id
+        self.limits = setup.config.vitals
+        self.detector = VitalsDetector(self.device_id, self.limits)
+
+    def observe(self, message: Observed, t_ms: int) -> Sequence[DetectionEvent]:
+        if not isinstance(message, Vitals):
+            return ()
+        return self.detector.update(t_ms, message.hr_bpm, message.spo2_pct, motion=message.motion)
+
+    def tick(self, t_ms: int) -> Sequence[DetectionEvent]:
+        return ()
+
+    def reconfigure(self, config: DetectorConfig) -> bool:
+        if config.vitals == self.limits:
+            return False
+        self.limits = config.vitals
+        self.detector = VitalsDetector(self.device_id, self.limits)
+        return True
+
+
+SPEC = DetectorSpec("vitals", VitalsStream)

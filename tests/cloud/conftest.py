@@ -13,7 +13,7 @@ import pytest
 from cloud_harness import RunningCloud, StartCloud, make_settings
 from fastapi import FastAPI
 
-from anxin.broker import free_port
+from broker.runner import free_port
 from cloud.app import create_app
 from cloud.main import serve_app
 from cloud.settings import CloudSettings

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from cloud_harness import EDGE_TOKEN, PASSWORD, WAIT_S, SseReader, edge_event, make_settings
 
-from anxin.broker import free_port
 from anxin.cli import build_parser
+from broker.runner import free_port
 from cloud.main import serve
 
 

@@ -20,7 +20,7 @@ import pytest
 from fastapi import FastAPI
 from playwright.async_api import Page, expect
 
-from anxin.broker import free_port
+from broker.runner import free_port
 from cloud.app import create_app
 from cloud.console.pages import router as console_router
 from cloud.registry.demo import DEMO_EDGE_ID

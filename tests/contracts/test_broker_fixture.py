@@ -7,7 +7,7 @@ import threading
 
 import paho.mqtt.client as mqtt
 
-from anxin.broker import AmqttBroker, MosquittoBroker
+from broker.runner import AmqttBroker, MosquittoBroker
 
 
 def _roundtrip(host: str, port: int) -> bytes:

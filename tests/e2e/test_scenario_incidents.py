@@ -20,8 +20,8 @@ import httpx
 import pytest
 from e2e_live import LiveIncidents
 
-from anxin.broker import MosquittoBroker, free_port
 from anxin.demo import EDGE_ID, push_child_fences, sim_child_plans
+from broker.runner import MosquittoBroker, free_port
 from cloud.main import serve
 from cloud.settings import CloudSettings
 from edge.main import run_gateway

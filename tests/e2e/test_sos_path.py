@@ -22,8 +22,8 @@ import pytest
 from e2e_live import LiveIncidents
 
 import contracts as c
-from anxin.broker import AmqttBroker, MosquittoBroker, free_port
 from anxin.demo import DemoConfig, run_demo
+from broker.runner import AmqttBroker, MosquittoBroker, free_port
 
 PASSWORD = "e2e-operator-pass-1"
 DEVICE = "card-0001"

@@ -12,7 +12,7 @@ import pytest
 from edge_cloud_standin import TOKEN, CloudStandIn, serving
 from edge_testkit import DEVICES, EDGE_ID, DeviceLink, registry_of, running
 
-from anxin.broker import MosquittoBroker, free_port
+from broker.runner import MosquittoBroker, free_port
 from edge.gateway import Gateway
 from edge.settings import EdgeSettings
 

@@ -15,10 +15,10 @@ from edge_testkit import DeviceLink, registry_of
 from contracts import DeviceKind, EventKind, Location, LocationSource, Status, Vitals, encode
 from contracts.care_plan import CarePlan
 from edge.database import Database
-from edge.detection_adapter import TICK_MARGIN_MS, DetectionAdapter
-from edge.fleet_clock import FleetClock
+from edge.detection.adapter import TICK_MARGIN_MS, DetectionAdapter
+from edge.detection.fleet_clock import FleetClock
 from edge.pipeline import Pipeline
-from edge.registry import RegistryStore, parse_snapshot
+from edge.registry.store import RegistryStore, parse_snapshot
 
 MONDAY_9AM = 1_772_413_200_000  # 2026-03-02 09:00 CST
 SATURDAY_9AM = 1_772_845_200_000

@@ -10,7 +10,7 @@ from edge_cloud_standin import CloudStandIn
 from edge_testkit import BASE_TS, DeviceLink
 
 from contracts import AccelBatch, DeviceKind, EventKind, Status, encode
-from edge.detection_adapter import TICK_MARGIN_MS, DetectionAdapter
+from edge.detection.adapter import TICK_MARGIN_MS, DetectionAdapter
 from edge.pipeline import Pipeline
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge.fleet_clock import FleetClock
+from edge.detection.fleet_clock import FleetClock
 
 WALL = 1_700_000_000_000  # the gateway's clock
 SIM = 1_772_416_800_000  # device time (a simulated Monday morning), far from the wall clock

@@ -7,12 +7,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts import EventKind, FallSuspected, SosCancel, SosPress, Status, WearState
-from edge.backoff import Backoff
-from edge.detectors import DeviceFacts
+from edge.delivery.backoff import Backoff
+from edge.delivery.sse import SseEvent, SseParser
+from edge.detection.detectors import DeviceFacts
+from edge.ingest.sequence import SequenceTracker, Verdict
 from edge.pipeline import Pipeline
-from edge.sequence import SequenceTracker, Verdict
 from edge.settings import parse_mqtt_url
-from edge.sse import SseEvent, SseParser
 
 TS = 1_764_000_000_000
 
@@ -171,14 +171,11 @@ def test_a_failing_detector_is_isolated() -> None:
     class Broken:
         name = "broken"
 
-        def feed(self, message: object, received_ms: int) -> list[object]:
+        def observe(self, message: object, received_ms: int) -> list[object]:
             raise RuntimeError("boom")
 
         def tick(self, now_ms: int) -> list[object]:
             raise RuntimeError("boom")
-
-        def presence(self, message: object, received_ms: int) -> list[object]:
-            return []
 
     pipeline = Pipeline("edge-1", [Broken(), DeviceFacts()])  # type: ignore[list-item]
     msg = Status(device_id="c1", seq=1, ts=TS, battery_pct=5, low_battery=True)
@@ -189,7 +186,7 @@ def test_a_failing_detector_is_isolated() -> None:
 
 
 def test_registry_snapshot_takes_numeric_subject_ids_and_skips_bad_rows() -> None:
-    from edge.registry import parse_snapshot
+    from edge.registry.store import parse_snapshot
 
     good, bad = parse_snapshot(
         [

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from edge_testkit import BASE_TS, DeviceLink, running
 
-from anxin.broker import MosquittoBroker, free_port
+from broker.runner import MosquittoBroker, free_port
 from contracts import OperatorAcknowledged, SosPress, decode_downlink, encode
 from edge.gateway import Gateway
 from edge.settings import EdgeSettings

@@ -15,13 +15,13 @@ from edge_testkit import BASE_TS, EDGE_ID, DeviceLink
 from pydantic import ValidationError
 
 from contracts import AccelBatch, Location, LocationSource, SosPress, Status, Vitals, encode
-from edge.backoff import Backoff
+from edge.delivery.backoff import Backoff
 from edge.settings import EdgeSettings
-from edge.telemetry import ACTIVITY, DEVICE_STATUS, LOCATION, VITALS, Point
-from edge.telemetry_buffer import BufferedSink
-from edge.telemetry_influx import line_of
-from edge.telemetry_points import points_of
-from edge.telemetry_sqlite import DAY_MS, SqliteTelemetryStore
+from edge.telemetry.buffer import BufferedSink
+from edge.telemetry.influx import line_of
+from edge.telemetry.points import points_of
+from edge.telemetry.sink import ACTIVITY, DEVICE_STATUS, LOCATION, VITALS, Point
+from edge.telemetry.sqlite import DAY_MS, SqliteTelemetryStore
 
 TAGS = {"device_id": "wear-1", "kind": "wearable", "edge_id": EDGE_ID}
 NOW = BASE_TS + 10 * DAY_MS

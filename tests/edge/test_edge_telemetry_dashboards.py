@@ -13,8 +13,8 @@ from edge_testkit import BASE_TS
 
 from contracts import AccelBatch, AnyUplink, Location, LocationSource, Presence, Status, Vitals, WearState
 from edge.metrics import EdgeMetrics
-from edge.telemetry import MEASUREMENTS, SinkStats
-from edge.telemetry_points import forward_fields, gateway_fields, points_of, sink_fields
+from edge.telemetry.points import forward_fields, gateway_fields, points_of, sink_fields
+from edge.telemetry.sink import MEASUREMENTS, SinkStats
 
 DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards"
 NAMES = ["anxin-vitals.json", "anxin-device-health.json", "anxin-gateway.json"]

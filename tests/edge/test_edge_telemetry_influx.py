@@ -19,11 +19,11 @@ from edge_cloud_standin import CloudStandIn, serving
 from edge_testkit import BASE_TS, EDGE_ID, DeviceLink
 from fastapi import FastAPI, Header, Request, Response
 
-from anxin.broker import free_port
+from broker.runner import free_port
 from contracts import AccelBatch, SosPress, Status, Vitals, encode
-from edge.backoff import Backoff
-from edge.telemetry import ACTIVITY, DEVICE_STATUS, EDGE_GATEWAY, VITALS, Point
-from edge.telemetry_influx import InfluxTelemetrySink
+from edge.delivery.backoff import Backoff
+from edge.telemetry.influx import InfluxTelemetrySink
+from edge.telemetry.sink import ACTIVITY, DEVICE_STATUS, EDGE_GATEWAY, VITALS, Point
 
 TOKEN = "influx-test-token-1"
 ORG, BUCKET = "anxin", "telemetry"
@@ -225,7 +225,7 @@ async def test_401_drops_the_batch_with_a_clear_log_and_goes_on(
 ) -> None:
     fake, url = influx
     async with running(make_sink(url, token="wrong-token-1")) as sink:
-        with caplog.at_level(logging.ERROR, logger="edge.telemetry_buffer"):
+        with caplog.at_level(logging.ERROR, logger="edge.telemetry.buffer"):
             sink.write(points(10))
             await fake.wait_for(lambda: fake.statuses == [401])
             async with asyncio.timeout(5), sink.progress:

@@ -11,7 +11,7 @@ import httpx
 from edge_cloud_standin import CloudStandIn
 from edge_testkit import BASE_TS, DeviceLink
 
-from anxin.broker import AmqttBroker, free_port
+from broker.runner import AmqttBroker, free_port
 from contracts import SosPress, encode, uplink_topic
 from edge.main import register
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from anxin.broker import MosquittoBroker
 from anxin.cli import main
+from broker.runner import MosquittoBroker
 from firmware_sim.groundtruth import read_ground_truth
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from anxin.broker import free_port
+from broker.runner import free_port
 from contracts import SosPress, encode
 from firmware_sim import mqtt_packets as mp
 from firmware_sim.faults import WireMessage

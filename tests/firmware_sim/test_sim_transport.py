@@ -10,7 +10,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from anxin.broker import MosquittoBroker, start_mosquitto
+from broker.runner import MosquittoBroker, start_mosquitto
 from contracts import (
     AlarmClosed,
     AlarmReceived,

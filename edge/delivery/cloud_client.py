@@ -1,0 +1,139 @@
+"""HTTP adapter to the district center (httpx): intake, registry snapshot, command stream and acks.
+
+httpx errors are translated here: :class:`CloudUnavailable` means "try again later" (connection error,
+timeout, 408, 429, 5xx); :class:`CloudRejected` means the cloud refused for good (other 4xx).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import orjson
+from pydantic import ValidationError
+
+from contracts import IntakeAck
+from contracts.intake import COMMAND_ACK_PATH, COMMANDS_PATH, INTAKE_PATH
+from edge.errors import CloudRejected, CloudUnavailable
+
+REGISTRY_PATH = "/api/v1/edges/{edge_id}/devices"
+_RETRYABLE_4XX = frozenset({408, 425, 429})
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(body, dict) and "detail" in body:
+        return str(body["detail"])[:200]
+    return str(body)[:200]
+
+
+def raise_for_answer(response: httpx.Response) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    if status >= 500 or status in _RETRYABLE_4XX:
+        raise CloudUnavailable(f"cloud answered HTTP {status}")
+    raise CloudRejected(status, _detail(response))
+
+
+class CloudClient:
+    """One ``httpx.AsyncClient`` for every call; every call has its own overall timeout.
+
+    ``on_event_posted(body, seconds)`` is called after each intake POST the cloud confirmed (a timing
+    hook for telemetry; it must not raise)."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str,
+        edge_id: str,
+        timeout_s: float,
+        transport: httpx.AsyncBaseTransport | None = None,
+        on_event_posted: Callable[[bytes, float], None] | None = None,
+    ) -> None:
+        self.edge_id = edge_id
+        self._on_event_posted = on_event_posted
+        self.timeout_s = timeout_s
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {token}", "User-Agent": f"anxin-edge/{edge_id}"},
+            timeout=httpx.Timeout(timeout_s),
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                response = await self._http.request(method, path, **kwargs)
+        except (httpx.TransportError, TimeoutError) as exc:
+            raise CloudUnavailable(f"cloud unreachable: {type(exc).__name__}") from exc
+        raise_for_answer(response)
+        return response
+
+    async def post_event(self, body: bytes) -> IntakeAck:
+        started = time.perf_counter()
+        response = await self._request(
+            "POST", INTAKE_PATH, content=body, headers={"Content-Type": "application/json"}
+        )
+        try:
+            ack = IntakeAck.model_validate_json(response.content)
+        except ValidationError as exc:
+            # The cloud said 2xx, so it has the event; a malformed answer must not cause a resend loop.
+            raise CloudUnavailable("cloud answered 2xx with a malformed IntakeAck") from exc
+        if self._on_event_posted is not None:
+            self._on_event_posted(body, time.perf_counter() - started)
+        return ack
+
+    async def fetch_devices(self) -> Any:
+        response = await self._request("GET", REGISTRY_PATH.format(edge_id=self.edge_id))
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise CloudUnavailable("registry snapshot is not JSON") from exc
+
+    async def ack_command(self, command_id: int) -> None:
+        await self._request("POST", COMMAND_ACK_PATH.format(edge_id=self.edge_id, command_id=command_id))
+
+    @asynccontextmanager
+    async def command_stream(
+        self, *, last_event_id: str | None, idle_timeout_s: float
+    ) -> AsyncIterator[AsyncIterator[str]]:
+        """Open the SSE command stream; yields an iterator of lines. A silent stream times out."""
+        headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
+        timeout = httpx.Timeout(self.timeout_s, read=idle_timeout_s)
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                request = self._http.build_request(
+                    "GET", COMMANDS_PATH.format(edge_id=self.edge_id), headers=headers, timeout=timeout
+                )
+                response = await self._http.send(request, stream=True)
+        except (httpx.TransportError, TimeoutError) as exc:
+            raise CloudUnavailable(f"command stream unreachable: {type(exc).__name__}") from exc
+        try:
+            if response.status_code >= 400:
+                await response.aread()
+            raise_for_answer(response)
+            yield self._lines(response)
+        finally:
+            await response.aclose()
+
+    @staticmethod
+    async def _lines(response: httpx.Response) -> AsyncIterator[str]:
+        try:
+            async for line in response.aiter_lines():
+                yield line
+        except httpx.TransportError as exc:  # ReadTimeout (idle stream) included
+            raise CloudUnavailable(f"command stream broke: {type(exc).__name__}") from exc

@@ -1,0 +1,127 @@
+"""Forwarder: sends outbox events to the cloud's intake, most urgent first, until each is confirmed.
+
+Each round takes the oldest pending event of each device (devices with a P1 pending first), sends them
+concurrently and records the answers: 200/201 → delivered; 4xx (not 408/429) → parked as rejected with
+the cloud's reason; anything else → retried. When a whole round fails the cloud is considered down: the
+forwarder waits (capped exponential backoff with jitter), then probes with the single most urgent
+event; once that gets through every pending event is due again, so the backlog drains in priority order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from edge.delivery.backoff import Backoff
+from edge.delivery.cloud_client import CloudClient
+from edge.delivery.outbox import Outbox, OutboxRow
+from edge.errors import CloudRejected, CloudUnavailable
+from edge.metrics import EdgeMetrics
+
+log = logging.getLogger(__name__)
+
+_NEVER_DUE = 2**62
+
+
+class Forwarder:
+    def __init__(
+        self,
+        *,
+        outbox: Outbox,
+        cloud: CloudClient,
+        metrics: EdgeMetrics,
+        clock_ms: Callable[[], int],
+        backoff: Backoff,
+        row_backoff: Backoff,
+        batch: int,
+        concurrency: int,
+    ) -> None:
+        self._outbox = outbox
+        self._cloud = cloud
+        self._metrics = metrics
+        self._clock_ms = clock_ms
+        self._backoff = backoff
+        self._row_backoff = row_backoff
+        self._batch = batch
+        self._sem = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+        self.cloud_down = False
+        self.rounds = 0  # completed send rounds; ``progress`` is notified after each
+        self.progress = asyncio.Condition()
+
+    def wake(self) -> None:
+        """New events are in the outbox."""
+        self._wake.set()
+
+    async def _wait(self, seconds: float | None) -> None:
+        """Sleep until woken by a new event or ``seconds`` passed (None = until woken)."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+        except TimeoutError:
+            pass
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            if self.cloud_down:
+                rows = await self._outbox.heads(now_ms=_NEVER_DUE, limit=1)  # probe: most urgent only
+            else:
+                rows = await self._outbox.heads(now_ms=self._clock_ms(), limit=self._batch)
+            if not rows:
+                due = await self._outbox.next_due_ms()
+                await self._wait(None if due is None else max(0.0, (due - self._clock_ms()) / 1000))
+                continue
+            delivered, unavailable = await self._send_round(rows)
+            await self._update_gauge()
+            async with self.progress:
+                self.rounds += 1
+                self.progress.notify_all()
+            if delivered:
+                self._backoff.reset()
+                if self.cloud_down:
+                    self.cloud_down = False
+                    self._metrics.cloud_up.set(1)
+                    await self._outbox.make_all_due()
+                    log.info("forwarder.cloud_back")
+            elif unavailable:
+                if not self.cloud_down:
+                    log.warning("forwarder.cloud_down pending_heads=%d", len(rows))
+                self.cloud_down = True
+                self._metrics.cloud_up.set(0)
+                # A pause, not a wait on ``_wake``: new events do not end it, the cloud is down for them too.
+                await asyncio.sleep(self._backoff.next_delay())
+
+    async def _send_round(self, rows: list[OutboxRow]) -> tuple[int, int]:
+        results: list[str] = []
+        async with asyncio.TaskGroup() as group:
+            for row in rows:
+                group.create_task(self._send_one(row, results))
+        return results.count("delivered") + results.count("duplicate"), results.count("retry")
+
+    async def _send_one(self, row: OutboxRow, results: list[str]) -> None:
+        async with self._sem:
+            try:
+                ack = await self._cloud.post_event(row.body)
+            except CloudRejected as exc:
+                await self._outbox.mark_rejected(row.id, now_ms=self._clock_ms(), error=str(exc))
+                log.error("outbox.rejected key=%s status=%d", row.key, exc.status)
+                result = "rejected"
+            except CloudUnavailable as exc:
+                delay = self._row_backoff.ceiling(row.attempts + 1)
+                await self._outbox.retry_later(
+                    row.id, next_try_ms=self._clock_ms() + int(delay * 1000), error=str(exc)
+                )
+                log.info("outbox.retry key=%s attempts=%d error=%s", row.key, row.attempts + 1, exc)
+                result = "retry"
+            else:
+                await self._outbox.mark_delivered(row.id, now_ms=self._clock_ms())
+                result = "duplicate" if ack.duplicate else "delivered"
+                log.info("outbox.delivered key=%s duplicate=%s", row.key, ack.duplicate)
+            self._metrics.forwarded.labels(result=result).inc()
+            results.append(result)
+
+    async def _update_gauge(self) -> None:
+        counts = await self._outbox.counts()
+        self._metrics.outbox_pending.set(counts.pending)

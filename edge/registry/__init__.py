@@ -1,0 +1,1 @@
+"""Registry: the devices this gateway serves (kind, care plan), kept in sync with the cloud."""

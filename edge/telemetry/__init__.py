@@ -1,0 +1,1 @@
+"""Telemetry for dashboards: points, buffered SQLite and InfluxDB sinks; never in an alarm's way."""

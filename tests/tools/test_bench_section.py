@@ -1,0 +1,24 @@
+"""`anxin bench all` rewrites only its own section of BENCHMARKS.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tools.bench import SECTION, planned_runs, write_section
+
+
+def test_section_is_replaced_and_others_kept(tmp_path: Path) -> None:
+    path = tmp_path / "BENCHMARKS.md"
+    path.write_text("# Benchmarks\n\n## Detection\n\nfigures\n", encoding="utf-8")
+    write_section(path, f"{SECTION}\n\nfirst\n")
+    write_section(path, f"{SECTION}\n\nsecond\n")
+    text = path.read_text(encoding="utf-8")
+    assert "## Detection\n\nfigures" in text
+    assert text.count(SECTION) == 1
+    assert "second" in text and "first" not in text
+
+
+def test_dataset_benches_are_skipped_without_data(tmp_path: Path) -> None:
+    runs, skipped = planned_runs(tmp_path, quick=True)
+    assert [r.argv[0] for r in runs] == ["gateway", "sim", "sim-falls"]
+    assert len(skipped) == 2

@@ -1,0 +1,1 @@
+"""Offline tooling: benchmarks, model fitting, dataset readers (imports the runtime, never imported by it)."""
