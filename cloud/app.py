@@ -29,6 +29,9 @@ from cloud.auth.tokens import SessionSigner
 from cloud.commands import views as command_views
 from cloud.console.pages import router as console_router
 from cloud.db import Database, open_database
+from cloud.escalation import views as escalation_views
+from cloud.escalation.policy import center_policies
+from cloud.escalation.scheduler import EscalationScheduler
 from cloud.http_errors import install_error_handlers
 from cloud.inbound import dev_phone as notify_views
 from cloud.inbound import webhooks as notify_webhooks
@@ -40,6 +43,7 @@ from cloud.notify.console import ConsoleNotifier
 from cloud.notify.port import Notifier
 from cloud.notify.twilio import TwilioNotifier
 from cloud.notify.worker import OutboxWorker
+from cloud.plans import views as plan_views
 from cloud.registry import service as registry_service
 from cloud.registry import views as registry_views
 from cloud.registry.demo import load_demo
@@ -122,6 +126,7 @@ def create_app(
     """The district center's API. ``now_ms`` and ``twilio_transport`` are seams for tests."""
     hub = LiveHub()
     metrics = CloudMetrics()
+    policies = center_policies(settings.escalation_policies)  # a bad policy fails here, before serving
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -141,6 +146,7 @@ def create_app(
                 notifier=notifier,
                 signer=_session_signer(settings),
                 passwords=passwords,
+                policies=policies,
                 now_ms=now_ms,
             )
             worker = OutboxWorker(
@@ -151,10 +157,21 @@ def create_app(
                 metrics=metrics,
                 max_attempts=settings.notify_retry_max,
                 send_timeout_s=settings.notify_timeout_s,
+                on_failed=state.escalation_wakeup,
+            )
+            scheduler = EscalationScheduler(
+                db=db,
+                hub=hub,
+                now_ms=now_ms,
+                wakeup=state.escalation_wakeup,
+                outbox_wakeup=state.outbox_wakeup,
+                metrics=metrics,
+                late_grace_ms=round(settings.escalation_late_grace_s * 1000),
             )
             app.state.cloud = state
             async with asyncio.TaskGroup() as tg:
                 worker_task = tg.create_task(worker.run(), name="notify-outbox")
+                scheduler_task = tg.create_task(scheduler.run(), name="escalation-scheduler")
                 log.info(
                     "cloud.started backend=%s notifier=%s",
                     db.engine.url.get_backend_name(),
@@ -165,6 +182,7 @@ def create_app(
                 finally:
                     hub.close()
                     worker_task.cancel()
+                    scheduler_task.cancel()
         finally:
             app.state.cloud = None
             hub.close()
@@ -187,6 +205,8 @@ def create_app(
     for router in (
         auth_views.router,
         account_views.router,
+        plan_views.router,
+        escalation_views.router,
         registry_views.router,
         intake_views.router,
         incident_views.router,

@@ -10,10 +10,12 @@ from cloud.auth.passwords import Passwords
 from cloud.auth.throttle import LoginGuard
 from cloud.auth.tokens import SessionSigner
 from cloud.db import Database
+from cloud.escalation.policy import DEFAULT_POLICIES, Policy
 from cloud.live.hub import LiveHub
 from cloud.metrics import CloudMetrics
 from cloud.notify.port import Notifier
 from cloud.settings import CloudSettings
+from contracts.intake import Severity
 
 
 @dataclass
@@ -26,6 +28,7 @@ class CloudState:
     signer: SessionSigner
     passwords: Passwords
     now_ms: Callable[[], int]
+    policies: dict[Severity, Policy] = field(default_factory=lambda: dict(DEFAULT_POLICIES))
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     escalation_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     login_guard: LoginGuard = field(default_factory=LoginGuard)

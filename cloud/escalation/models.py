@@ -27,6 +27,7 @@ class EscalationRecord(Base):
     ladder: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)
     ladder_index: Mapped[int] = mapped_column(Integer, default=-1)
     ladder_status: Mapped[str | None] = mapped_column(String(16), default=None)
+    ladder_notification_id: Mapped[int | None] = mapped_column(Integer, default=None)  # current rung's
 
 
 class EscalationTimer(Base):

@@ -6,7 +6,7 @@ Functions flush nothing and never commit.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,8 +17,10 @@ from cloud.incidents.models import Incident
 from cloud.registry.models import Community, Subject
 from cloud.registry.scope import street_of_subject
 
+SelectT = TypeVar("SelectT", bound="Select[*tuple[Any, ...]]")
 
-def in_streets(query: Select[Any], streets: frozenset[int] | None) -> Select[Any]:
+
+def in_streets(query: SelectT, streets: frozenset[int] | None) -> SelectT:
     """Restrict a query over :class:`Incident` to subjects living in ``streets`` (None: no restriction)."""
     if streets is None:
         return query

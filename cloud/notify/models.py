@@ -19,7 +19,7 @@ class Notification(Base):
     to_phone: Mapped[str] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(8))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(8), index=True)  # queued | sent | failed | merged
+    status: Mapped[str] = mapped_column(String(8), index=True)  # queued | sent | failed | merged | dropped
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[int] = mapped_column(EpochMs)
     created_at: Mapped[int] = mapped_column(EpochMs)

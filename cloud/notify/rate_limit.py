@@ -20,17 +20,15 @@ class Budget:
     window_ms: int = WINDOW_MS
 
     def next_slot(self, scheduled_at: Sequence[int], *, now_ms: int) -> int:
-        """The earliest time ≥ ``now_ms`` (and ≥ every message already scheduled) at which one more
-        message keeps every window of ``window_ms`` within ``limit`` messages.
+        """The earliest time ≥ ``now_ms`` at which one more message keeps the window that ends there
+        within ``limit`` messages.
 
-        ``scheduled_at``: when each message already sent or queued to this recipient goes out. Messages
-        are scheduled in order, so checking the window that ends at the new message is enough.
+        ``scheduled_at``: when each message already sent or queued to this recipient goes out.
         """
         times = sorted(scheduled_at)
-        slot = max(now_ms, times[-1]) if times else now_ms
-        if len(times) >= self.limit:
-            slot = max(slot, times[-self.limit] + self.window_ms)
-        return slot
+        if len(times) < self.limit:
+            return now_ms
+        return max(now_ms, times[-self.limit] + self.window_ms)
 
     def admits(self, scheduled_at: Sequence[int], *, now_ms: int) -> bool:
         """True when a message may go out right now."""

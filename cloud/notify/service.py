@@ -10,6 +10,8 @@ from cloud.notify.templates import alert_text
 from cloud.registry.models import CaseWorker, Community, Guardian, Subject
 
 QUEUED, SENT, FAILED = "queued", "sent", "failed"
+MERGED = "merged"  # over the recipient's budget: folded into a summary
+DROPPED = "dropped"  # no longer worth sending (the incident was claimed or closed first)
 BACKOFF_BASE_S = 2
 BACKOFF_CAP_S = 300
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 
 from cloud.auth.access import Staff
 from cloud.deps import ClockDep, SessionDep, StaffDep, StateDep
+from cloud.escalation.effects import Effects
 from cloud.incidents import ownership, scope
 from cloud.incidents import service as incident_queries
 from cloud.incidents.lifecycle import CLOSED_STATUSES, OPEN_STATUSES, IncidentKind
@@ -78,13 +79,18 @@ async def _locked(
     return incident
 
 
-async def _finish(state: CloudState, session: SessionDep, incident: Incident) -> IncidentDetail:
-    """Commit the unit of work once, then announce the change."""
+async def _finish(
+    state: CloudState, session: SessionDep, incident: Incident, effects: Effects | None = None
+) -> IncidentDetail:
+    """Commit the unit of work once, then announce the change (and what the escalation asks for)."""
     ownership.bump(incident)
     await session.commit()
     state.metrics.incident_transitions.labels(incident.status).inc()
     await announce_incident(session=session, hub=state.hub, incident=incident, created=False)
     wake_edge(state.hub, incident.edge_id)
+    if effects:
+        await effects.publish(session=session, hub=state.hub, outbox_wakeup=state.outbox_wakeup)
+        state.escalation_wakeup.set()
     return await incident_detail(session=session, incident=incident)
 
 
@@ -101,11 +107,16 @@ async def acknowledge(
     """Claim the incident: the operator becomes its owner (``a`` on the console)."""
     incident = await _locked(session, staff, incident_id, body, owner_only=False)
     ownership.check_claimable(incident)
+    effects = Effects()
     incident = await service.acknowledge(
-        session=session, incident_id=incident_id, operator=staff.username, eta_min=body.eta_min, now_ms=now()
+        session=session,
+        incident_id=incident_id,
+        operator=staff.username,
+        eta_min=body.eta_min,
+        now_ms=now(),
+        effects=effects,
     )
-    incident.owner = staff.username
-    return await _finish(state, session, incident)
+    return await _finish(state, session, incident, effects)
 
 
 @router.post("/{incident_id}/dispatch")
@@ -140,10 +151,16 @@ async def resolve(
     staff: StaffDep,
 ) -> IncidentDetail:
     await _locked(session, staff, incident_id, body)
+    effects = Effects()
     incident = await service.resolve(
-        session=session, incident_id=incident_id, operator=staff.username, outcome=body.outcome, now_ms=now()
+        session=session,
+        incident_id=incident_id,
+        operator=staff.username,
+        outcome=body.outcome,
+        now_ms=now(),
+        effects=effects,
     )
-    return await _finish(state, session, incident)
+    return await _finish(state, session, incident, effects)
 
 
 @router.post("/{incident_id}/false-alarm")
@@ -157,10 +174,11 @@ async def false_alarm(
     body: Versioned | None = None,
 ) -> IncidentDetail:
     await _locked(session, staff, incident_id, body)
+    effects = Effects()
     incident = await service.mark_false_alarm(
-        session=session, incident_id=incident_id, operator=staff.username, now_ms=now()
+        session=session, incident_id=incident_id, operator=staff.username, now_ms=now(), effects=effects
     )
-    return await _finish(state, session, incident)
+    return await _finish(state, session, incident, effects)
 
 
 @router.post("/{incident_id}/assign")

@@ -22,6 +22,11 @@ OTHER_EDGE_TOKEN = "other-token-0123456789abcdef"
 PASSWORD = "s3cure-operator-pw"
 WAIT_S = 10.0
 T0 = 1_760_000_000_000
+# Escalation policies for tests that want the guardian ladder to text its first contact at once.
+LADDER_AT_ONCE = {
+    severity: {"steps": [{"action": "start_ladder", "after_s": 0.01}], "ladder_wait_s": 600}
+    for severity in ("P1", "P2")
+}
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> CloudSettings:

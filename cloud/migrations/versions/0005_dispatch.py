@@ -140,6 +140,7 @@ def upgrade() -> None:
         sa.Column("ladder", sa.JSON(), nullable=True),
         sa.Column("ladder_index", sa.Integer(), nullable=False),
         sa.Column("ladder_status", sa.String(length=16), nullable=True),
+        sa.Column("ladder_notification_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["incident_id"], ["incidents.id"], name=op.f("fk_escalations_incident_id_incidents")
         ),
