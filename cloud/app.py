@@ -29,6 +29,7 @@ from cloud.auth.tokens import SessionSigner
 from cloud.commands import views as command_views
 from cloud.console.pages import router as console_router
 from cloud.db import Database, open_database
+from cloud.drills import views as drill_views
 from cloud.escalation import views as escalation_views
 from cloud.escalation.policy import center_policies
 from cloud.escalation.scheduler import EscalationScheduler
@@ -47,6 +48,7 @@ from cloud.plans import views as plan_views
 from cloud.registry import service as registry_service
 from cloud.registry import views as registry_views
 from cloud.registry.demo import load_demo
+from cloud.reports import views as report_views
 from cloud.response import views as incident_views
 from cloud.settings import CloudSettings
 from cloud.state import CloudState
@@ -206,6 +208,8 @@ def create_app(
         auth_views.router,
         account_views.router,
         plan_views.router,
+        report_views.router,
+        drill_views.router,
         escalation_views.router,
         registry_views.router,
         intake_views.router,

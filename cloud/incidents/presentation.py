@@ -30,7 +30,9 @@ def _summary(subject: Subject) -> SubjectSummary:
 
 def _item(incident: Incident, subject: Subject) -> IncidentItem:
     location = None
-    if incident.last_lat is not None and incident.last_lon is not None:
+    # a child's position is shown only after an explicit, audited reveal (POST …/reveal "location")
+    hidden = subject.kind == SubjectKind.CHILD.value and incident.last_lat is not None
+    if incident.last_lat is not None and incident.last_lon is not None and not hidden:
         location = LocationOut(
             lat=incident.last_lat,
             lon=incident.last_lon,
@@ -66,6 +68,7 @@ def _item(incident: Incident, subject: Subject) -> IncidentItem:
         eta_min=incident.eta_min,
         event_count=incident.event_count,
         last_location=location,
+        location_hidden=hidden,
     )
 
 

@@ -98,6 +98,7 @@ class IncidentItem(BaseModel):
     eta_min: int | None
     event_count: int
     last_location: LocationOut | None
+    location_hidden: bool = False  # a child's location: ask POST /incidents/{id}/reveal {"field": "location"}
 
 
 class TimelineOut(BaseModel):

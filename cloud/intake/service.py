@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.commands import feedback
+from cloud.drills import service as drills
 from cloud.errors import InvalidInput
 from cloud.escalation import service as escalation
 from cloud.escalation.effects import Effects
@@ -127,6 +128,8 @@ async def ingest(
         return Ingested(key=event.key, incident=target, duplicate=False, changed=changed, effects=effects)
     opened = await fusion.open_or_join(session=session, event=event, device=device, now_ms=now_ms)
     incident, effects = opened.incident, Effects()
+    if opened.created:
+        await drills.claim_for(session=session, incident=incident, now_ms=now_ms)
     if opened.created or (opened.alert_guardians and incident.owner is None):
         policy = policy_for(
             Severity(incident.severity),
