@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from broker.runner import AmqttBroker, BrokerError, free_port, mosquitto_binary, port_is_free, start_mosquitto
+from contracts.topics import UplinkChannel, uplink_topic
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,8 @@ class DemoConfig:
 
 
 def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
 @contextlib.asynccontextmanager
@@ -217,7 +219,7 @@ def _banner(config: DemoConfig, mqtt_url: str, cloud_url: str, metrics_port: int
         f"  网关指标 Gateway metrics: http://127.0.0.1:{metrics_port}/metrics\n"
         f"  MQTT 代理 Broker        : {broker.hostname} port {broker.port}\n"
         f"  模拟设备 Simulated fleet: {config.devices} devices (SOS about every {config.sos_every_s:.0f} s)\n"
-        f"  Try: mosquitto_pub -p {broker.port} -q 1 -t anxin/v1/up/card-0001/sos "
+        f"  Try: mosquitto_pub -p {broker.port} -q 1 -t {uplink_topic('card-0001', UplinkChannel.SOS)} "
         """-m '{"v":1,"device_id":"card-0001","seq":101,"ts":1764513600000,"type":"sos"}'\n"""
         "  Ctrl-C 停止 stops everything.\n"
     )

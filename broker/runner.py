@@ -121,6 +121,8 @@ class MosquittoBroker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=timeout)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
 
 
 def start_mosquitto(
@@ -150,6 +152,9 @@ def start_mosquitto(
     except BrokerError as exc:
         stderr = process.stderr.read().decode(errors="replace") if process.stderr and process.poll() else ""
         process.kill()
+        process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
         raise BrokerError(f"{exc}: {stderr.strip()[-500:]}") from exc
     log.info("broker.started kind=mosquitto port=%d", port)
     return MosquittoBroker(host=host, port=port, process=process, workdir=workdir)

@@ -77,16 +77,17 @@ def write_schemas(out_dir: Path) -> list[Path]:
 
 def _schema(args: argparse.Namespace) -> int:
     paths = write_schemas(Path(args.dir))
-    print(f"wrote {len(paths)} JSON Schema files to {args.dir}")
+    sys.stdout.write(f"wrote {len(paths)} JSON Schema files to {args.dir}\n")
     return 0
 
 
 def _examples(args: argparse.Namespace) -> int:
     for name, message in example_uplinks(args.device).items():
         channel = CHANNEL_OF[name]
-        print(f"# {name}: topic {uplink_topic(args.device, channel)} qos {QOS_OF[channel]}")
-        print(encode(message).decode())
-    print(f"# downlinks arrive on {downlink_topic(args.device)} and {downlink_topic(args.device, 'config')}")
+        sys.stdout.write(f"# {name}: topic {uplink_topic(args.device, channel)} qos {QOS_OF[channel]}\n")
+        sys.stdout.write(encode(message).decode() + "\n")
+    config = downlink_topic(args.device, "config")
+    sys.stdout.write(f"# downlinks arrive on {downlink_topic(args.device)} and {config}\n")
     return 0
 
 

@@ -34,6 +34,11 @@ class UplinkChannel(StrEnum):
     PRESENCE = "presence"  # online/offline, also the MQTT last will (retained, QoS 1)
 
 
+# Alarms: acknowledged to the broker (PUBACK) only once on disk, and answered with ``AlarmReceived``.
+ALARM_CHANNELS = frozenset({UplinkChannel.SOS, UplinkChannel.FALL})
+_ALARM_CHANNEL_NAMES = frozenset(c.value for c in ALARM_CHANNELS)
+
+
 class DownlinkChannel(StrEnum):
     ALARM = "alarm"  # alarm received / operator acknowledged / help coming
     CONFIG = "config"  # device configuration
@@ -71,6 +76,17 @@ def uplink_filter(shared_group: str | None = None) -> str:
     """
     base = f"{UPLINK_PREFIX}/+/+"
     return f"$share/{shared_group}/{base}" if shared_group else base
+
+
+def uplink_subtree() -> str:
+    """Subscription filter for every uplink topic at any depth (monitoring, counting)."""
+    return f"{UPLINK_PREFIX}/#"
+
+
+def is_alarm_channel(topic: str) -> bool:
+    """Whether ``topic`` ends in an alarm channel (:data:`ALARM_CHANNELS`). Cheap and without validation:
+    it runs on the MQTT network thread for every message, before the payload is looked at."""
+    return topic.rpartition("/")[2] in _ALARM_CHANNEL_NAMES
 
 
 def parse_uplink_topic(topic: str) -> UplinkTopic:

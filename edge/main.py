@@ -78,7 +78,7 @@ def _main(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         for error in exc.errors(include_input=False, include_url=False):
             where = ".".join(str(p) for p in error["loc"])
-            print(f"anxin edge: {where}: {error['msg']}", file=sys.stderr)
+            sys.stderr.write(f"anxin edge: {where}: {error['msg']}\n")
         return 2
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_gateway(settings))

@@ -210,7 +210,7 @@ def main(args: argparse.Namespace) -> int:
                 "truths": result.truths,
             }
     except (ScenarioError, FleetError, FaultSpecError, TransportError, TimeFormatError, OSError) as exc:
-        print(f"anxin sim: {exc}", file=sys.stderr)
+        sys.stderr.write(f"anxin sim: {exc}\n")
         return 2
-    print(orjson.dumps(summary).decode())
+    sys.stdout.write(orjson.dumps(summary).decode() + "\n")
     return 0

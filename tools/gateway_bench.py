@@ -27,7 +27,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from broker.runner import free_port, start_mosquitto
-from contracts import SosPress, Vitals, downlink_filter, encode, uplink_topic
+from contracts import SosPress, Vitals, downlink_filter, encode, uplink_filter, uplink_topic
 from edge.gateway import Gateway
 from edge.settings import EdgeSettings
 
@@ -111,7 +111,7 @@ def raw_rate(host: str, port: int, messages: list[tuple[str, bytes]]) -> tuple[f
 
     sub = connect()
     sub.loop_start()
-    sub.subscribe("anxin/v1/up/+/+", qos=1)
+    sub.subscribe(uplink_filter(), qos=1)
     if not subscribed.wait(10):
         raise RuntimeError("raw subscriber not subscribed")
     sub.loop_stop()

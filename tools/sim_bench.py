@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from broker.runner import start_mosquitto
+from contracts.topics import uplink_subtree
 from firmware_sim.fleet import DEFAULT_MIX, fleet_from_mix, parse_mix
 from firmware_sim.models import AccelMode
 from firmware_sim.runner import RunConfig, run_simulation
@@ -57,7 +58,7 @@ def measure(url: str, devices: int, speed: float, args: argparse.Namespace, work
     sub = None
     if shutil.which("mosquitto_sub"):
         sub = subprocess.Popen(
-            ["mosquitto_sub", "-h", host, "-p", str(port), "-t", "anxin/v1/up/#", "-F", "%t"],
+            ["mosquitto_sub", "-h", host, "-p", str(port), "-t", uplink_subtree(), "-F", "%t"],
             stdout=counted.open("wb"),
             stderr=subprocess.DEVNULL,
         )

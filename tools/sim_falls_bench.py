@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from contracts.topics import UplinkChannel, parse_uplink_topic
 from edge.detection.fall import FallDetector
 from firmware_sim.scenario import build_timeline, parse_scenario, scenario_fleet
 from firmware_sim.simulation import FleetSimulation
@@ -59,7 +60,7 @@ def main(args: argparse.Namespace) -> int:
         adv = sim.advance(t)
         truths.extend(adv.truths)
         for frame in adv.frames:
-            if frame.wire.topic.endswith("/accel"):
+            if parse_uplink_topic(frame.wire.topic).channel is UplinkChannel.ACCEL:
                 batch = orjson.loads(frame.wire.payload)
                 samples = np.asarray(batch["samples"], dtype=float)
                 for event in detectors[batch["device_id"]].update(

@@ -6,7 +6,7 @@ time from the samples/messages it is given, and returns a list of
 """
 
 from edge.detection.child_monitor import ChildMonitorConfig, GeofenceMonitor, GpsFix
-from edge.detection.device_health import DeviceHealthMonitor, DeviceKind, HealthConfig
+from edge.detection.device_health import DeviceHealthMonitor, HealthConfig
 from edge.detection.errors import DetectionError, InvalidInputError, OutOfOrderError
 from edge.detection.events import (
     AccelWindow,
@@ -15,7 +15,6 @@ from edge.detection.events import (
     Evidence,
     FallEvent,
     GpsPoint,
-    Severity,
     VitalPoint,
     severity_of,
 )
@@ -41,7 +40,6 @@ __all__ = [
     "DetectionError",
     "DetectionEvent",
     "DeviceHealthMonitor",
-    "DeviceKind",
     "EventKind",
     "Evidence",
     "FallDetector",
@@ -63,7 +61,6 @@ __all__ = [
     "OutOfOrderError",
     "PeakThresholdDetector",
     "PolygonFence",
-    "Severity",
     "VitalLimits",
     "VitalPoint",
     "VitalsDetector",

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from contracts import Presence, Status, WearState
+from contracts import DeviceKind, Presence, Status, WearState
 from edge.detection.events import DetectionEvent, EventKind
 from edge.detection.stream import DetectorSpec, Observed, Setup
 from edge.detection.time_order import TimeOrder
@@ -21,12 +20,6 @@ from edge.detection.vital_artifacts import is_plausible
 
 if TYPE_CHECKING:
     from edge.detection.config import DetectorConfig
-
-
-class DeviceKind(StrEnum):
-    SOS_CARD = "sos_card"
-    WEARABLE = "wearable"
-    CHILD_MONITOR = "child_monitor"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,7 +135,7 @@ class HealthStream:
 
     def __init__(self, setup: Setup) -> None:
         assert setup.kind is not None
-        self.monitor = DeviceHealthMonitor(setup.device_id, DeviceKind(setup.kind.value))
+        self.monitor = DeviceHealthMonitor(setup.device_id, setup.kind)
 
     def observe(self, message: Observed, t_ms: int) -> Sequence[DetectionEvent]:
         if isinstance(message, Presence):

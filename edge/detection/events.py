@@ -8,30 +8,14 @@ operator needs; they hold no personal data beyond the opaque ``source_id``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum
 
-from contracts.intake import DEFAULT_SEVERITY
+from contracts.intake import DEFAULT_SEVERITY, Severity
 from contracts.intake import EventKind as EventKind  # noqa: PLC0414 - re-exported for the detectors
 
 
-class Severity(IntEnum):
-    """Incident priority: P1 is the most urgent."""
-
-    P1 = 1
-    P2 = 2
-    P3 = 3
-    P4 = 4
-
-
-# One severity table for the whole platform: the wire contract's (P1 = 1).
-SEVERITY_BY_KIND: dict[EventKind, Severity] = {
-    kind: Severity(int(severity.value[1:])) for kind, severity in DEFAULT_SEVERITY.items()
-}
-
-
 def severity_of(kind: EventKind) -> Severity:
-    """Severity of an event kind (P1 fall/SOS … P4 battery)."""
-    return SEVERITY_BY_KIND[kind]
+    """Severity of an event kind (P1 fall/SOS … P4 battery): the wire contract's one table."""
+    return DEFAULT_SEVERITY[kind]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,7 +76,7 @@ class DetectionEvent:
 
     @property
     def severity(self) -> Severity:
-        """Severity from :data:`SEVERITY_BY_KIND`."""
+        """Severity from the wire contract's table (:func:`severity_of`)."""
         return severity_of(self.kind)
 
     def measure(self, name: str) -> float | None:

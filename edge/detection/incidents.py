@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from contracts.intake import Severity
 from edge.detection.errors import OutOfOrderError
-from edge.detection.events import DetectionEvent, EventKind, Evidence, Severity, severity_of
+from edge.detection.events import DetectionEvent, EventKind, Evidence, severity_of
 
 DEFAULT_COOLDOWN_S = 300.0
 

@@ -34,13 +34,13 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from contracts.topics import is_alarm_channel
 from edge.errors import EdgeError
 from edge.settings import MqttEndpoint
 
 log = logging.getLogger(__name__)
 
 _UNSUPPORTED_PROTOCOL = (1, 132)  # 3.1.1 CONNACK rc 1 / MQTT 5 reason 0x84
-_ALARM_SUFFIXES = ("/sos", "/fall")  # acknowledged to the broker only once handled (on disk)
 RECEIVE_MAXIMUM = 1000  # QoS 1 messages the broker may have in flight to us (paho wraps at 65,535)
 
 
@@ -136,7 +136,8 @@ class MqttIngest:
         self._call(self._set_connected, False)
 
     def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        ack_now = message.qos > 0 and not message.topic.endswith(_ALARM_SUFFIXES)
+        # alarms are acknowledged to the broker only once handled (on disk)
+        ack_now = message.qos > 0 and not is_alarm_channel(message.topic)
         if ack_now:  # cheap here on the network thread; from the loop thread it costs a wake-up each
             client.ack(message.mid, message.qos)
         raw = RawMessage(

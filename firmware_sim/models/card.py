@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 
-from contracts import DeviceConfig, DeviceKind, Fix, Location, LocationSource, UplinkChannel
-from firmware_sim.models.base import DeviceModel, Outgoing, local_hour
+from contracts import DeviceKind, LocationSource
+from firmware_sim.models.base import local_hour
+from firmware_sim.models.located import LocatedDevice, Reading
 from firmware_sim.signals.gps import Jitter, Point, random_place, to_latlon
 
 WALK_MPS = 1.0
 
 
-class SosCard(DeviceModel):
+class SosCard(LocatedDevice):
     """An elder's card. Mostly indoors at home (Wi-Fi or cell-tower fixes); outdoors on a daily walk
     (GNSS fixes along a loop through the neighbourhood)."""
 
@@ -24,16 +24,12 @@ class SosCard(DeviceModel):
 
     def __init__(self, device_id: str, subject_id: str, rng: np.random.Generator, start_ms: int) -> None:
         super().__init__(device_id, subject_id, rng, start_ms)
-        self.location_interval_s = 600
         self.home = random_place(rng, Point(0.0, 0.0), 6_000.0)
         self.walk_start_h = float(rng.uniform(6.5, 9.5))  # the daily walk
         self.walk_minutes = float(rng.uniform(25.0, 70.0))
         self.loop_radius_m = float(rng.uniform(150.0, 400.0))
         self._jitter = Jitter(rng, 4.0)
-        self._timers["location"] = start_ms + int(rng.uniform(0, self.location_interval_s) * 1000)
-
-    def handlers(self) -> dict[str, Callable[[int], list[Outgoing]]]:
-        return {**super().handlers(), "location": self._on_location}
+        self.first_fix_at(start_ms, 600)
 
     def outdoors(self, now_ms: int) -> bool:
         minutes = (local_hour(now_ms) - self.walk_start_h) * 60
@@ -47,11 +43,7 @@ class SosCard(DeviceModel):
         r = self.loop_radius_m
         return Point(self.home.east + r * (math.cos(theta) - 1), self.home.north + r * math.sin(theta))
 
-    def fix(self, now_ms: int) -> Fix:
-        lat, lon, accuracy, source = self.measure(now_ms)
-        return Fix(lat=lat, lon=lon, accuracy_m=accuracy, source=source)
-
-    def measure(self, now_ms: int) -> tuple[float, float, float, LocationSource]:
+    def measure(self, now_ms: int) -> Reading:
         """A position fix: GNSS outdoors; indoors Wi-Fi when a known hotspot is seen, else cell towers."""
         true = self.position(now_ms)
         if self.outdoors(now_ms):
@@ -67,25 +59,4 @@ class SosCard(DeviceModel):
             seen = random_place(self.rng, true, accuracy)
             source = LocationSource.LBS
         lat, lon = to_latlon(seen)
-        return lat, lon, round(accuracy, 1), source
-
-    def _on_location(self, now_ms: int) -> list[Outgoing]:
-        self._timers["location"] = now_ms + self.location_interval_s * 1000
-        lat, lon, accuracy, source = self.measure(now_ms)
-        speed = WALK_MPS if self.outdoors(now_ms) else None
-        msg = Location(
-            device_id=self.device_id,
-            seq=self.next_seq(),
-            ts=self.ts(now_ms),
-            lat=lat,
-            lon=lon,
-            accuracy_m=accuracy,
-            source=source,
-            speed_mps=speed,
-        )
-        return [Outgoing(UplinkChannel.LOCATION, msg)]
-
-    def apply_config(self, config: DeviceConfig) -> None:
-        super().apply_config(config)
-        if config.location_interval_s is not None:
-            self.location_interval_s = config.location_interval_s
+        return Reading(lat, lon, round(accuracy, 1), source, WALK_MPS if self.outdoors(now_ms) else None)

@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from contracts import DeviceConfig, DeviceKind, Fix, Location, LocationSource, UplinkChannel, WearState
-from firmware_sim.models.base import CST_OFFSET_MS, DAY_MS, DeviceModel, Injection, Outgoing
+from contracts import DeviceKind, LocationSource, UplinkChannel, WearState
+from firmware_sim.models.base import CST_OFFSET_MS, DAY_MS, Injection, Outgoing
+from firmware_sim.models.located import LocatedDevice, Reading
 from firmware_sim.signals.gps import Jitter, Leg, Point, random_place, street_leg, to_latlon
 
 HOME_RADIUS_M = 100.0
@@ -42,14 +43,13 @@ def weekday(now_ms: int) -> int:
     return int(((now_ms + CST_OFFSET_MS) // DAY_MS + 3) % 7)
 
 
-class ChildMonitor(DeviceModel):
+class ChildMonitor(LocatedDevice):
     kind = DeviceKind.CHILD_MONITOR
     heartbeat_s = 300
     drain_pct_per_h = 3.0
 
     def __init__(self, device_id: str, subject_id: str, rng: np.random.Generator, start_ms: int) -> None:
         super().__init__(device_id, subject_id, rng, start_ms)
-        self.location_interval_s = 60
         home = random_place(rng, Point(0.0, 0.0), 6_000.0)
         school = random_place(rng, home, 1_500.0)
         self.home = Fence("home", home, HOME_RADIUS_M)
@@ -63,13 +63,12 @@ class ChildMonitor(DeviceModel):
         self._override_until = 0
         self._rest = home
         self._timers["plan"] = start_ms
-        self._timers["location"] = start_ms + int(rng.uniform(0, self.location_interval_s) * 1000)
+        self.first_fix_at(start_ms, 60)
 
     def handlers(self) -> dict[str, Callable[[int], list[Outgoing]]]:
         return {
             **super().handlers(),
             "plan": self._on_plan,
-            "location": self._on_location,
             "restrap": self._on_restrap,
         }
 
@@ -120,7 +119,7 @@ class ChildMonitor(DeviceModel):
             self._rest = rest
         return rest, 0.0
 
-    def measure(self, now_ms: int) -> tuple[float, float, float, LocationSource, float]:
+    def measure(self, now_ms: int) -> Reading:
         true, speed = self.position(now_ms)
         indoors = speed == 0.0 and any(f.contains(true) for f in self.fences)
         if not indoors:
@@ -134,26 +133,7 @@ class ChildMonitor(DeviceModel):
             seen, source = random_place(self.rng, true, accuracy * 0.7), LocationSource.LBS
         lat, lon = to_latlon(seen)
         measured_speed = max(0.0, speed + float(self.rng.normal(0, 0.15))) if speed else 0.0
-        return lat, lon, round(accuracy, 1), source, round(measured_speed, 2)
-
-    def fix(self, now_ms: int) -> Fix:
-        lat, lon, accuracy, source, _ = self.measure(now_ms)
-        return Fix(lat=lat, lon=lon, accuracy_m=accuracy, source=source)
-
-    def _on_location(self, now_ms: int) -> list[Outgoing]:
-        self._timers["location"] = now_ms + self.location_interval_s * 1000
-        lat, lon, accuracy, source, speed = self.measure(now_ms)
-        msg = Location(
-            device_id=self.device_id,
-            seq=self.next_seq(),
-            ts=self.ts(now_ms),
-            lat=lat,
-            lon=lon,
-            accuracy_m=accuracy,
-            source=source,
-            speed_mps=speed,
-        )
-        return [Outgoing(UplinkChannel.LOCATION, msg)]
+        return Reading(lat, lon, round(accuracy, 1), source, round(measured_speed, 2))
 
     # -- scenario events ----------------------------------------------------------------------------
     def leave_fence(self, now_ms: int, away_s: float) -> str | None:
@@ -193,11 +173,6 @@ class ChildMonitor(DeviceModel):
                 self._timers["restrap"] = now_ms + int(float(duration) * 1000)
             return [self._strap(now_ms)]
         return super().inject_specific(event, now_ms)
-
-    def apply_config(self, config: DeviceConfig) -> None:
-        super().apply_config(config)
-        if config.location_interval_s is not None:
-            self.location_interval_s = config.location_interval_s
 
     def manifest(self) -> dict[str, Any]:
         """Fences and schedule, for configuring the edge's geofence detector."""

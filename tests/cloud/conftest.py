@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,33 +9,23 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from cloud_harness import RunningCloud, StartCloud, make_settings
 from fastapi import FastAPI
 
-from broker.runner import free_port
 from cloud.app import create_app
-from cloud.main import serve_app
+from cloud.main import CloudServer
 from cloud.settings import CloudSettings
+from tests.serving import serving
 
 
 @contextlib.asynccontextmanager
 async def running(app: FastAPI, settings: CloudSettings) -> AsyncIterator[RunningCloud]:
-    port = free_port()
-    started = asyncio.Event()
-    task = asyncio.create_task(serve_app(app, host="127.0.0.1", port=port, started=started))
-    try:
-        waiter = asyncio.create_task(started.wait())
-        done, _ = await asyncio.wait({task, waiter}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
-        if waiter not in done:
-            waiter.cancel()
-            if task in done:
-                task.result()
-            raise RuntimeError("cloud did not start")
-        yield RunningCloud(url=f"http://127.0.0.1:{port}", settings=settings)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    def server(config: uvicorn.Config) -> uvicorn.Server:
+        return CloudServer(config, hub=app.state.hub, started=None)  # closes live streams on shutdown
+
+    async with serving(app, server=server) as url:
+        yield RunningCloud(url=url, settings=settings)
 
 
 @pytest.fixture

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.async_api import Browser, Page, async_playwright
+
+from tests.serving import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -27,33 +26,6 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "console-screenshots"
 
 
-@contextlib.asynccontextmanager
-async def serve(app: Any, port: int = 0) -> AsyncIterator[str]:
-    """Run ``app`` under uvicorn on ``port`` (a free one by default); yields its base URL, stops it on exit.
-
-    The socket is bound and listening before the server task starts, so the first request can be
-    sent at once: it waits in the kernel backlog until the app's lifespan has run.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    sock.listen(128)
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2, access_log=False
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        try:
-            await asyncio.wait_for(task, 10)
-        finally:
-            sock.close()
-
-
 ServeApp = Callable[[Any], Awaitable[str]]
 ServeContext = Callable[..., contextlib.AbstractAsyncContextManager[str]]
 Screenshot = Callable[[Page, str], Awaitable[Path]]
@@ -65,7 +37,7 @@ async def serve_app() -> AsyncIterator[ServeApp]:
     async with contextlib.AsyncExitStack() as stack:
 
         async def start(app: Any) -> str:
-            return await stack.enter_async_context(serve(app))
+            return await stack.enter_async_context(serving(app))
 
         yield start
 
@@ -73,7 +45,7 @@ async def serve_app() -> AsyncIterator[ServeApp]:
 @pytest.fixture
 def serve_context() -> ServeContext:
     """``async with serve_context(app, port=...) as base:`` for a test that stops and restarts a server."""
-    return serve
+    return serving
 
 
 @pytest.fixture

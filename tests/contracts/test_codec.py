@@ -170,3 +170,12 @@ def test_unknown_fields_are_found_at_any_depth() -> None:
     plan = CarePlan.model_validate(raw)
     assert unknown_fields(plan, raw) == ["vitals.hr_hgih", "fences.0.radius", "colour"]
     assert unknown_fields(plan, plan.model_dump(mode="json")) == []
+
+
+def test_alarm_channels_are_known_by_the_topic_alone() -> None:
+    from contracts.topics import ALARM_CHANNELS, is_alarm_channel, uplink_subtree
+
+    alarms = {ch for ch in UplinkChannel if is_alarm_channel(c.uplink_topic("card-0001", ch))}
+    assert alarms == set(ALARM_CHANNELS) == {UplinkChannel.SOS, UplinkChannel.FALL}
+    assert not is_alarm_channel("anxin/v1/up/card-0001/sos_extra")
+    assert uplink_subtree() == "anxin/v1/up/#"

@@ -6,9 +6,11 @@ import math
 
 import pytest
 
+from contracts import DeviceKind
+from contracts.intake import Severity
 from edge.detection.child_monitor import GeofenceMonitor, GpsFix
-from edge.detection.device_health import DeviceHealthMonitor, DeviceKind
-from edge.detection.events import EventKind, Severity
+from edge.detection.device_health import DeviceHealthMonitor
+from edge.detection.events import EventKind
 from edge.detection.geofence import CircleFence, PolygonFence, WeeklySchedule, haversine_m
 
 LAT, LON = 31.2304, 121.4737

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 from synthetic_signals import fall
 
+from contracts import DeviceKind
 from edge.detection.child_monitor import GeofenceMonitor, GpsFix
-from edge.detection.device_health import DeviceHealthMonitor, DeviceKind
+from edge.detection.device_health import DeviceHealthMonitor
 from edge.detection.errors import OutOfOrderError
 from edge.detection.events import DetectionEvent, EventKind, severity_of
 from edge.detection.fall import FallDetector, PeakThresholdDetector

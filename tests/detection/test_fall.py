@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from synthetic_signals import LYING, RATE, UP, batches, fall, jogging, random_rotation, still, walking
 
+from contracts.intake import Severity
 from edge.detection.errors import InvalidInputError, OutOfOrderError
-from edge.detection.events import EventKind, FallEvent, Severity
+from edge.detection.events import EventKind, FallEvent
 from edge.detection.fall import FallDetector, PeakThresholdDetector
 from edge.detection.fall_model import FallModel, load_default_model
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from edge.detection.events import EventKind, Severity
+from contracts.intake import Severity
+from edge.detection.events import EventKind
 from edge.detection.inactivity import InactivityConfig, InactivityDetector, waking_ms_between
 
 H = 3_600_000

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from contracts.intake import Severity
 from edge.detection.errors import OutOfOrderError
-from edge.detection.events import AccelWindow, DetectionEvent, EventKind, Evidence, Severity, VitalPoint
+from edge.detection.events import AccelWindow, DetectionEvent, EventKind, Evidence, VitalPoint
 from edge.detection.incidents import CancelWindow, IncidentAction, IncidentBuilder, IncidentStatus
 
 S = 1_000

@@ -172,6 +172,7 @@ def test_the_same_care_plan_again_changes_nothing(spec: DetectorSpec) -> None:
     assert _run(detector, _scenario(spec, "dev-7")) == _run(_build(spec), _scenario(spec, "dev-7"))
 
 
+@pytest.mark.expect_logged_errors("detector.failed")
 def test_a_failing_detector_leaves_the_others_findings_intact(caplog: pytest.LogCaptureFixture) -> None:
     class Broken:
         def observe(self, message: Observed, t_ms: int) -> Sequence[DetectionEvent]:

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 
 import pytest
 
+from contracts.intake import Severity
 from edge.detection.errors import OutOfOrderError
-from edge.detection.events import DetectionEvent, EventKind, Severity
+from edge.detection.events import DetectionEvent, EventKind
 from edge.detection.vitals import VitalLimits, VitalsDetector
 
 MIN = 60_000

@@ -9,12 +9,13 @@ from typing import Any
 
 import aiomqtt
 import pytest
-from edge_cloud_standin import TOKEN, CloudStandIn, serving
+from edge_cloud_standin import TOKEN, CloudStandIn
 from edge_testkit import DEVICES, EDGE_ID, DeviceLink, registry_of, running
 
 from broker.runner import MosquittoBroker, free_port
 from edge.gateway import Gateway
 from edge.settings import EdgeSettings
+from tests.serving import serving
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def standin() -> CloudStandIn:
 
 @pytest.fixture
 async def cloud(standin: CloudStandIn, cloud_port: int) -> AsyncIterator[CloudStandIn]:
-    async with serving(standin.app, cloud_port):
+    async with serving(standin.app, port=cloud_port, graceful_s=1):
         yield standin
 
 

@@ -7,12 +7,9 @@ make it answer errors, and wait on its condition instead of sleeping.
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-import uvicorn
 from fastapi import FastAPI, Header, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
@@ -112,21 +109,3 @@ class CloudStandIn:
             return Response(status_code=204)
 
         return app
-
-
-@asynccontextmanager
-async def serving(app: FastAPI, port: int, host: str = "127.0.0.1") -> AsyncIterator[None]:
-    """Run ``app`` on uvicorn at ``host:port``. The socket listens before this yields, so no wait."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
-        sock.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from edge_cloud_standin import CloudStandIn, serving
+from edge_cloud_standin import CloudStandIn
 from edge_testkit import DeviceLink, registry_of
 
 from contracts import DeviceKind, EventKind, Location, LocationSource, Status, Vitals, encode
@@ -19,6 +19,7 @@ from edge.detection.adapter import TICK_MARGIN_MS, DetectionAdapter
 from edge.detection.fleet_clock import FleetClock
 from edge.pipeline import Pipeline
 from edge.registry.store import RegistryStore, parse_snapshot
+from tests.serving import serving
 
 MONDAY_9AM = 1_772_413_200_000  # 2026-03-02 09:00 CST
 SATURDAY_9AM = 1_772_845_200_000
@@ -171,7 +172,7 @@ async def test_plans_are_cached_for_a_restart_with_the_cloud_down_and_refreshed(
     registry = registry_of("card-1", "watch-1", "wear-1")
     registry[1]["care_plan"] = SCHOOL_PLAN
     standin.registry = registry
-    async with serving(standin.app, cloud_port), gateway_factory() as gateway:
+    async with serving(standin.app, port=cloud_port, graceful_s=1), gateway_factory() as gateway:
         watch = gateway.registry.get("watch-1")
         assert watch is not None and watch.care_plan is not None
         # a changed plan reaches the detectors at the next refresh, no restart

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from edge_cloud_standin import CloudStandIn, serving
+from edge_cloud_standin import CloudStandIn
 from edge_testkit import BASE_TS, EDGE_ID, DeviceLink
 
 from contracts import (
@@ -23,6 +23,7 @@ from contracts import (
 )
 from edge.gateway import Gateway
 from edge.settings import EdgeSettings
+from tests.serving import serving
 
 
 def sos(device_id: str, seq: int) -> bytes:
@@ -85,7 +86,7 @@ async def test_cloud_down_keeps_events_and_drains_in_priority_order(
     standin: CloudStandIn, cloud_port: int, gateway_factory: Callable[..., Any], device: DeviceLink
 ) -> None:
     standin.fail_with = 503
-    async with serving(standin.app, cloud_port), gateway_factory() as gateway:
+    async with serving(standin.app, port=cloud_port, graceful_s=1), gateway_factory() as gateway:
         await device.listen("card-1")
         await device.publish("card-2", "status", low_battery("card-2", 1))  # P4, first
         await standin.wait_for(lambda: ("card-2:1.low_battery", 503) in standin.attempts)
@@ -110,7 +111,7 @@ async def test_cloud_not_started_then_up_after_gateway_restart(
         await device.wait_downlinks(1)
         await gateway.wait_handled(1)
         assert outbox_rows(gateway) == {"card-1:11": "pending"}
-    async with serving(standin.app, cloud_port), gateway_factory() as gateway:
+    async with serving(standin.app, port=cloud_port, graceful_s=1), gateway_factory() as gateway:
         await standin.wait_for(lambda: "card-1:11" in standin.stored_keys())
         await gateway.wait_delivered("card-1:11")
         assert outbox_rows(gateway) == {"card-1:11": "delivered"}
@@ -185,7 +186,7 @@ async def test_command_from_the_stream_reaches_the_device_and_is_acked(
 async def test_registry_is_cached_for_a_restart_with_the_cloud_down(
     standin: CloudStandIn, cloud_port: int, gateway_factory: Callable[..., Any], device: DeviceLink
 ) -> None:
-    async with serving(standin.app, cloud_port), gateway_factory() as gateway:
+    async with serving(standin.app, port=cloud_port, graceful_s=1), gateway_factory() as gateway:
         assert gateway.registry.knows("card-1")
     async with gateway_factory() as gateway:  # cloud down now
         assert gateway.registry.loaded and gateway.registry.knows("card-1")

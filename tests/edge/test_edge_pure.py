@@ -167,6 +167,7 @@ def test_device_facts_raise_once_per_transition() -> None:
     assert [e.kind for e in pipeline.handle(removed, TS).events] == [EventKind.STRAP_REMOVED]
 
 
+@pytest.mark.expect_logged_errors("detector.failed")
 def test_a_failing_detector_is_isolated() -> None:
     class Broken:
         name = "broken"

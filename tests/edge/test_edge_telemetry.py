@@ -167,6 +167,7 @@ async def test_gateway_writes_vitals_to_the_sqlite_store_by_default(
     assert orjson.loads(row[3]) == {"motion": False, "hr_bpm": 88, "spo2_pct": 97}
 
 
+@pytest.mark.expect_logged_errors("telemetry.stopped")
 async def test_a_telemetry_store_that_cannot_open_does_not_stop_the_gateway(
     cloud: CloudStandIn, gateway_factory: Callable[..., Any], device: DeviceLink, tmp_path: Path
 ) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import pytest
-from edge_cloud_standin import CloudStandIn, serving
+from edge_cloud_standin import CloudStandIn
 from edge_testkit import BASE_TS, EDGE_ID, DeviceLink
 from fastapi import FastAPI, Header, Request, Response
 
@@ -24,6 +24,7 @@ from contracts import AccelBatch, SosPress, Status, Vitals, encode
 from edge.delivery.backoff import Backoff
 from edge.telemetry.influx import InfluxTelemetrySink
 from edge.telemetry.sink import ACTIVITY, DEVICE_STATUS, EDGE_GATEWAY, VITALS, Point
+from tests.serving import serving
 
 TOKEN = "influx-test-token-1"
 ORG, BUCKET = "anxin", "telemetry"
@@ -141,7 +142,7 @@ class FakeInflux:
 @pytest.fixture
 async def influx() -> AsyncIterator[tuple[FakeInflux, str]]:
     fake, port = FakeInflux(), free_port()
-    async with serving(fake.app, port):
+    async with serving(fake.app, port=port):
         yield fake, f"http://127.0.0.1:{port}"
         fake.release.set()
 

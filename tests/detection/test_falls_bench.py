@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from synthetic_signals import fall, walking
 
-from tests.detection.synthetic_signals import fall, walking
 from tools.falls.bench import register
 
 HEADER = (
