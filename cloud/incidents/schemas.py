@@ -132,6 +132,8 @@ class NotificationOut(BaseModel):
     sent_at: int | None
     delivery_status: str | None  # from the provider's status callbacks
     delivery_updated_at: int | None
+    channel: str = "sms"  # sms | voice
+    kind: str = "alert"  # alert | ladder | followup | summary | edge (texted by the edge itself)
 
 
 class IncidentDetail(IncidentItem):

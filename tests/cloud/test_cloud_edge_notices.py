@@ -1,13 +1,14 @@
 """Degraded mode at the center: the snapshot gives the edge what it needs to text guardians itself
 (masked name, guardians), and an event naming guardians the edge texted is reconciled without a second
-SMS to them (timeline ``guardians_notified_by_edge``)."""
+SMS to them (timeline ``guardians_notified_by_edge``; their texts recorded as sent notifications, which the
+guardian ladder skips)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
-from cloud_harness import SseReader, StartCloud, edge_event
+from cloud_harness import LADDER_AT_ONCE, SseReader, StartCloud, edge_event
 
 from contracts.guardians import EdgeNotice, GuardianContact
 
@@ -47,8 +48,14 @@ async def test_snapshot_carries_masked_name_and_guardian_contacts(start_cloud: S
     assert set(entry["guardians"][0]) == {"guardian_id", "phone", "language", "priority"}  # no names
 
 
-async def test_guardians_texted_by_the_edge_get_no_second_sms(start_cloud: StartCloud) -> None:
-    async with start_cloud() as cloud, cloud.operator_client() as operator, cloud.edge_client() as edge:
+async def test_guardians_texted_by_the_edge_are_skipped_by_the_ladder(start_cloud: StartCloud) -> None:
+    """The edge's texts become sent notifications (contact guardian:<id>, sms); the ladder, deciding from
+    those rows alone, passes over them and texts the first contact not reached yet (only that one)."""
+    async with (
+        start_cloud(escalation_policies=LADDER_AT_ONCE) as cloud,
+        cloud.operator_client() as operator,
+        cloud.edge_client() as edge,
+    ):
         _, guardians = await _person(operator, "card-0001")
         texted, others = [guardians[0]["id"]], [g["id"] for g in guardians[1:]]
         async with operator.stream("GET", "/api/v1/stream", timeout=httpx.Timeout(10, read=None)) as stream:
@@ -57,25 +64,36 @@ async def test_guardians_texted_by_the_edge_get_no_second_sms(start_cloud: Start
             body = _with_notices(edge_event("card-0001", 1), texted, at_ms=1_760_000_030_000)
             answer = await edge.post(INTAKE, json=body)
             assert answer.status_code == 201, answer.text
-            sent = [await reader.until("sms.sent") for _ in others]
-        assert sorted(s.data["guardian_id"] for s in sent) == sorted(others)
+            sent = await reader.until("sms.sent")
+        assert sent.data["guardian_id"] == others[0]
         detail = await _detail(operator, answer.json()["incident_id"])
         [entry] = [e for e in detail["timeline"] if e["type"] == "guardians_notified_by_edge"]
         assert entry["actor"] == "edge" and entry["at"] == 1_760_000_030_000
         assert entry["data"]["guardian_ids"] == texted and entry["data"]["key"] == "card-0001:1"
-        assert len(detail["notifications"]) == len(others)
+        [skipped] = [e for e in detail["timeline"] if e["type"] == "ladder_skipped"]
+        assert skipped["data"]["contact"] == f"guardian:{texted[0]}" and skipped["data"]["channel"] == "sms"
+        by_kind = _notes_by_kind(detail)
+        assert [(n["status"], n["channel"], n["sent_at"]) for n in by_kind["edge"]] == [
+            ("sent", "sms", 1_760_000_030_000)
+        ]
+        assert len(by_kind["ladder"]) == 1  # one contact at a time
         phones = {p["guardian_id"] for p in (await operator.get("/api/v1/dev/sms")).json()}
-        assert phones == set(others)
+        assert phones == {others[0]}  # the center never texted the guardian the edge texted
         # the same event again (the edge never saw the answer): nothing new
         again = await edge.post(INTAKE, json=body)
         assert again.status_code == 200 and again.json()["duplicate"]
         detail = await _detail(operator, answer.json()["incident_id"])
         assert [e["type"] for e in detail["timeline"]].count("guardians_notified_by_edge") == 1
+        assert len(_notes_by_kind(detail)["edge"]) == 1
 
 
 async def test_a_repeat_naming_edge_texts_is_noted_and_skips_queued_sms(start_cloud: StartCloud) -> None:
     """The center stored the event but its answer was lost; the edge texted, then sent it again."""
-    async with start_cloud() as cloud, cloud.operator_client() as operator, cloud.edge_client() as edge:
+    async with (
+        start_cloud(escalation_policies=LADDER_AT_ONCE) as cloud,
+        cloud.operator_client() as operator,
+        cloud.edge_client() as edge,
+    ):
         _, guardians = await _person(operator, "card-0002", at_least=1)
         first = await edge.post(INTAKE, json=edge_event("card-0002", 5))
         assert first.status_code == 201
@@ -86,5 +104,26 @@ async def test_a_repeat_naming_edge_texts_is_noted_and_skips_queued_sms(start_cl
         detail = await _detail(operator, first.json()["incident_id"])
     [entry] = [e for e in detail["timeline"] if e["type"] == "guardians_notified_by_edge"]
     assert sorted(entry["data"]["guardian_ids"]) == sorted(ids)
-    # each guardian's center SMS was either already sent (nothing to undo) or skipped, never sent after
-    assert {n["status"] for n in detail["notifications"]} <= {"sent", "skipped"}
+    by_kind = _notes_by_kind(detail)
+    assert len(by_kind["edge"]) == len(ids) and {n["status"] for n in by_kind["edge"]} == {"sent"}
+    # the ladder's text was either already sent (nothing to undo) or skipped, never sent after
+    assert {n["status"] for n in by_kind["ladder"]} <= {"sent", "skipped"}
+
+
+async def test_edge_notices_name_only_the_persons_own_guardians(start_cloud: StartCloud) -> None:
+    """A guardian id of someone else's guardian (or none at all) records no notification for this alarm."""
+    async with start_cloud() as cloud, cloud.operator_client() as operator, cloud.edge_client() as edge:
+        _, mine = await _person(operator, "card-0001")
+        _, theirs = await _person(operator, "card-0002", at_least=1)
+        body = _with_notices(edge_event("card-0001", 3), [mine[0]["id"], theirs[0]["id"], 999_999], 1)
+        answer = await edge.post(INTAKE, json=body)
+        assert answer.status_code == 201, answer.text
+        detail = await _detail(operator, answer.json()["incident_id"])
+    assert len(_notes_by_kind(detail)["edge"]) == 1
+
+
+def _notes_by_kind(detail: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    kinds: dict[str, list[dict[str, Any]]] = {"edge": [], "ladder": []}
+    for note in detail["notifications"]:
+        kinds.setdefault(note["kind"], []).append(note)
+    return kinds
