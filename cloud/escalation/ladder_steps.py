@@ -69,7 +69,7 @@ def _guardian_id(contact: Contact) -> int | None:
 
 async def _message(session: AsyncSession, incident: Incident, rung: Rung) -> tuple[str, str]:
     """The rung's text (SMS or call script) and the masked name it uses."""
-    subject = await session.get(Subject, incident.subject_id)
+    subject = await session.get(Subject, incident.subject_id) if incident.subject_id is not None else None
     device = await session.get(Device, incident.device_id)
     masked = subject.masked_name if subject is not None else "**"
     render = voice_text if rung.channel is Channel.VOICE else alert_text
@@ -177,7 +177,7 @@ async def begin(
     """Start the ladder once: contacts from the registry, rungs already reached skipped."""
     if record.ladder is not None:
         return
-    subject = await session.get(Subject, incident.subject_id)
+    subject = await session.get(Subject, incident.subject_id) if incident.subject_id is not None else None
     contacts = await contacts_of(session=session, subject=subject) if subject is not None else ()
     built = ladder.build(contacts)
     record.ladder = [_rung_json(r) for r in built.rungs]

@@ -363,7 +363,7 @@ async def follow_up(
         )
         .order_by(Notification.id)
     )
-    subject = await session.get(Subject, incident.subject_id)
+    subject = await session.get(Subject, incident.subject_id) if incident.subject_id is not None else None
     masked = subject.masked_name if subject is not None else "**"
     seen: set[str] = set()
     for contact, phone, language, guardian_id in rows:
