@@ -8,7 +8,8 @@ Create Date: 2026-12-01 15:54:22.034673
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from alembic import op
@@ -184,7 +185,32 @@ def upgrade() -> None:
     op.add_column("notifications", sa.Column("contact", sa.String(length=32), nullable=True))
 
 
+@contextmanager
+def _foreign_keys_off() -> Iterator[None]:
+    """SQLite rebuilds ``incidents`` to drop its columns, and other tables point at it: foreign keys off
+    around the rebuild (outside a transaction, so what ran before is committed first), checked after
+    (the same procedure as 0005)."""
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        op.execute("COMMIT")
+        op.execute("PRAGMA foreign_keys = OFF")
+        op.execute("BEGIN IMMEDIATE")
+    yield
+    if sqlite:
+        broken = op.get_bind().exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"migration 0007 broke {len(broken)} foreign keys")
+        op.execute("COMMIT")
+        op.execute("PRAGMA foreign_keys = ON")
+        op.execute("BEGIN IMMEDIATE")
+
+
 def downgrade() -> None:
+    with _foreign_keys_off():
+        _downgrade()
+
+
+def _downgrade() -> None:
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.drop_column("contact")
         batch_op.drop_column("kind")
