@@ -9,6 +9,8 @@
   ``wrist`` watch): the gateway runs the fall model fitted for that placement. ``None`` (default):
   as the device declares in its accel batches (``AccelBatch.placement``, itself ``waist`` by default).
 * ``home``: the smart service pack's overrides (usual getting-up time, the night for the front door).
+* ``silence``: how many minutes a device of each kind may stay quiet before the edge reports it
+  ``device_silent`` (devices send a status heartbeat every 5 minutes).
 
 Every section has defaults (the common clinical limits), so ``{}`` is a valid plan. The cloud's API
 stores it (rejecting unknown fields with :func:`contracts.codec.unknown_fields`) and the same JSON goes to
@@ -117,6 +119,16 @@ class HomePlan(_Section):
     night_start: ClockTime = "23:00"
     night_end: ClockTime = "05:30"
     morning_grace_min: Annotated[int, Field(ge=10, le=240)] = 20
+# Below the 5-minute heartbeat only for tests and demos (a short threshold reports every device).
+SilentMinutes = Annotated[float, Field(ge=0.05, le=7 * 24 * 60, allow_inf_nan=False)]
+
+
+class SilencePlan(_Section):
+    """Minutes without any message after which a device is reported silent, per device kind."""
+
+    sos_card_min: SilentMinutes = 30.0
+    wearable_min: SilentMinutes = 10.0
+    child_monitor_min: SilentMinutes = 10.0
 
 
 FenceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
@@ -150,6 +162,7 @@ class CarePlan(_Section):
     vehicle_kmh: Annotated[float, Field(ge=5, le=200, allow_inf_nan=False)] = 25.0
     wearable_placement: Literal["waist", "pendant", "wrist"] | None = None
     home: HomePlan = HomePlan()
+    silence: SilencePlan = SilencePlan()
 
     @field_validator("fences", mode="before")
     @classmethod

@@ -22,6 +22,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.downlink import DownlinkMessage
+from contracts.guardians import MAX_GUARDIANS, EdgeNotice
 from contracts.identity import (
     BOOT_MAX,
     DIGEST_PATTERN,
@@ -145,6 +146,9 @@ class EdgeEvent(BaseModel):
         None, description="identity of the device message that caused the event (contracts.identity)"
     )
     unassigned: bool = Field(False, description="the gateway does not have this device on its list")
+    edge_notified: Annotated[list[EdgeNotice], Field(max_length=MAX_GUARDIANS)] | None = Field(
+        None, description="guardians the edge already texted itself (degraded mode): not to be texted again"
+    )
 
 
 def derived_keys(event: EdgeEvent) -> frozenset[str]:

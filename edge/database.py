@@ -49,6 +49,30 @@ CREATE TABLE IF NOT EXISTS meta (
     name   TEXT PRIMARY KEY,
     value  TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS edge_sms (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_key    TEXT    NOT NULL,
+    guardian_id  INTEGER NOT NULL,
+    to_masked    TEXT    NOT NULL,
+    body         TEXT    NOT NULL,
+    provider     TEXT    NOT NULL,
+    status       TEXT    NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_try_ms  INTEGER NOT NULL DEFAULT 0,
+    created_ms   INTEGER NOT NULL,
+    sent_ms      INTEGER,
+    provider_id  TEXT,
+    error        TEXT,
+    UNIQUE (event_key, guardian_id)
+);
+CREATE TABLE IF NOT EXISTS last_seen (
+    device_id   TEXT PRIMARY KEY,
+    fleet_ms    INTEGER NOT NULL,
+    device_ts   INTEGER NOT NULL,
+    offline_ms  INTEGER,
+    silent      INTEGER NOT NULL DEFAULT 0,
+    low_battery INTEGER NOT NULL DEFAULT 0
+);
 """
 
 
@@ -58,6 +82,9 @@ ADDED_COLUMNS = (
     ("outbox", "digest", "TEXT"),
     ("registry", "hub_id", "TEXT"),  # a service-pack sensor: the hub that publishes for it
     ("registry", "room", "TEXT"),
+    ("registry", "masked_name", "TEXT"),
+    ("registry", "guardians", "TEXT"),
+    ("outbox", "edge_notified_ms", "INTEGER"),
 )
 
 

@@ -20,7 +20,14 @@ class CloudError(EdgeError):
 
 
 class CloudUnavailable(CloudError):
-    """The cloud did not answer usefully (connection error, timeout, 408/429/5xx): retry later."""
+    """The cloud did not answer usefully (connection error, timeout, 408/429/5xx): retry later.
+
+    ``reachable``: it did answer (an HTTP status), it is just not able to take the request now.
+    """
+
+    def __init__(self, message: str, *, reachable: bool = False) -> None:
+        super().__init__(message)
+        self.reachable = reachable
 
 
 class CloudRejected(CloudError):

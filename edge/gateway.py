@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
 
 import httpx
+import orjson
 from prometheus_client import CollectorRegistry
 
 from contracts import DeviceKind
 from contracts.care_plan import CarePlan
 from contracts.topics import ALARM_CHANNELS, TELEMETRY_CHANNELS, uplink_filters
 from edge.database import Database
+from edge.degraded import make_notifier
+from edge.degraded.mode import DegradedMode
+from edge.degraded.records import SmsRecords
 from edge.delivery.backoff import Backoff
+from edge.delivery.claims import KeyClaims
 from edge.delivery.cloud_client import CloudClient
 from edge.delivery.commands import CommandStream
 from edge.delivery.forwarder import Forwarder
@@ -35,6 +41,8 @@ from edge.ingest.mqtt import MqttIngest, RawMessage
 from edge.ingest.sequence import SequenceTracker, WindowLimits
 from edge.ingest.uplinks import UplinkHandler
 from edge.ingest.validation import Validator
+from edge.liveness.detector import Liveness
+from edge.liveness.last_seen import LastSeenStore
 from edge.metrics import EdgeMetrics, serve_metrics
 from edge.pipeline import Detector, Pipeline
 from edge.registry.store import DeviceRegistry, RegistryStore
@@ -64,6 +72,7 @@ class Gateway:
         clock_ms: Callable[[], int] = wall_clock_ms,
         detectors: Sequence[Detector] | None = None,
         cloud_transport: httpx.AsyncBaseTransport | None = None,
+        twilio_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
         self.started = asyncio.Event()
@@ -94,6 +103,7 @@ class Gateway:
         def detector_failed(name: str) -> None:
             self.meters.detector_errors.labels(detector=name).inc()
 
+        self.liveness: Liveness | None = None  # dead-device detection (with the default detectors)
         if detectors is None:
             detectors = default_detectors(
                 self._kind_of,
@@ -102,6 +112,15 @@ class Gateway:
                 on_failure=detector_failed,
                 sensors_of=self._sensors_of,
             )
+            self.liveness = Liveness(
+                clock=self.fleet_clock,
+                kind_of=self._kind_of,
+                plan_of=self._plan_of,
+                offline_grace_s=s.offline_grace_s,
+                feed_clock=not any(d.name == "detection" for d in detectors),
+            )
+            detectors = [*detectors, self.liveness]
+        self.last_seen = LastSeenStore(self.db)
         self.pipeline = Pipeline(s.edge_id, detectors, on_failure=detector_failed)
         self.telemetry = TelemetryFeed(
             make_sink(s, clock_ms),
@@ -118,6 +137,7 @@ class Gateway:
             timeout_s=s.http_timeout_s,
             transport=cloud_transport,
             on_event_posted=self.telemetry.forward_times.record,
+            on_status=lambda up: self.meters.cloud_up.set(1 if up else 0),
         )
         self.ingest = MqttIngest(  # telemetry lane (paho, own thread, sheds when behind)
             endpoint=s.mqtt,
@@ -150,6 +170,7 @@ class Gateway:
         )
         self.tick_clock = TickClock()
 
+        claims = KeyClaims()  # forwarder and degraded mode never work on one event at once
         self.forwarder = Forwarder(
             outbox=self.outbox,
             cloud=self.cloud,
@@ -159,7 +180,26 @@ class Gateway:
             row_backoff=backoff(),
             batch=s.forward_batch,
             concurrency=s.forward_concurrency,
+            claims=claims,
+            probe_s=s.cloud_probe_s,
+            probe_timeout_s=min(s.http_timeout_s, max(1.0, 2 * s.cloud_probe_s)),
         )
+        self.sms_records = SmsRecords(self.db)
+        self.notifier = make_notifier(s, clock_ms, transport=twilio_transport)
+        self.degraded: DegradedMode | None = None
+        if self.notifier is not None:
+            self.degraded = DegradedMode(
+                outbox=self.outbox,
+                records=self.sms_records,
+                registry=self.registry,
+                notifier=self.notifier,
+                claims=claims,
+                metrics=self.meters,
+                clock_ms=clock_ms,
+                delay_s=s.degraded_after_s,
+                send_timeout_s=s.http_timeout_s,
+                on_released=self.forwarder.wake,
+            )
         self.commands = CommandStream(
             edge_id=s.edge_id,
             cloud=self.cloud,
@@ -184,13 +224,22 @@ class Gateway:
             downlink=self.alarms.publish,
             metrics=self.meters,
             clock_ms=clock_ms,
-            on_stored=self.forwarder.wake,
+            on_stored=self._stored,
             on_unknown_device=self.registry_sync.request_refresh,
             on_presence=self._note_devices,
             on_accepted=self.telemetry.uplink,
         )
         self.handled = 0  # messages taken off the ingest queue and handled (accepted or rejected)
         self._handled_cond = asyncio.Condition()
+
+    def _stored(self) -> None:
+        self.forwarder.wake()
+        if self.degraded is not None:
+            self.degraded.wake()
+
+    async def _dev_sms(self) -> bytes:
+        """``GET /dev/sms``: what degraded mode texted (console notifier), numbers masked."""
+        return orjson.dumps([dataclasses.asdict(v) for v in await self.sms_records.recent()])
 
     def _reference_ms(self, received_ms: int) -> int:
         """The clock device clocks are checked against: the gateway's, or the fleet's when ahead of it
@@ -256,9 +305,13 @@ class Gateway:
             fetched = await self.registry_sync.refresh()
             counts = await self.outbox.counts()
             self.meters.outbox_pending.set(counts.pending)
+            if self.liveness is not None:
+                restored = await self.liveness.restore(self.last_seen)
+                log.info("liveness.restored devices=%d", restored)
             async with asyncio.TaskGroup() as tasks:
                 metrics_ready = asyncio.Event()
                 if s.metrics_port > 0:
+                    dev_sms = self._dev_sms if s.notifier == "console" else None
                     tasks.create_task(
                         serve_metrics(
                             self.meters,
@@ -266,6 +319,7 @@ class Gateway:
                             s.metrics_port,
                             metrics_ready,
                             s.metrics_token.get_secret_value() if s.metrics_token else None,
+                            dev_sms=dev_sms,
                         )
                     )
                 else:
@@ -274,10 +328,14 @@ class Gateway:
                 tasks.create_task(self.alarms.run(self._handle_alarm))
                 tasks.create_task(self._consume())
                 tasks.create_task(self.forwarder.run())
+                if self.degraded is not None:
+                    tasks.create_task(self.degraded.run())
                 tasks.create_task(self.commands.run())
                 tasks.create_task(self.registry_sync.run(fetched=fetched))
                 tasks.create_task(self._housekeeping())
                 tasks.create_task(self._ticker())
+                if self.liveness is not None:
+                    tasks.create_task(self._remember_last_seen(self.liveness))
                 tasks.create_task(self.telemetry.run())  # never raises: a failing sink is switched off
                 await metrics_ready.wait()
                 await self.ingest.subscribed.wait()
@@ -285,9 +343,15 @@ class Gateway:
                 self.started.set()
                 log.info("gateway.started edge_id=%s pending=%d", s.edge_id, counts.pending)
         finally:
+            if self.liveness is not None:
+                with contextlib.suppress(Exception):
+                    await self.liveness.flush(self.last_seen)
             await self.telemetry.close()
             with contextlib.suppress(Exception):
                 await self.cloud.aclose()
+            if self.notifier is not None:
+                with contextlib.suppress(Exception):
+                    await self.notifier.aclose()
             await self.db.close()
             log.info("gateway.stopped edge_id=%s", s.edge_id)
 
@@ -377,6 +441,15 @@ class Gateway:
             except OutboxError:
                 self.meters.handler_errors.inc()
                 log.exception("tick.store_failed")
+
+    async def _remember_last_seen(self, liveness: Liveness) -> None:
+        """Every ``last_seen_flush_s``: write the devices' last-seen changes in one transaction."""
+        while True:
+            await asyncio.sleep(self.settings.last_seen_flush_s)
+            try:
+                await liveness.flush(self.last_seen)
+            except OutboxError:
+                log.exception("liveness.flush_failed")
 
     async def _housekeeping(self) -> None:
         """Every minute: forget old delivered events, refresh gauges."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from collections.abc import Awaitable, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
@@ -94,12 +95,29 @@ class EdgeMetrics:
         self.ingest_lag = Gauge(
             "anxin_edge_ingest_lag_seconds", "wait of the oldest telemetry message in the queue", registry=r
         )
-        self.cloud_up = Gauge("anxin_edge_cloud_up", "1 while the last cloud call succeeded", registry=r)
+        self.cloud_up = Gauge(
+            "anxin_edge_cloud_up",
+            "1 while the cloud answers (the last call or health check succeeded)",
+            registry=r,
+        )
         self.registry_devices = Gauge(
             "anxin_edge_registry_devices", "devices in the registry snapshot", registry=r
         )
         self.devices_online = Gauge(
             "anxin_edge_devices_online", "devices whose presence is online", registry=r
+        )
+        self.guardian_sms = Counter(
+            "anxin_edge_guardian_sms",
+            "SMS the edge sent guardians itself (degraded mode), by result: sent, retry, failed",
+            ["result"],
+            registry=r,
+        )
+        self.degraded_alarms = Counter(
+            "anxin_edge_degraded_alarms",
+            "alarms the cloud had not confirmed in time, by outcome:"
+            " notified, failed, no_guardians, cancelled",
+            ["result"],
+            registry=r,
         )
         self.detector_errors = Counter(
             "anxin_edge_detector_errors", "detector calls that raised", ["detector"], registry=r
@@ -122,10 +140,17 @@ def bearer_matches(headers: list[bytes], token: str | None) -> bool:
 
 
 async def serve_metrics(
-    metrics: EdgeMetrics, host: str, port: int, ready: asyncio.Event, token: str | None = None
+    metrics: EdgeMetrics,
+    host: str,
+    port: int,
+    ready: asyncio.Event,
+    token: str | None = None,
+    *,
+    dev_sms: Callable[[], Awaitable[bytes]] | None = None,
 ) -> None:
-    """A tiny HTTP server answering ``GET /metrics`` (to ``Bearer <token>`` only, when a token is set);
-    runs until cancelled."""
+    """A tiny HTTP server answering ``GET /metrics`` (and ``GET /dev/sms`` — the SMS degraded mode sent,
+    numbers masked — when ``dev_sms`` is given: the console notifier); both to ``Bearer <token>`` only,
+    when a token is set; runs until cancelled."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -136,11 +161,14 @@ async def serve_metrics(
                     headers.append(line)
             parts = request_line.split()
             extra = b""
-            if len(parts) < 2 or parts[0] != b"GET" or parts[1].split(b"?")[0] != b"/metrics":
+            path = parts[1].split(b"?")[0] if len(parts) >= 2 and parts[0] == b"GET" else b""
+            if path != b"/metrics" and (path != b"/dev/sms" or dev_sms is None):
                 body, status, ctype = b"not found\n", b"404 Not Found", b"text/plain"
             elif not bearer_matches(headers, token):
-                body, status, ctype = b"metrics need a bearer token\n", b"401 Unauthorized", b"text/plain"
+                body, status, ctype = b"send the bearer token\n", b"401 Unauthorized", b"text/plain"
                 extra = b"\r\nWWW-Authenticate: Bearer"
+            elif path == b"/dev/sms" and dev_sms is not None:
+                body, status, ctype = await dev_sms(), b"200 OK", b"application/json; charset=utf-8"
             else:
                 body, status, ctype = metrics.exposition(), b"200 OK", CONTENT_TYPE_LATEST.encode()
             writer.write(

@@ -127,6 +127,28 @@ class EdgeSettings(BaseSettings):
     tick_s: Annotated[float, Field(gt=0, le=3600, description="period of time-driven detection")] = 30.0
     session_expiry_s: Annotated[int, Field(ge=0, le=2**32 - 1)] = 86_400
     alarm_keepalive_s: Annotated[int, Field(ge=5, le=600, description="keep-alive of the alarm lane")] = 15
+    cloud_probe_s: Annotated[float, Field(gt=0, le=60)] = Field(
+        1.0, description="while the cloud is down, ask its /healthz this often (ends the backoff early)"
+    )
+    degraded_after_s: Annotated[float, Field(gt=0, le=3600)] = Field(
+        30.0,
+        description="text the guardians from the edge when the cloud has not confirmed a P1 alarm by then",
+    )
+    notifier: Literal["console", "twilio", "off"] = Field(
+        "console",
+        description="degraded-mode SMS: console (kept, GET /dev/sms on the metrics port), twilio, off",
+    )
+    twilio_account_sid: str = Field("", description="Twilio account SID (notifier=twilio)")
+    twilio_auth_token: SecretStr | None = Field(None, description="Twilio auth token (notifier=twilio)")
+    twilio_from: str = Field(
+        "", description="Twilio sender: an E.164 number or a Messaging Service SID (MG…)"
+    )
+    offline_grace_s: Annotated[float, Field(ge=0, le=86_400)] = Field(
+        120.0, description="a device whose last will (offline) came is reported silent unless back by then"
+    )
+    last_seen_flush_s: Annotated[float, Field(gt=0, le=600)] = Field(
+        5.0, description="how often devices' last-seen times are written to the edge database"
+    )
     telemetry: Literal["sqlite", "influx", "off"] = Field(
         "sqlite", description="telemetry store: sqlite (data_dir/telemetry.sqlite3), influx (InfluxDB 2), off"
     )
@@ -188,6 +210,17 @@ class EdgeSettings(BaseSettings):
             value = self.metrics_token.get_secret_value()
             if _is_placeholder(value) or len(value) < 16:
                 raise ValueError("metrics_token must be a real secret of at least 16 characters")
+        return self
+
+    @model_validator(mode="after")
+    def _twilio_needs_credentials(self) -> EdgeSettings:
+        if self.notifier == "twilio":
+            token = "" if self.twilio_auth_token is None else self.twilio_auth_token.get_secret_value()
+            if not self.twilio_account_sid or not self.twilio_from or _is_placeholder(token):
+                raise ValueError(
+                    "notifier=twilio needs twilio_account_sid, twilio_auth_token and twilio_from; "
+                    "set them or use notifier=console"
+                )
         return self
 
     @model_validator(mode="after")

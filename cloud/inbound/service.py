@@ -6,18 +6,22 @@ Functions flush and never commit (the request commits once).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud.escalation import service as escalation
+from cloud.escalation.contacts import WORKER_LABEL
+from cloud.escalation.effects import Effects
+from cloud.escalation.ladder import ContactRole
 from cloud.inbound import delivery, replies
 from cloud.inbound.replies import ReplyResult
 from cloud.incidents.lifecycle import OPEN_STATUSES
 from cloud.incidents.models import Incident
 from cloud.notify.models import GuardianReply, Notification
 from cloud.phones import display_phone
-from cloud.registry.models import Guardian
+from cloud.registry.models import CaseWorker, Guardian
 from cloud.timeline.entries import SYSTEM_ACTOR, add_entry
 
 DELIVERY_TEXT = {
@@ -35,6 +39,7 @@ class ReplyOutcome:
     language: str | None  # the guardian's, None for an unknown sender
     incident_id: int | None = None
     duplicate: bool = False
+    effects: Effects = field(default_factory=Effects)  # publish after commit
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +68,105 @@ async def _open_notification(
     return None if row is None else (row[0], row[1])
 
 
+async def _open_incident_of(
+    session: AsyncSession, guardians: list[Guardian]
+) -> tuple[Guardian, Incident] | None:
+    """Not texted (yet): the most recent open incident of a person the sender is a guardian of."""
+    row = (
+        await session.execute(
+            select(Guardian, Incident)
+            .join(Incident, Incident.subject_id == Guardian.subject_id)
+            .where(
+                Guardian.id.in_([g.id for g in guardians]),
+                Incident.status.in_([s.value for s in OPEN_STATUSES]),
+            )
+            .order_by(Incident.cloud_ts.desc(), Incident.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def _case_worker_reply(
+    session: AsyncSession, *, from_phone: str, text: str, channel: str, now_ms: int
+) -> ReplyOutcome | None:
+    """A case worker (网格员, 儿童主任) the ladder texted answers: the same meaning as a guardian's answer.
+
+    Matched to the most recent ladder message to that number whose incident is still open; None when
+    there is none (the caller then answers as to an unknown number). Not stored as a ``GuardianReply``
+    (that table is for guardians): a repeated delivery only repeats harmless, idempotent steps.
+    """
+    row = (
+        await session.execute(
+            select(Notification, Incident)
+            .join(Incident, Incident.id == Notification.incident_id)
+            .where(
+                Notification.to_phone == from_phone,
+                Notification.contact.like("worker:%"),
+                Incident.status.in_([s.value for s in OPEN_STATUSES]),
+            )
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    note, incident = row
+    worker = await session.get(CaseWorker, int(str(note.contact).split(":", 1)[1]))
+    label = WORKER_LABEL.get(ContactRole(worker.role), "社工") if worker is not None else "社工"
+    decision = replies.decide(
+        text=text,
+        known_guardian=True,
+        has_open_incident=True,
+        already_answered=incident.guardian_answered_at is not None,
+    )
+    if decision.set_answered_at:
+        incident.guardian_answered_at = now_ms
+    incident.updated_at = now_ms
+    add_entry(
+        session,
+        incident.id,
+        at=now_ms,
+        type_=decision.timeline_type or "guardian_message",
+        actor=label,
+        text=decision.text,
+        contact=note.contact,
+        notification_id=note.id,
+        channel=channel,
+    )
+    effects = await _act_on(
+        session, incident, decision.result, contact=str(note.contact), by=label, now_ms=now_ms
+    )
+    await session.flush()
+    return ReplyOutcome(decision.result, note.language, incident.id, effects=effects)
+
+
+async def _act_on(
+    session: AsyncSession, incident: Incident, result: ReplyResult, *, contact: str, by: str, now_ms: int
+) -> Effects:
+    """What an answer does to the escalation: "1" stops it, "2" moves the ladder, a message re-alerts."""
+    effects = Effects()
+    if result is ReplyResult.ACKNOWLEDGED:  # "I'm going": a human owns it, every step stops
+        await escalation.stop(
+            session=session,
+            incident=incident,
+            by=by,
+            reason="guardian_going",
+            now_ms=now_ms,
+            effects=effects,
+            guardian_going=True,
+        )
+    elif result is ReplyResult.DECLINED:
+        await escalation.contact_declined(
+            session=session, incident=incident, contact=contact, now_ms=now_ms, effects=effects
+        )
+    elif result is ReplyResult.MESSAGE:
+        await escalation.realert_owner(
+            session=session, incident=incident, reason="guardian_message", now_ms=now_ms, effects=effects
+        )
+    return effects
+
+
 async def handle_reply(
     *,
     session: AsyncSession,
@@ -81,18 +185,31 @@ async def handle_reply(
         language = guardian.language if guardian is not None else None
         return ReplyOutcome(ReplyResult(seen.result), language, seen.incident_id, duplicate=True)
     guardians = list((await session.scalars(select(Guardian).where(Guardian.phone == from_phone))).all())
+    if not guardians:
+        worker = await _case_worker_reply(
+            session, from_phone=from_phone, text=text, channel=channel, now_ms=now_ms
+        )
+        if worker is not None:
+            return worker
     found = await _open_notification(session, [g.id for g in guardians]) if guardians else None
     incident = found[1] if found is not None else None
+    fallback = await _open_incident_of(session, guardians) if found is None and guardians else None
+    if fallback is not None:
+        incident = fallback[1]
     decision = replies.decide(
         text=text,
         known_guardian=bool(guardians),
         has_open_incident=incident is not None,
         already_answered=incident is not None and incident.guardian_answered_at is not None,
     )
-    if found is None or incident is None or decision.timeline_type is None:
+    if incident is None or decision.timeline_type is None:
         return ReplyOutcome(decision.result, guardians[0].language if guardians else None)
-    note = found[0]
-    guardian = next(g for g in guardians if g.id == note.guardian_id)
+    note = found[0] if found is not None else None
+    if note is not None:
+        guardian = next(g for g in guardians if g.id == note.guardian_id)
+    else:
+        assert fallback is not None
+        guardian = fallback[0]
     if decision.set_answered_at:
         incident.guardian_answered_at = now_ms
     incident.updated_at = now_ms
@@ -104,7 +221,7 @@ async def handle_reply(
         actor=guardian.relation,  # 女儿, 儿子 …: never the name or the number
         text=decision.text,
         guardian_id=guardian.id,
-        notification_id=note.id,
+        notification_id=note.id if note is not None else None,
         channel=channel,
     )
     session.add(
@@ -118,8 +235,12 @@ async def handle_reply(
             received_at=now_ms,
         )
     )
+    contact = (note.contact if note is not None else None) or f"guardian:{guardian.id}"
+    effects = await _act_on(
+        session, incident, decision.result, contact=contact, by=guardian.relation, now_ms=now_ms
+    )
     await session.flush()
-    return ReplyOutcome(decision.result, guardian.language, incident.id)
+    return ReplyOutcome(decision.result, guardian.language, incident.id, effects=effects)
 
 
 async def record_delivery(

@@ -11,10 +11,15 @@ reaches the operators like any P1 alarm, flagged 未登记设备, and texts no g
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloud.orm import Base, EpochMs
+
+# How an incident row is locked for a change: FOR NO KEY UPDATE on PostgreSQL. Its key never changes, so
+# rows that reference it (timeline, notifications, escalation timers) can still be inserted meanwhile —
+# a plain FOR UPDATE would make those inserts' foreign-key checks wait, and deadlock with the scheduler.
+ROW_LOCK = {"key_share": True}
 
 
 class Incident(Base):
@@ -53,3 +58,6 @@ class Incident(Base):
     last_event_kind: Mapped[str | None] = mapped_column(String(32), default=None)  # latest joined event
     guardian_answered_at: Mapped[int | None] = mapped_column(EpochMs, default=None)  # first guardian ack
     unassigned_reason: Mapped[str | None] = mapped_column(String(32), default=None)  # see module doc
+    owner: Mapped[str | None] = mapped_column(String(32), default=None, index=True)  # who has it now
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # optimistic check
+    drill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # out of figures

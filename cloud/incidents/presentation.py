@@ -30,12 +30,16 @@ def _summary(subject: Subject) -> SubjectSummary:
         birth_year=subject.birth_year,
         community=subject.community.name_zh,
         street=subject.community.street.name_zh,
+        street_id=subject.community.street_id,
     )
 
 
 def _item(incident: Incident, subject: Subject | None, home: HomeSensorOut | None = None) -> IncidentItem:
     location = None
-    if incident.last_lat is not None and incident.last_lon is not None:
+    # a child's position is shown only after an explicit, audited reveal (POST …/reveal "location"); an
+    # unassigned alarm has no person to reveal it for, and the position is how operators find whoever pressed
+    hidden = subject is not None and subject.kind == SubjectKind.CHILD.value and incident.last_lat is not None
+    if incident.last_lat is not None and incident.last_lon is not None and not hidden:
         location = LocationOut(
             lat=incident.last_lat,
             lon=incident.last_lon,
@@ -66,12 +70,16 @@ def _item(incident: Incident, subject: Subject | None, home: HomeSensorOut | Non
         guardian_answered_at=incident.guardian_answered_at,
         updated_at=incident.updated_at,
         acknowledged_by=incident.acknowledged_by,
+        owner=incident.owner,
+        version=incident.version,
+        drill=incident.drill,
         responder=incident.responder,
         eta_min=incident.eta_min,
         event_count=incident.event_count,
         last_location=location,
         home=home,
         first_steps=list(FIRST_STEPS.get(IncidentKind(incident.kind), ())) if incident.kind in _KINDS else [],
+        location_hidden=hidden,
     )
 
 
@@ -121,6 +129,12 @@ async def _homes(session: AsyncSession, incidents: Sequence[Incident]) -> dict[i
             text_en=text_en if isinstance(text_en, str) else None,
         )
     return found
+
+
+async def home_room(*, session: AsyncSession, incident: Incident) -> str | None:
+    """The room of the home sensor that raised ``incident`` (None: not a home hub's, or unknown)."""
+    home = (await _homes(session, [incident])).get(incident.id)
+    return None if home is None else home.room
 
 
 async def incident_items(*, session: AsyncSession, incidents: Sequence[Incident]) -> list[IncidentItem]:

@@ -22,20 +22,42 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class AcknowledgeIn(Strict):
+Version = Annotated[int, Field(ge=1)]
+
+
+class Versioned(Strict):
+    """``version``: the incident version the operator's screen showed; a stale one is answered 409."""
+
+    version: Version | None = None
+
+
+class AcknowledgeIn(Versioned):
     eta_min: Annotated[int, Field(ge=0, le=24 * 60)] | None = None
 
 
-class DispatchIn(Strict):
+class DispatchIn(Versioned):
     responder: Annotated[str, Field(max_length=64)] | None = None
 
 
-class ResolveIn(Strict):
+class ResolveIn(Versioned):
     outcome: Outcome
 
 
-class NoteIn(Strict):
+class NoteIn(Versioned):
     text: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class AssignIn(Versioned):
+    to: Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class HandoverIn(Strict):
+    to: Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class HandoverOut(BaseModel):
+    to: str
+    incident_ids: list[int]
 
 
 class LocationOut(BaseModel):
@@ -84,12 +106,16 @@ class IncidentItem(BaseModel):
     guardian_answered_at: int | None
     updated_at: int
     acknowledged_by: str | None
+    owner: str | None  # who has it now (claim, reassignment, hand-over)
+    version: int  # send it back with an action: a stale one is answered 409
+    drill: bool  # a drill: runs end to end, kept out of the figures
     responder: str | None
     eta_min: int | None
     event_count: int
     last_location: LocationOut | None
     home: HomeSensorOut | None = None  # raised by a home hub: which sensor, which room, why
     first_steps: list[str] = []  # smoke/gas: call 119 / the gas company, then the key-safe holder
+    location_hidden: bool = False  # a child's location: ask POST /incidents/{id}/reveal {"field": "location"}
 
 
 class TimelineOut(BaseModel):
@@ -121,6 +147,8 @@ class NotificationOut(BaseModel):
     sent_at: int | None
     delivery_status: str | None  # from the provider's status callbacks
     delivery_updated_at: int | None
+    channel: str = "sms"  # sms | voice
+    kind: str = "alert"  # alert | ladder | followup | summary | edge (texted by the edge itself)
 
 
 class IncidentDetail(IncidentItem):

@@ -16,23 +16,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.errors import IllegalTransition, NotFound
 from cloud.incidents import lifecycle
 from cloud.incidents.lifecycle import IncidentKind, LifecycleState, Outcome, Status
-from cloud.incidents.models import Incident
+from cloud.incidents.models import ROW_LOCK, Incident
+from cloud.incidents.scope import in_streets
 from cloud.timeline.entries import DEVICE_ACTOR, add_entry
 from contracts.intake import EdgeEvent
 
 
 async def get_incident(*, session: AsyncSession, incident_id: int, for_update: bool = False) -> Incident:
     """The incident, row-locked until commit when ``for_update`` (every change takes the lock)."""
-    incident = await session.get(Incident, incident_id, with_for_update=for_update)
+    incident = await session.get(Incident, incident_id, with_for_update=ROW_LOCK if for_update else None)
     if incident is None:
         raise NotFound(f"no incident {incident_id}", field="incident_id")
     return incident
 
 
 async def list_incidents(
-    *, session: AsyncSession, statuses: Sequence[Status] | None, kind: str | None, limit: int
+    *,
+    session: AsyncSession,
+    statuses: Sequence[Status] | None,
+    kind: str | None,
+    limit: int,
+    streets: frozenset[int] | None = None,
 ) -> list[Incident]:
-    query = select(Incident).order_by(Incident.cloud_ts.desc(), Incident.id.desc()).limit(limit)
+    """Newest first; ``streets`` restricts to people living there (None: every street)."""
+    query = in_streets(select(Incident), streets)
+    query = query.order_by(Incident.cloud_ts.desc(), Incident.id.desc()).limit(limit)
     if statuses is not None:
         query = query.where(Incident.status.in_([s.value for s in statuses]))
     if kind is not None:

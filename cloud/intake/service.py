@@ -1,6 +1,7 @@
 """Intake, the use case behind ``POST /api/v1/intake/events``: store each edge event exactly once by
-key, then open, join or cancel an incident; text the guardians when it is (or becomes) urgent, and
-tell the device when its cancel closed the alarm.
+key, then open, join or cancel an incident; start its escalation (re-alerts, supervisor, the guardian
+ladder: ``cloud.escalation``) when it opens, restart it when it becomes urgent, re-alert its owner on a
+repeat press, and tell the device when its cancel closed the alarm.
 
 Who may write what:
 
@@ -13,30 +14,40 @@ Who may write what:
 * an SOS or fall from a device the center does not know opens an unassigned incident too (it must reach
   a human); anything else from an unknown device is :class:`UnknownDevice` (422).
 
+An unassigned incident escalates like any other (re-alerts, supervisor) but has no one on its ladder.
+Guardians the edge texted itself (``edge_notified``) are recorded as sent notifications, so the ladder
+skips them (:mod:`cloud.intake.edge_notices`).
+
 A key already stored for a *different* message (its digest differs: old firmware whose counter
 restarted) is not a duplicate: the event is stored under the variant key ``<key>.x<digest>``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.commands import feedback
+from cloud.drills import service as drills
 from cloud.errors import CloudError, Forbidden, InvalidInput
+from cloud.escalation import service as escalation
+from cloud.escalation.effects import Effects
+from cloud.escalation.policy import Policy, policy_for
 from cloud.incidents import fusion
 from cloud.incidents import service as incidents
 from cloud.incidents.lifecycle import IncidentKind
-from cloud.incidents.models import Incident
+from cloud.incidents.models import ROW_LOCK, Incident
+from cloud.intake.edge_notices import record_edge_notices
 from cloud.intake.models import EventRecord
-from cloud.notify.service import queue_guardian_alerts
-from cloud.registry.models import Device, Subject
-from cloud.timeline.entries import SYSTEM_ACTOR, add_entry
+from cloud.plans.service import policy_overrides
+from cloud.registry.models import Device
 from contracts.identity import variant_key
-from contracts.intake import LIFE_ALARM_KINDS, EdgeEvent, EventKind, key_is_derived
+from contracts.intake import LIFE_ALARM_KINDS, EdgeEvent, EventKind, Severity, key_is_derived
 
+DEVICE_PRESSES = frozenset({EventKind.SOS, EventKind.FALL_DEVICE})  # a person pressed again
 UNKNOWN_DEVICE = "unknown_device"  # the center has no such device
 OTHER_GATEWAY = "other_gateway"  # the device is registered, to a gateway other than the reporting one
 
@@ -66,7 +77,7 @@ class Ingested:
     duplicate: bool
     created: bool = False
     changed: bool = False
-    notifications: int = 0
+    effects: Effects = field(default_factory=Effects)  # publish after commit
 
     @property
     def incident_id(self) -> str:
@@ -77,9 +88,16 @@ async def find_event(*, session: AsyncSession, key: str) -> EventRecord | None:
     return await session.scalar(select(EventRecord).where(EventRecord.key == key))
 
 
-async def duplicate_of(*, session: AsyncSession, record: EventRecord) -> Ingested:
+async def duplicate_of(
+    *, session: AsyncSession, record: EventRecord, event: EdgeEvent | None = None
+) -> Ingested:
+    """The first answer again. A repeat that names guardians the edge texted since (it sent the event,
+    got no answer in time, texted them, and sent it again) still has them noted (``changed``)."""
     incident = await session.get(Incident, record.incident_id) if record.incident_id is not None else None
-    return Ingested(key=record.key, incident=incident, duplicate=True)
+    changed = False
+    if event is not None and incident is not None:
+        changed = await record_edge_notices(session=session, incident=incident, event=event)
+    return Ingested(key=record.key, incident=incident, duplicate=True, changed=changed)
 
 
 def check_authority(event: EdgeEvent, device: Device | None) -> str | None:
@@ -119,7 +137,7 @@ async def _cancel_target(
     if ref_key:
         ref = await find_event(session=session, key=ref_key)
         if ref is not None and ref.incident_id is not None:
-            return await session.get(Incident, ref.incident_id, with_for_update=True)
+            return await session.get(Incident, ref.incident_id, with_for_update=ROW_LOCK)
     for kind in (IncidentKind.SOS, IncidentKind.FALL):
         if subject_id is not None:
             incident = await fusion.find_open(session=session, subject_id=subject_id, kind=kind)
@@ -132,29 +150,29 @@ async def _cancel_target(
     return None
 
 
-async def home_sensor(*, session: AsyncSession, event: EdgeEvent) -> Device | None:
-    """The service-pack sensor an event names (``evidence.sensor_id``), if it is registered to the hub
-    that sent the event; the registry, not the edge, says which room it is in."""
-    sensor_id = (event.evidence or {}).get("sensor_id")
-    if not isinstance(sensor_id, str):
-        return None
-    sensor = await session.get(Device, sensor_id)
-    return sensor if sensor is not None and sensor.hub_id == event.device_id else None
-
-
-async def ingest(*, session: AsyncSession, event: EdgeEvent, now_ms: int) -> Ingested:
+async def ingest(
+    *,
+    session: AsyncSession,
+    event: EdgeEvent,
+    now_ms: int,
+    policies: Mapping[Severity, Policy] | None = None,
+) -> Ingested:
     """Record ``event`` (flushes; the caller commits). A repeated key returns the first answer.
 
-    Raises a :data:`RefusedEvent` (nothing written) when the gateway may not write it. A concurrent
-    writer of the same key (or of the same subject's first incident of a kind) makes the flush or
-    commit raise ``IntegrityError``; the caller rolls back and calls again.
+    Raises a :data:`RefusedEvent` (nothing written) when the gateway may not write it.
+
+    ``policies``: the center's escalation policy per severity (the built-in ones when None); a
+    person's response plan overrides them.
+
+    A concurrent writer of the same key (or of the same subject's first incident of a kind) makes
+    the flush or commit raise ``IntegrityError``; the caller rolls back and calls again.
     """
     device = await session.get(Device, event.device_id)
     unassigned = check_authority(event, device)
     scope = "" if unassigned is None else f"{event.edge_id}/"
     key, existing = await _place(session, scope + event.key, event)
     if existing is not None:
-        return await duplicate_of(session=session, record=existing)
+        return await duplicate_of(session=session, record=existing, event=event)
     record = EventRecord(
         key=key,
         edge_id=event.edge_id,
@@ -176,28 +194,56 @@ async def ingest(*, session: AsyncSession, event: EdgeEvent, now_ms: int) -> Ing
         ref_key = scope + event.ref_key if event.ref_key else None
         target = await _cancel_target(session, event, subject_id, ref_key)
         changed = False
+        effects = Effects()
         if target is not None:
             changed = await incidents.cancel_from_device(
                 session=session, incident=target, event=event, now_ms=now_ms
             )
             if changed:
                 await feedback.tell_closed(session, target, now_ms=now_ms)
+                await escalation.stop(
+                    session=session,
+                    incident=target,
+                    by="device",
+                    reason="cancelled",
+                    now_ms=now_ms,
+                    effects=effects,
+                )
+                await escalation.follow_up(
+                    session=session, incident=target, closed=True, now_ms=now_ms, effects=effects
+                )
             record.incident_id = target.id
         await session.flush()
-        return Ingested(key=key, incident=target, duplicate=False, changed=changed)
-    queued = 0
+        return Ingested(key=key, incident=target, duplicate=False, changed=changed, effects=effects)
     if unassigned is None:
         assert device is not None
         opened = await fusion.open_or_join(
             session=session, event=event, device=device, now_ms=now_ms, stored_key=key
         )
-        if opened.alert_guardians:
-            queued = await _alert_guardians(
-                session, opened.incident, event=event, device=device, now_ms=now_ms
-            )
     else:
         opened = await fusion.open_or_join_unassigned(
             session=session, event=event, stored_key=key.removeprefix(scope), reason=unassigned, now_ms=now_ms
+        )
+    incident, effects = opened.incident, Effects()
+    await record_edge_notices(session=session, incident=incident, event=event)
+    if opened.created:
+        await drills.claim_for(session=session, incident=incident, now_ms=now_ms)
+    if opened.created or (opened.alert_guardians and incident.owner is None):
+        overrides = (
+            await policy_overrides(session=session, subject_id=incident.subject_id)
+            if incident.subject_id is not None
+            else None
+        )
+        policy = policy_for(
+            Severity(incident.severity),
+            overrides=overrides,
+            defaults=dict(policies) if policies is not None else None,
+        )
+        start = escalation.start if opened.created else escalation.restart
+        await start(session=session, incident=incident, policy=policy, now_ms=now_ms)
+    elif event.kind in DEVICE_PRESSES:
+        await escalation.realert_owner(
+            session=session, incident=incident, reason="repeat_press", now_ms=now_ms, effects=effects
         )
     record.incident_id = opened.incident.id
     await session.flush()
@@ -207,37 +253,5 @@ async def ingest(*, session: AsyncSession, event: EdgeEvent, now_ms: int) -> Ing
         duplicate=False,
         created=opened.created,
         changed=True,
-        notifications=queued,
+        effects=effects,
     )
-
-
-async def _alert_guardians(
-    session: AsyncSession, incident: Incident, *, event: EdgeEvent, device: Device, now_ms: int
-) -> int:
-    """Queue the guardians' SMS for ``incident`` (on opening, or when it becomes urgent)."""
-    subject = await session.get(Subject, device.subject_id)
-    if subject is None:
-        return 0
-    sensor = await home_sensor(session=session, event=event)
-    notes = await queue_guardian_alerts(
-        session=session,
-        incident_id=incident.id,
-        subject_id=subject.id,
-        masked_name=subject.masked_name,
-        device_kind=device.kind,
-        incident_kind=incident.kind,
-        at_ms=event.device_ts,
-        now_ms=now_ms,
-        room=None if sensor is None else sensor.room,
-    )
-    if notes:
-        add_entry(
-            session,
-            incident.id,
-            at=now_ms,
-            type_="notifications_queued",
-            actor=SYSTEM_ACTOR,
-            count=len(notes),
-        )
-        await session.flush()
-    return len(notes)

@@ -7,9 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.errors import NotFound
-from cloud.registry.models import CarePlanRecord, Device, Subject
+from cloud.registry.models import CarePlanRecord, Device, Guardian, Subject, mask_name
 from cloud.registry.schemas import CarePlanOut, EdgeDevice
 from contracts.care_plan import DEFAULT_CARE_PLAN, CarePlan
+from contracts.guardians import GuardianContact
 
 
 def _parse(text: str) -> CarePlan:
@@ -50,16 +51,37 @@ async def put_care_plan(
 
 
 async def edge_devices(*, session: AsyncSession, edge_id: str) -> list[EdgeDevice]:
-    """The edge's registry snapshot: every device it serves, with its subject's care plan."""
-    rows = await session.execute(
-        select(Device, CarePlanRecord.plan)
-        .outerjoin(CarePlanRecord, CarePlanRecord.subject_id == Device.subject_id)
-        .where(Device.edge_id == edge_id)
-        .order_by(Device.device_id)
-    )
+    """The edge's registry snapshot: every device it serves, with its subject's care plan, masked name
+    and guardians (for the edge's own SMS when the center cannot be reached)."""
+    rows = (
+        await session.execute(
+            select(Device, CarePlanRecord.plan, Subject.display_name)
+            .join(Subject, Subject.id == Device.subject_id)
+            .outerjoin(CarePlanRecord, CarePlanRecord.subject_id == Device.subject_id)
+            .where(Device.edge_id == edge_id)
+            .order_by(Device.device_id)
+        )
+    ).all()
+    subject_ids = {device.subject_id for device, _, _ in rows}
+    guardians: dict[int, list[GuardianContact]] = {}
+    if subject_ids:
+        found = await session.scalars(
+            select(Guardian)
+            .where(Guardian.subject_id.in_(subject_ids))
+            .order_by(Guardian.subject_id, Guardian.priority, Guardian.id)
+        )
+        for g in found:
+            guardians.setdefault(g.subject_id, []).append(
+                GuardianContact(
+                    guardian_id=g.id,
+                    phone=g.phone,
+                    language="en" if g.language.startswith("en") else "zh",
+                    priority=g.priority,
+                )
+            )
     parsed: dict[str, CarePlan] = {}  # one parse per distinct plan text (a person has several devices)
     snapshot = []
-    for device, text in rows:
+    for device, text, display_name in rows:
         plan = DEFAULT_CARE_PLAN if text is None else parsed.setdefault(text, _parse(text))
         snapshot.append(
             EdgeDevice(
@@ -69,6 +91,8 @@ async def edge_devices(*, session: AsyncSession, edge_id: str) -> list[EdgeDevic
                 care_plan=plan,
                 hub_id=device.hub_id,
                 room=device.room,
+                masked_name=mask_name(display_name),
+                guardians=guardians.get(device.subject_id, []),
             )
         )
     return snapshot

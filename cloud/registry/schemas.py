@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from cloud.phones import E164_RE
 from contracts.care_plan import DEFAULT_CARE_PLAN, CarePlan
+from contracts.guardians import GuardianContact
 from contracts.home import Room
 from contracts.ids import DeviceId, DeviceKind, is_home_sensor
 
@@ -86,6 +87,7 @@ class SubjectSummary(BaseModel):
     birth_year: int
     community: str
     street: str
+    street_id: int | None = None  # the live stream and exports are filtered by it
 
 
 class DeviceIn(Strict):
@@ -129,8 +131,10 @@ class DeviceSecret(BaseModel):
 
 
 class EdgeDevice(BaseModel):
-    """One row of an edge's registry snapshot (``care_plan``, ``hub_id``, ``room`` added later: old
-    gateways ignore them)."""
+    """One row of an edge's registry snapshot (``care_plan``, ``hub_id``, ``room``, ``masked_name`` and
+    ``guardians`` added later: old gateways ignore them). ``masked_name`` and ``guardians`` let the edge
+    text the guardians itself when the center cannot confirm an alarm in time (degraded mode); never the
+    full name."""
 
     device_id: str
     kind: DeviceKind
@@ -138,6 +142,8 @@ class EdgeDevice(BaseModel):
     care_plan: CarePlan = DEFAULT_CARE_PLAN
     hub_id: str | None = None
     room: Room | None = None
+    masked_name: str = "**"
+    guardians: list[GuardianContact] = []
 
 
 class GuardianIn(Strict):

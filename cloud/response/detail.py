@@ -56,6 +56,8 @@ async def incident_detail(*, session: AsyncSession, incident: Incident) -> Incid
                 sent_at=n.sent_at,
                 delivery_status=n.delivery_status,
                 delivery_updated_at=n.delivery_updated_at,
+                channel=n.channel,
+                kind=n.kind,
             )
             for n in notes
         ],

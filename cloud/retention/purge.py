@@ -1,8 +1,10 @@
 """The purge job: delete what the :class:`RetentionPolicy` says is due, in batches, on a timer.
 
 One batch is one transaction: an expired incident goes together with its timeline, events,
-notifications, guardian replies and edge commands. The dev phone page's messages (``console_sms``)
-and acknowledged edge commands that belong to no incident expire on the same clock.
+notifications, guardian replies, edge commands, escalation (record and timers) and drill. The audit
+of reveals outlives it (who saw whose personal data stays on record): its rows only lose the link
+to the incident. The dev phone page's messages (``console_sms``) and acknowledged edge commands that
+belong to no incident expire on the same clock.
 """
 
 from __future__ import annotations
@@ -12,29 +14,36 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.commands.models import CommandRecord
 from cloud.db import SessionFactory
+from cloud.drills.models import DrillRecord
+from cloud.escalation.models import EscalationRecord, EscalationTimer
 from cloud.incidents.lifecycle import CLOSED_STATUSES
 from cloud.incidents.models import Incident
 from cloud.intake.models import EventRecord
 from cloud.notify.models import ConsoleSms, GuardianReply, Notification
+from cloud.plans.models import RevealRecord
 from cloud.retention.policy import RetentionPolicy
 from cloud.timeline.models import TimelineEntry
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
-# every table with a foreign key to incidents: rows go with their incident
+# every table with a foreign key to incidents: rows go with their incident (or, in KEPT, stay unlinked)
 DEPENDENTS = (
     (TimelineEntry, TimelineEntry.incident_id),
     (EventRecord, EventRecord.incident_id),
     (Notification, Notification.incident_id),
     (GuardianReply, GuardianReply.incident_id),
     (CommandRecord, CommandRecord.incident_id),
+    (EscalationTimer, EscalationTimer.incident_id),
+    (EscalationRecord, EscalationRecord.incident_id),
+    (DrillRecord, DrillRecord.incident_id),
 )
+KEPT = ((RevealRecord, RevealRecord.incident_id),)  # audit rows: kept, the link to the incident cleared
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +74,8 @@ async def purge_batch(*, session: AsyncSession, policy: RetentionPolicy, now_ms:
     if ids:
         for model, column in DEPENDENTS:
             await session.execute(delete(model).where(column.in_(ids)))
+        for kept, link in KEPT:
+            await session.execute(update(kept).where(link.in_(ids)).values({link: None}))
         await session.execute(delete(Incident).where(Incident.id.in_(ids)))
     sms = await session.execute(delete(ConsoleSms).where(ConsoleSms.sent_at < cutoff))
     commands = await session.execute(

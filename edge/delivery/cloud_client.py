@@ -1,7 +1,10 @@
 """HTTP adapter to the district center (httpx): intake, registry snapshot, command stream and acks.
 
 httpx errors are translated here: :class:`CloudUnavailable` means "try again later" (connection error,
-timeout, 408, 409, 425, 429, 5xx); :class:`CloudRejected` means the cloud refused for good (other 4xx).
+timeout, 408, 409, 425, 429, 5xx; ``reachable`` says whether the cloud answered at all);
+:class:`CloudRejected` means the cloud refused for good (other 4xx). Every call's outcome goes to
+``on_status`` (True: the cloud answered and is healthy, False: it did not or said it is unavailable) —
+the ``anxin_edge_cloud_up`` gauge.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from contracts.intake import COMMAND_ACK_PATH, COMMANDS_PATH, INTAKE_PATH
 from edge.errors import CloudRejected, CloudUnavailable
 
 REGISTRY_PATH = "/api/v1/edges/{edge_id}/devices"
+HEALTH_PATH = "/healthz"
 _RETRYABLE_4XX = frozenset({408, 409, 425, 429})  # 409: the intake lost a write race and says "retry"
 
 
@@ -39,7 +43,7 @@ def raise_for_answer(response: httpx.Response) -> None:
     if status < 400:
         return
     if status >= 500 or status in _RETRYABLE_4XX:
-        raise CloudUnavailable(f"cloud answered HTTP {status}")
+        raise CloudUnavailable(f"cloud answered HTTP {status}", reachable=True)
     raise CloudRejected(status, _detail(response))
 
 
@@ -58,10 +62,12 @@ class CloudClient:
         timeout_s: float,
         transport: httpx.AsyncBaseTransport | None = None,
         on_event_posted: Callable[[bytes, float], None] | None = None,
+        on_status: Callable[[bool], None] | None = None,
     ) -> None:
         self.edge_id = edge_id
         self._on_event_posted = on_event_posted
         self.timeout_s = timeout_s
+        self._on_status = on_status
         self._http = httpx.AsyncClient(
             base_url=base_url,
             headers={"Authorization": f"Bearer {token}", "User-Agent": f"anxin-edge/{edge_id}"},
@@ -72,14 +78,36 @@ class CloudClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _status(self, up: bool) -> None:
+        if self._on_status is not None:
+            self._on_status(up)
+
+    async def _request(
+        self, method: str, path: str, *, timeout_s: float | None = None, **kwargs: Any
+    ) -> httpx.Response:
         try:
-            async with asyncio.timeout(self.timeout_s):
+            async with asyncio.timeout(timeout_s or self.timeout_s):
                 response = await self._http.request(method, path, **kwargs)
+            raise_for_answer(response)
         except (httpx.TransportError, TimeoutError) as exc:
+            self._status(False)
             raise CloudUnavailable(f"cloud unreachable: {type(exc).__name__}") from exc
-        raise_for_answer(response)
+        except CloudUnavailable:
+            self._status(False)
+            raise
+        except CloudRejected:
+            self._status(True)  # it answered, and knows what it wants
+            raise
+        self._status(True)
         return response
+
+    async def healthy(self, *, timeout_s: float) -> bool:
+        """``GET /healthz``: does the cloud answer, and say it is well? Never raises."""
+        try:
+            await self._request("GET", HEALTH_PATH, timeout_s=timeout_s)
+        except (CloudUnavailable, CloudRejected):
+            return False
+        return True
 
     async def post_event(self, body: bytes) -> IntakeAck:
         started = time.perf_counter()
@@ -121,11 +149,17 @@ class CloudClient:
                 )
                 response = await self._http.send(request, stream=True)
         except (httpx.TransportError, TimeoutError) as exc:
+            self._status(False)
             raise CloudUnavailable(f"command stream unreachable: {type(exc).__name__}") from exc
         try:
             if response.status_code >= 400:
                 await response.aread()
-            raise_for_answer(response)
+            try:
+                raise_for_answer(response)
+            except CloudUnavailable:
+                self._status(False)
+                raise
+            self._status(True)
             yield self._lines(response)
         finally:
             await response.aclose()

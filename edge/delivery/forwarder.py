@@ -7,6 +7,13 @@ flagged ``unassigned`` (the center shows an unassigned alarm); anything else →
 round fails the cloud is considered down: the forwarder waits (capped exponential backoff with
 jitter), then probes with the single most urgent event; once that gets through every pending event is
 due again, so the backlog drains in priority order.
+
+While it waits it asks ``/healthz`` every ``probe_s``; a good answer ends the wait at once, so the first
+event reaches the cloud within about a probe period of its return, whatever the backoff. One exception
+keeps a sick cloud from being hammered: when the cloud said it was well but then refused the event again
+(5xx), its health check is believed again only after it failed once (the backoff runs meanwhile).
+An event that degraded mode is working on (:class:`~edge.delivery.claims.KeyClaims`) is skipped for
+the round, with its device's later events, and sent once it is released.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import orjson
 
 from contracts.intake import LIFE_ALARM_KINDS
 from edge.delivery.backoff import Backoff
+from edge.delivery.claims import KeyClaims
 from edge.delivery.cloud_client import CloudClient
 from edge.delivery.outbox import Outbox, OutboxRow
 from edge.errors import CloudRejected, CloudUnavailable
@@ -29,6 +37,19 @@ log = logging.getLogger(__name__)
 
 _NEVER_DUE = 2**62
 _LIFE_ALARMS = frozenset(kind.value for kind in LIFE_ALARM_KINDS)
+
+
+class _Unavailable:
+    """How many sends of a round failed as "try later", and whether the cloud answered any of them."""
+
+    __slots__ = ("count", "reachable")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.reachable = False
+
+    def __bool__(self) -> bool:
+        return self.count > 0
 
 
 class Forwarder:
@@ -43,6 +64,9 @@ class Forwarder:
         row_backoff: Backoff,
         batch: int,
         concurrency: int,
+        claims: KeyClaims | None = None,
+        probe_s: float = 1.0,
+        probe_timeout_s: float = 2.0,
     ) -> None:
         self._outbox = outbox
         self._cloud = cloud
@@ -52,13 +76,19 @@ class Forwarder:
         self._row_backoff = row_backoff
         self._batch = batch
         self._sem = asyncio.Semaphore(concurrency)
+        self._claims = claims if claims is not None else KeyClaims()
+        self._probe_s = probe_s
+        self._probe_timeout_s = probe_timeout_s
+        self._rewrites_seen = 0
+        self._trust_health = True  # a good /healthz ends the pause (see the module)
+        self._health_ended_pause = False
         self._wake = asyncio.Event()
         self.cloud_down = False
         self.rounds = 0  # completed send rounds; ``progress`` is notified after each
         self.progress = asyncio.Condition()
 
     def wake(self) -> None:
-        """New events are in the outbox."""
+        """New events are in the outbox (or one was released by degraded mode)."""
         self._wake.set()
 
     async def _wait(self, seconds: float | None) -> None:
@@ -72,65 +102,102 @@ class Forwarder:
     async def run(self) -> None:
         while True:
             self._wake.clear()
+            self._rewrites_seen = self._claims.rewrites
             if self.cloud_down:
                 rows = await self._outbox.heads(now_ms=_NEVER_DUE, limit=1)  # probe: most urgent only
             else:
                 rows = await self._outbox.heads(now_ms=self._clock_ms(), limit=self._batch)
+            if rows and all(self._claims.held(row.key) for row in rows):
+                await self._wait(None)  # degraded mode has them; it wakes us when done
+                continue
             if not rows:
                 due = await self._outbox.next_due_ms()
                 await self._wait(None if due is None else max(0.0, (due - self._clock_ms()) / 1000))
                 continue
             delivered, unavailable = await self._send_round(rows)
             await self._update_gauge()
-            async with self.progress:
-                self.rounds += 1
-                self.progress.notify_all()
             if delivered:
                 self._backoff.reset()
                 if self.cloud_down:
                     self.cloud_down = False
-                    self._metrics.cloud_up.set(1)
                     await self._outbox.make_all_due()
                     log.info("forwarder.cloud_back")
             elif unavailable:
                 if not self.cloud_down:
                     log.warning("forwarder.cloud_down pending_heads=%d", len(rows))
                 self.cloud_down = True
-                self._metrics.cloud_up.set(0)
+                if unavailable.reachable and self._health_ended_pause:
+                    self._trust_health = False  # "healthy", yet it refused again
+            async with self.progress:
+                self.rounds += 1
+                self.progress.notify_all()
+            if not delivered and unavailable:
                 # A pause, not a wait on ``_wake``: new events do not end it, the cloud is down for them too.
-                await asyncio.sleep(self._backoff.next_delay())
+                await self._pause(self._backoff.next_delay(), answered=unavailable.reachable)
 
-    async def _send_round(self, rows: list[OutboxRow]) -> tuple[int, int]:
+    async def _pause(self, delay_s: float, *, answered: bool) -> None:
+        """Wait out ``delay_s``, or less: until ``/healthz`` shows the cloud is back (see the module)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + delay_s
+        self._health_ended_pause = False
+        while (left := deadline - loop.time()) > 0:
+            await asyncio.sleep(min(self._probe_s, left))
+            if deadline - loop.time() <= 0:
+                return
+            if await self._cloud.healthy(timeout_s=self._probe_timeout_s):
+                if self._trust_health or not answered:
+                    self._health_ended_pause = True
+                    log.info("forwarder.cloud_answers waited_s=%.1f", delay_s - (deadline - loop.time()))
+                    return
+            else:
+                self._trust_health = True
+
+    async def _send_round(self, rows: list[OutboxRow]) -> tuple[int, _Unavailable]:
         results: list[str] = []
+        unavailable = _Unavailable()
         async with asyncio.TaskGroup() as group:
             for row in rows:
-                group.create_task(self._send_one(row, results))
-        return results.count("delivered") + results.count("duplicate"), results.count("retry")
+                if self._claims.try_claim(row.key):
+                    group.create_task(self._send_one(row, results, unavailable))
+        return results.count("delivered") + results.count("duplicate"), unavailable
 
-    async def _send_one(self, row: OutboxRow, results: list[str]) -> None:
-        async with self._sem:
-            try:
-                ack = await self._cloud.post_event(row.body)
-            except CloudRejected as exc:
-                if await self._reroute(row, exc):
-                    result = "rerouted"
-                else:
-                    await self._outbox.mark_rejected(row.id, now_ms=self._clock_ms(), error=str(exc))
-                    log.error("outbox.rejected key=%s status=%d", row.key, exc.status)
-                    result = "rejected"
-            except CloudUnavailable as exc:
-                delay = self._row_backoff.ceiling(row.attempts + 1)
-                await self._outbox.retry_later(
-                    row.id, next_try_ms=self._clock_ms() + int(delay * 1000), error=str(exc)
-                )
-                log.info("outbox.retry key=%s attempts=%d error=%s", row.key, row.attempts + 1, exc)
-                result = "retry"
+    async def _send_one(self, row: OutboxRow, results: list[str], unavailable: _Unavailable) -> None:
+        try:
+            async with self._sem:
+                await self._send_claimed(row, results, unavailable)
+        finally:
+            self._claims.release(row.key)
+
+    async def _send_claimed(self, row: OutboxRow, results: list[str], unavailable: _Unavailable) -> None:
+        if self._claims.rewrites != self._rewrites_seen:  # degraded mode changed a body since ``heads``
+            fresh = await self._outbox.pending_row(row.id)
+            if fresh is None:
+                return
+            row = fresh
+        try:
+            ack = await self._cloud.post_event(row.body)
+        except CloudRejected as exc:
+            if await self._reroute(row, exc):
+                result = "rerouted"
             else:
-                await self._outbox.mark_delivered(row.id, now_ms=self._clock_ms())
-                result = "duplicate" if ack.duplicate else "delivered"
-                log.info("outbox.delivered key=%s duplicate=%s", row.key, ack.duplicate)
-            self._metrics.forwarded.labels(result=result).inc()
-            results.append(result)
+                await self._outbox.mark_rejected(row.id, now_ms=self._clock_ms(), error=str(exc))
+                log.error("outbox.rejected key=%s status=%d", row.key, exc.status)
+                result = "rejected"
+        except CloudUnavailable as exc:
+            unavailable.count += 1
+            unavailable.reachable = unavailable.reachable or exc.reachable
+            delay = self._row_backoff.ceiling(row.attempts + 1)
+            await self._outbox.retry_later(
+                row.id, next_try_ms=self._clock_ms() + int(delay * 1000), error=str(exc)
+            )
+            log.info("outbox.retry key=%s attempts=%d error=%s", row.key, row.attempts + 1, exc)
+            result = "retry"
+        else:
+            await self._outbox.mark_delivered(row.id, now_ms=self._clock_ms())
+            result = "duplicate" if ack.duplicate else "delivered"
+            log.info("outbox.delivered key=%s duplicate=%s", row.key, ack.duplicate)
+        self._metrics.forwarded.labels(result=result).inc()
+        results.append(result)
 
     async def _reroute(self, row: OutboxRow, exc: CloudRejected) -> bool:
         """An SOS or fall the center refused as another gateway's device (403) is sent again flagged

@@ -56,6 +56,24 @@ class Stored:
 
 
 @dataclass(frozen=True, slots=True)
+class AlarmRow:
+    """A P1 alarm the cloud has not confirmed yet (what degraded mode looks at)."""
+
+    id: int
+    key: str
+    device_id: str
+    kind: str
+    created_ms: int
+    body: bytes
+
+
+_UNCONFIRMED = (
+    "WHERE status = 'pending' AND priority = 1 AND kind IN ('sos', 'fall', 'fall_device')"
+    " AND edge_notified_ms IS NULL"
+)
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxCounts:
     pending: int
     delivered: int
@@ -203,5 +221,69 @@ class Outbox:
 
         def update(conn: sqlite3.Connection) -> None:
             conn.execute("UPDATE outbox SET next_try_ms = 0 WHERE status = 'pending' AND next_try_ms > 0")
+
+        await self._db.run(update)
+
+    # -- degraded mode ------------------------------------------------------------------------------
+    async def pending_row(self, row_id: int) -> OutboxRow | None:
+        """The row as it is now, if it is still pending."""
+
+        def select(conn: sqlite3.Connection) -> OutboxRow | None:
+            row = conn.execute(
+                "SELECT id, key, device_id, priority, body, attempts FROM outbox"
+                " WHERE id = ? AND status = 'pending'",
+                (row_id,),
+            ).fetchone()
+            return None if row is None else OutboxRow(*row)
+
+        return await self._db.run(select)
+
+    async def unconfirmed_alarms(
+        self, *, created_before_ms: int, limit: int, after_id: int = 0
+    ) -> list[AlarmRow]:
+        """P1 alarms still pending, stored before ``created_before_ms``, that degraded mode has not
+        finished with (``edge_notified_ms`` unset), oldest first (from ``after_id`` on: pages)."""
+
+        def select(conn: sqlite3.Connection) -> list[AlarmRow]:
+            rows = conn.execute(
+                f"SELECT id, key, device_id, kind, created_ms, body FROM outbox {_UNCONFIRMED}"
+                " AND created_ms <= ? AND id > ? ORDER BY id LIMIT ?",
+                (created_before_ms, after_id, limit),
+            ).fetchall()
+            return [AlarmRow(*row) for row in rows]
+
+        return await self._db.run(select)
+
+    async def first_unconfirmed_alarm_ms(self) -> int | None:
+        """When the oldest alarm degraded mode may still have to act on was stored."""
+
+        def select(conn: sqlite3.Connection) -> int | None:
+            row = conn.execute(f"SELECT MIN(created_ms) FROM outbox {_UNCONFIRMED}").fetchone()
+            return None if row is None or row[0] is None else int(row[0])
+
+        return await self._db.run(select)
+
+    async def cancelled(self, key: str) -> bool:
+        """Did the person cancel the alarm ``key`` on the device (a ``sos_cancel`` naming it is stored)?"""
+
+        def select(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT 1 FROM outbox WHERE kind = 'sos_cancel'"
+                " AND json_extract(CAST(body AS TEXT), '$.ref_key') = ? LIMIT 1",
+                (key,),
+            ).fetchone()
+            return row is not None
+
+        return await self._db.run(select)
+
+    async def note_edge_notified(self, row_id: int, *, body: bytes | None, finished_ms: int | None) -> None:
+        """Degraded mode texted guardians for this alarm: ``body`` now names them (the cloud will not
+        text them again); ``finished_ms`` once it has nothing left to do for it."""
+
+        def update(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE outbox SET body = COALESCE(?, body), edge_notified_ms = ? WHERE id = ?",
+                (body, finished_ms, row_id),
+            )
 
         await self._db.run(update)

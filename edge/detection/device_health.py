@@ -7,6 +7,7 @@ that reports ``worn=False`` while its battery is fine is ``strap_removed``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ class HealthConfig:
     strap_confirm: int = 2
     storm_reconnects: int = 5
     storm_window_s: float = 600.0
+    watch_silence: bool = True  # the gateway watches silence itself (edge.liveness): False there
 
 
 HEALTH_DEFAULTS: dict[DeviceKind, HealthConfig] = {
@@ -110,7 +112,9 @@ class DeviceHealthMonitor:
         self._order.advance(t_ms)
         last = self._last_seen
         cfg = self.config
-        if last is None or self._silent or t_ms - last <= cfg.heartbeat_s * cfg.missed_beats * 1000:
+        if not cfg.watch_silence or last is None or self._silent:
+            return []
+        if t_ms - last <= cfg.heartbeat_s * cfg.missed_beats * 1000:
             return []
         self._silent = True
         if self._low:
@@ -131,12 +135,14 @@ class DeviceHealthMonitor:
 
 class HealthStream:
     """The gateway's health watch for one device of known kind: every uplink is a heartbeat (status
-    carries the battery, wear state whether it is worn), an online presence a reconnect, the tick
-    looks for silence."""
+    carries the battery, wear state whether it is worn), an online presence a reconnect. Silence is not
+    watched here: the gateway's :class:`~edge.liveness.detector.Liveness` does that (persisted across
+    restarts, last will, thresholds from the care plan)."""
 
     def __init__(self, setup: Setup) -> None:
         assert setup.kind is not None
-        self.monitor = DeviceHealthMonitor(setup.device_id, setup.kind)
+        config = dataclasses.replace(HEALTH_DEFAULTS[setup.kind], watch_silence=False)
+        self.monitor = DeviceHealthMonitor(setup.device_id, setup.kind, config)
 
     def observe(self, message: Observed, t_ms: int) -> Sequence[DetectionEvent]:
         if isinstance(message, Presence):

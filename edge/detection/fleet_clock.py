@@ -26,7 +26,16 @@ def _median(values: list[int]) -> int:
 class FleetClock:
     """``observe(device, device_ts, received_ms)`` for every accepted uplink; ``now(wall_ms)`` reads it."""
 
-    __slots__ = ("_latest", "_value", "_value_at", "fresh_ms", "min_devices", "sample", "thin")
+    __slots__ = (
+        "_heard_since",
+        "_latest",
+        "_value",
+        "_value_at",
+        "fresh_ms",
+        "min_devices",
+        "sample",
+        "thin",
+    )
 
     def __init__(self, *, sample: int = 31, min_devices: int = 3, fresh_ms: int = 10_000) -> None:
         if sample < 1 or min_devices < 1 or fresh_ms <= 0:
@@ -40,17 +49,23 @@ class FleetClock:
         self._value: int | None = None
         self._value_at = 0
         self.thin = True  # whether the last reading fell back to the wall-clock rate
+        self._heard_since = True  # a message came since the last reading (else a reading at the same
+        # wall time is the same: several detectors ask for one message's time)
 
     def observe(self, device_id: str, device_ts: int, received_ms: int) -> None:
         previous = self._latest.pop(device_id, None)
         if previous is not None and previous[0] > device_ts:  # a late, reordered message: keep the newer
             device_ts = previous[0]
         self._latest[device_id] = (device_ts, received_ms)
+        self._heard_since = True
         if len(self._latest) > self.sample:
             self._latest.popitem(last=False)
 
     def now(self, wall_ms: int) -> int:
         """Fleet time at wall time ``wall_ms`` (epoch ms; call with non-decreasing wall times)."""
+        if not self._heard_since and self._value is not None and wall_ms == self._value_at:
+            return self._value
+        self._heard_since = False
         fresh = [ts + (wall_ms - rx) for ts, rx in self._latest.values() if wall_ms - rx <= self.fresh_ms]
         self.thin = len(fresh) < self.min_devices
         if not self.thin:

@@ -6,8 +6,11 @@ unknown devices at intake anyway. Once a snapshot exists (fetched now or cached 
 devices missing from it are rejected as ``unknown_device``.
 
 Each entry may carry the person's care plan (:class:`~contracts.care_plan.CarePlan`), cached with the
-snapshot. A plan that does not validate is dropped (``None``: the detectors keep their defaults) and
-counted in ``bad_plans``; the device itself stays known.
+snapshot, and the person's masked name and guardians (:class:`~contracts.guardians.GuardianContact`):
+degraded mode texts them when the center does not confirm an alarm in time. The guardians' numbers are
+personal data kept in the edge database — keep ``data_dir`` readable by the gateway's user only. A plan
+that does not validate is dropped (``None``: the detectors keep their defaults) and counted in
+``bad_plans``; the device itself stays known.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
     ValidatorFunctionWrapHandler,
     field_validator,
@@ -29,6 +33,7 @@ from pydantic import (
 
 from contracts import DeviceKind
 from contracts.care_plan import CarePlan
+from contracts.guardians import GuardianContact
 from contracts.ids import DeviceId
 from edge.database import Database
 
@@ -46,6 +51,27 @@ class RegisteredDevice(BaseModel):
     care_plan: CarePlan | None = None
     hub_id: DeviceId | None = None  # a service-pack sensor: the hub that publishes for it
     room: Annotated[str, StringConstraints(max_length=16)] | None = None
+    masked_name: str | None = None
+    guardians: tuple[GuardianContact, ...] = ()
+
+    @field_validator("masked_name")
+    @classmethod
+    def _masked_only(cls, value: str | None) -> str | None:
+        """Only a masked name (surname + ``**``) is kept; anything else is dropped."""
+        return value if value is not None and value.endswith("**") and len(value) <= 66 else None
+
+    @field_validator("guardians", mode="wrap")
+    @classmethod
+    def _good_guardians(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler
+    ) -> tuple[GuardianContact, ...]:
+        """A malformed guardian list leaves the device without guardians (logged), never unknown."""
+        try:
+            found: tuple[GuardianContact, ...] = handler(value)
+        except ValidationError as exc:
+            log.warning("registry.bad_guardians errors=%d", exc.error_count())
+            return ()
+        return found
 
     @field_validator("care_plan", mode="wrap")
     @classmethod
@@ -124,6 +150,8 @@ class RegistryStore:
                 None if d.care_plan is None else d.care_plan.model_dump_json(),
                 d.hub_id,
                 d.room,
+                d.masked_name,
+                _GUARDIANS.dump_json(d.guardians).decode() if d.guardians else None,
             )
             for d in devices
         ]
@@ -133,8 +161,9 @@ class RegistryStore:
                 conn.execute("BEGIN")
                 conn.execute("DELETE FROM registry")
                 conn.executemany(
-                    "INSERT INTO registry (device_id, kind, subject_id, care_plan, hub_id, room)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO registry (device_id, kind, subject_id, care_plan, hub_id, room, masked_name,"
+                    " guardians)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
                 conn.execute(
@@ -150,10 +179,13 @@ class RegistryStore:
 
         def read(
             conn: sqlite3.Connection,
-        ) -> tuple[list[tuple[str, str, str | None, str | None, str | None, str | None]], str | None]:
+        ) -> tuple[
+            list[tuple[str, str, str | None, str | None, str | None, str | None, str | None, str | None]],
+            str | None,
+        ]:
             meta = conn.execute("SELECT value FROM meta WHERE name = ?", (_FETCHED_AT,)).fetchone()
             rows = conn.execute(
-                "SELECT device_id, kind, subject_id, care_plan, hub_id, room FROM registry"
+                "SELECT device_id, kind, subject_id, care_plan, hub_id, room, masked_name, guardians FROM registry"
             ).fetchall()
             return rows, None if meta is None else str(meta[0])
 
@@ -162,7 +194,7 @@ class RegistryStore:
             return None
         plans: dict[str, CarePlan | None] = {}  # a person's devices share one plan: parse it once
         devices = []
-        for device_id, kind, subject_id, plan_json, hub_id, room in rows:
+        for device_id, kind, subject_id, plan_json, hub_id, room, masked_name, guardians_json in rows:
             if plan_json is not None and plan_json not in plans:
                 plans[plan_json] = _plan(plan_json)
             plan = None if plan_json is None else plans[plan_json]
@@ -174,9 +206,24 @@ class RegistryStore:
                     care_plan=plan,
                     hub_id=hub_id,
                     room=room,
+                    masked_name=masked_name,
+                    guardians=_guardians(guardians_json),
                 )
             )
         return devices, int(fetched)
+
+
+_GUARDIANS: TypeAdapter[tuple[GuardianContact, ...]] = TypeAdapter(tuple[GuardianContact, ...])
+
+
+def _guardians(text: str | None) -> tuple[GuardianContact, ...]:
+    if text is None:
+        return ()
+    try:
+        return _GUARDIANS.validate_json(text)
+    except ValidationError:
+        log.warning("registry.bad_cached_guardians")
+        return ()
 
 
 def _plan(text: str) -> CarePlan | None:

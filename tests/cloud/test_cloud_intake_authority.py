@@ -11,13 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
-from cloud_harness import EDGE_ID, EDGE_TOKEN, OTHER_EDGE_ID, OTHER_EDGE_TOKEN, T0, RunningCloud
+from cloud_harness import EDGE_ID, EDGE_TOKEN, OTHER_EDGE_ID, OTHER_EDGE_TOKEN, T0, RunningCloud, SseReader
 
 from contracts.identity import event_key, finding_key, variant_key
 from contracts.intake import EdgeEvent, EventKind, Severity
 
 INTAKE = "/api/v1/intake/events"
 TOKENS = {EDGE_ID: EDGE_TOKEN, OTHER_EDGE_ID: OTHER_EDGE_TOKEN}
+OP_TWO_STREETS = {"xiyingmen", "liqizhuang"}  # the demo operator of two streets
 
 
 def _event(
@@ -185,3 +186,49 @@ async def test_a_different_message_under_a_taken_key_is_a_new_alarm(
     incident = (await operator.get(f"/api/v1/incidents/{two.json()['incident_id']}")).json()
     assert incident["origin_key"] == variant_key(first["key"], "0000000000000002")
     assert incident["status"] == "new"
+
+
+async def test_an_unassigned_alarm_reaches_operators_of_every_scope(cloud: RunningCloud) -> None:
+    """No person, so no street: an operator of two streets (op-two) gets it on the live stream, in the
+    queue and in the detail, and can claim it; a person's alarm outside those streets stays out of sight."""
+    stranger = _event(
+        edge_id=EDGE_ID, device_id="stranger-77", seq=1, kind=EventKind.SOS, derived=True, unassigned=False
+    )
+    async with cloud.staff_client("op-two") as scoped, cloud.edge_client(EDGE_TOKEN) as edge:
+        async with scoped.stream("GET", "/api/v1/stream", timeout=httpx.Timeout(10, read=None)) as stream:
+            reader = SseReader(stream)
+            await reader.comment()
+            answer = await edge.post(INTAKE, json=stranger)
+            assert answer.status_code == 201, answer.text
+            created = await reader.until("incident.created")
+        incident_id = int(answer.json()["incident_id"])
+        assert created.data["id"] == incident_id and created.data["unassigned"] is True
+        assert incident_id in [i["id"] for i in (await scoped.get("/api/v1/incidents")).json()]
+        detail = await scoped.get(f"/api/v1/incidents/{incident_id}")
+        assert detail.status_code == 200 and detail.json()["subject"] is None
+        claim = await scoped.post(
+            f"/api/v1/incidents/{incident_id}/acknowledge", json={"version": detail.json()["version"]}
+        )
+        assert claim.status_code == 200, claim.text
+        assert claim.json()["owner"] == "op-two"
+        plan = await scoped.get(f"/api/v1/incidents/{incident_id}/response-plan")
+        assert plan.status_code == 404  # no person, so no plan (the console says so)
+    async with cloud.operator_client() as admin:
+        streets = {s["id"]: s["code"] for s in (await admin.get("/api/v1/streets")).json()}
+        subjects = (await admin.get("/api/v1/subjects", params={"limit": 500})).json()
+    outside = next(
+        s["device_ids"][0]
+        for s in subjects
+        if streets[s["community"]["street_id"]] not in OP_TWO_STREETS and s["device_ids"]
+    )
+    async with cloud.staff_client("op-two") as scoped, cloud.edge_client(EDGE_TOKEN) as edge:
+        theirs = await edge.post(
+            INTAKE,
+            json=_event(
+                edge_id=EDGE_ID, device_id=outside, seq=1, kind=EventKind.SOS, derived=True, unassigned=False
+            ),
+        )
+        assert theirs.status_code == 201, theirs.text
+        hidden = int(theirs.json()["incident_id"])
+        assert hidden not in [i["id"] for i in (await scoped.get("/api/v1/incidents")).json()]
+        assert (await scoped.get(f"/api/v1/incidents/{hidden}")).status_code == 404

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import sqlite3
 from pathlib import Path
 
 import httpx
 from cloud_harness import OTHER_EDGE_TOKEN, RunningCloud, StartCloud
+from sqlalchemy import text
 
+from cloud.db import create_engine
 from cloud.registry.demo import demo_devices, demo_pack_sensors
 from cloud.registry.district import XIQING_STREETS
 from cloud.registry.secrets import matches
@@ -86,14 +86,16 @@ async def test_a_new_device_gets_its_broker_secret_once_and_the_center_keeps_onl
     assert answer["mqtt_username"] == "card-9002" and len(secret) >= 24
     listed = await operator.get("/api/v1/devices", params={"limit": 500})
     assert secret not in listed.text and "mqtt_secret" not in listed.text
-    database = Path(cloud.settings.database_url.removeprefix("sqlite+aiosqlite:///"))
-    stored = _stored_hash(database, "card-9002")
+    url = cloud.settings.database_url
+    stored = await _stored_hash(url, "card-9002")
     assert stored != secret and matches(secret, stored)
-    assert secret.encode() not in await asyncio.to_thread(_database_bytes, database)  # nor in the WAL
+    if url.startswith("sqlite"):  # the file itself (and its WAL) never holds the secret
+        database = Path(url.removeprefix("sqlite+aiosqlite:///"))
+        assert secret.encode() not in await asyncio.to_thread(_database_bytes, database)
     rotated = await operator.post("/api/v1/devices/card-9002/secret")
     assert rotated.status_code == 200, rotated.text
     new_secret = rotated.json()["mqtt_secret"]
-    assert new_secret != secret and matches(new_secret, _stored_hash(database, "card-9002"))
+    assert new_secret != secret and matches(new_secret, await _stored_hash(url, "card-9002"))
     assert (await operator.post("/api/v1/devices/card-0000/secret")).status_code == 404
     async with httpx.AsyncClient(base_url=cloud.url) as anonymous:
         assert (await anonymous.post("/api/v1/devices/card-9002/secret")).status_code == 401
@@ -103,12 +105,17 @@ def _database_bytes(database: Path) -> bytes:
     return b"".join(path.read_bytes() for path in database.parent.glob(database.name + "*"))
 
 
-def _stored_hash(database: Path, device_id: str) -> str:
-    with contextlib.closing(sqlite3.connect(database)) as conn:
-        row = conn.execute(
-            "SELECT mqtt_secret_hash FROM devices WHERE device_id = ?", (device_id,)
-        ).fetchone()
-    return str(row[0])
+async def _stored_hash(url: str, device_id: str) -> str:
+    """What the database itself holds for the device (SQLite or PostgreSQL, read beside the service)."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            stored = await conn.scalar(
+                text("SELECT mqtt_secret_hash FROM devices WHERE device_id = :id"), {"id": device_id}
+            )
+    finally:
+        await engine.dispose()
+    return str(stored)
 
 
 async def test_registry_validation_names_the_field(operator: httpx.AsyncClient) -> None:

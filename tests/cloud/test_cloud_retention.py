@@ -7,11 +7,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from cloud.auth.models import StaffAccount
 from cloud.commands.models import CommandRecord
 from cloud.db import Database, open_database
+from cloud.escalation.models import EscalationRecord, EscalationTimer
 from cloud.incidents.models import Incident
 from cloud.intake.models import EventRecord
 from cloud.notify.models import ConsoleSms, GuardianReply, Notification
+from cloud.plans.models import RevealRecord
 from cloud.registry import service
 from cloud.registry.models import Guardian
 from cloud.registry.schemas import SubjectIn
@@ -50,7 +53,12 @@ async def _world(db: Database) -> dict[str, int]:
         guardian = Guardian(
             subject_id=subject.id, name="李强", phone="+8613900000001", relation="儿子", created_at=old
         )
-        session.add(guardian)
+        staff = StaffAccount(
+            username="auditor-test", display_name="t", role="operator", password_hash="x",
+            created_at=old, updated_at=old,
+        )  # fmt: skip
+        session.add_all([guardian, staff])
+        await session.flush()
         for name, status, updated in (
             ("gone", "resolved", old),
             ("kept", "cancelled", recent),
@@ -107,6 +115,23 @@ async def _world(db: Database) -> dict[str, int]:
                         created_at=updated,
                         acked_at=updated,
                     ),
+                    EscalationRecord(incident_id=incident.id, policy={}, opened_at=updated),
+                    EscalationTimer(
+                        incident_id=incident.id,
+                        kind="step",
+                        step=0,
+                        action="realert_consoles",
+                        due_at=updated,
+                        state="cancelled",
+                    ),
+                    RevealRecord(
+                        at=updated,
+                        staff_id=staff.id,
+                        username=staff.username,
+                        subject_id=subject.id,
+                        incident_id=incident.id,
+                        field="address",
+                    ),
                 ]
             )
         session.add_all(
@@ -142,10 +167,19 @@ async def test_purge_removes_expired_incidents_with_everything_that_hangs_off_th
         async with db.sessions() as session:
             left = set(await session.scalars(select(Incident.id)))
         assert left == {ids["kept"], ids["open"]}
-        for model in (TimelineEntry, EventRecord, Notification, GuardianReply):
+        for model in (
+            TimelineEntry,
+            EventRecord,
+            Notification,
+            GuardianReply,
+            EscalationRecord,
+            EscalationTimer,
+        ):
             assert await _count(db, model, incident_id=ids["gone"]) == 0, model.__name__
             assert await _count(db, model, incident_id=ids["kept"]) == 1, model.__name__
             assert await _count(db, model, incident_id=ids["open"]) == 1, model.__name__
+        assert await _count(db, RevealRecord) == 3  # the audit of reveals outlives the incident
+        assert await _count(db, RevealRecord, incident_id=None) == 1
         assert await _count(db, ConsoleSms) == 1
         assert await _count(db, CommandRecord) == 3  # kept's, open's, and the unacknowledged one
         job = RetentionJob(sessions=db.sessions, policy=POLICY, now_ms=lambda: NOW, interval_s=3600)

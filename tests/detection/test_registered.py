@@ -76,7 +76,11 @@ def _inactivity_scenario(device: str, t0: int) -> list[Step]:
 
 
 def _health_scenario(device: str, t0: int) -> list[Step]:
-    return [Status(device_id=device, seq=1, ts=t0, battery_pct=90), t0 + 4 * HOUR]
+    # silence is the gateway's liveness watch (edge/liveness), not this detector's: a battery running low
+    return [
+        Status(device_id=device, seq=1, ts=t0, battery_pct=90),
+        Status(device_id=device, seq=2, ts=t0 + HOUR, battery_pct=12),
+    ]
 
 
 def _home_scenario(device: str, t0: int) -> list[Step]:

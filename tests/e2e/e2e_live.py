@@ -11,6 +11,8 @@ import orjson
 import pytest
 
 Incidents = dict[Any, dict[str, Any]]
+# the events whose data is the incident list item (incident.realert / incident.escalated carry only an id)
+INCIDENT_EVENTS = frozenset({"incident.created", "incident.updated"})
 
 
 class LiveIncidents:
@@ -33,7 +35,7 @@ class LiveIncidents:
                 elif line.startswith("data:"):
                     data += line[5:].strip()
                 elif not line:
-                    if event.startswith("incident.") and data:
+                    if event in INCIDENT_EVENTS and data:
                         item = orjson.loads(data)
                         async with self._changed:
                             self.by_id[item["id"]] = item

@@ -73,6 +73,12 @@ class CloudStandIn:
             ack = IntakeAck(key=event.key, incident_id=f"inc-{event.key}", duplicate=duplicate)
             return JSONResponse(ack.model_dump(), status_code=status)
 
+        @app.get("/healthz")
+        async def healthz() -> Response:
+            if self.fail_with is not None:
+                return JSONResponse({"status": "failing"}, status_code=503)
+            return JSONResponse({"status": "ok"})
+
         @app.get("/api/v1/edges/{edge_id}/devices")
         async def devices(edge_id: str, authorization: Auth = None) -> Response:
             self._check_token(authorization)

@@ -10,7 +10,8 @@ from edge_cloud_standin import CloudStandIn
 from edge_testkit import BASE_TS, DeviceLink
 
 from contracts import AccelBatch, DeviceKind, EventKind, Status, encode
-from edge.detection.adapter import TICK_MARGIN_MS, DetectionAdapter
+from edge.detection.adapter import DetectionAdapter
+from edge.liveness.detector import Liveness
 from edge.pipeline import Pipeline
 
 
@@ -64,15 +65,22 @@ async def test_fall_in_acceleration_becomes_a_p1_event(
 
 def test_device_silence_is_raised_by_the_tick_on_the_device_clock() -> None:
     adapter = DetectionAdapter(lambda _d: DeviceKind.WEARABLE)
-    pipeline = Pipeline("edge-1", [adapter])
+    liveness = Liveness(
+        clock=adapter.clock,
+        kind_of=lambda _d: DeviceKind.WEARABLE,
+        plan_of=lambda _d: None,
+        offline_grace_s=120,
+    )
+    pipeline = Pipeline("edge-1", [adapter, liveness])
     now = BASE_TS + 5_000  # the gateway clock is 5 s ahead of the device
     status = Status(device_id="w1", seq=9, ts=BASE_TS, battery_pct=80)
     assert pipeline.handle(status, received_ms=now).events == []
-    assert pipeline.tick(now + 10 * 60_000) == []  # 10 min: not silent yet (3 beats of 5 min)
-    silent_at = now + 15 * 60_000 + TICK_MARGIN_MS + 1_000
+    assert pipeline.tick(now + 10 * 60_000 - 1) == []  # a wearable is silent after 10 min
+    silent_at = now + 10 * 60_000
     [event] = pipeline.tick(silent_at)
     assert event.kind is EventKind.DEVICE_SILENT and event.seq == 9
     assert event.key.startswith("w1:9.device_silent.t")
+    assert event.device_ts == BASE_TS + 10 * 60_000  # on the device's clock
     assert pipeline.tick(silent_at + 60_000) == []  # once per silent spell
     # a late message on the device clock is still accepted after the ticks
     assert pipeline.handle(status.model_copy(update={"seq": 10, "ts": BASE_TS + 1}), now).events == []

@@ -165,7 +165,7 @@ class Console:
                 elif line.startswith("data:"):
                     data += line[5:].strip()
                 elif not line:
-                    if event.startswith("incident.") and data:
+                    if event in ("incident.created", "incident.updated") and data:  # not realert/escalated
                         item = orjson.loads(data)
                         async with self._changed:
                             self.by_id[item["id"]] = item

@@ -7,6 +7,7 @@ import { anyDialogOpen, askAction } from "./dialogs.js";
 import { domId, h } from "./dom.js";
 import { formatClock, formatElapsed, toMillis } from "./format.js";
 import { applyTranslations, bindLangToggle, label, t } from "./i18n.js";
+import { renderPlan } from "./plan.js";
 import { IncidentStore, isOpen, matchesFilter } from "./queue.js";
 
 const FRESH_MS = 15000; // how long a new alarm stays highlighted (or until acknowledged)
@@ -25,6 +26,7 @@ const state = {
   fresh: new Map(), // id -> epoch ms when it arrived
   detail: null, // the full incident shown in the detail pane
   busy: false,
+  me: null, // the signed-in staff member (GET /api/v1/auth/me)
 };
 
 const $ = (id) => document.getElementById(id);
@@ -45,7 +47,7 @@ function rowFor(incident, now) {
       dataset: { id },
     },
     severityBadge(incident.severity),
-    h("span", { class: "row-main" }, h("span", { class: "kind" }, kindText(incident), latestKindText(incident) ? h("span", { class: "latest-kind" }, ` · ${latestKindText(incident)}`) : null), h("span", { class: "who" }, whoOf(incident))),
+    h("span", { class: "row-main" }, h("span", { class: "kind" }, kindText(incident), latestKindText(incident) ? h("span", { class: "latest-kind" }, ` · ${latestKindText(incident)}`) : null), h("span", { class: "who" }, whoOf(incident), h("span", { class: incident.owner ? "owner" : "owner none" }, incident.owner ? ` · 👤 ${incident.owner}` : ` · ${t("owner.none")}`), incident.drill ? h("span", { class: "chip drill" }, t("drill")) : null)),
     h("span", { class: "where" }, whereOf(incident)),
     statusChip(incident.status),
     isOpen(incident)
@@ -138,7 +140,12 @@ async function loadDetail() {
   if (summary) showDetail({ ...summary, timeline: state.detail?.id === summary.id ? state.detail.timeline : [] });
   try {
     const full = await getIncident(id);
-    if (request === detailRequest) showDetail(full);
+    if (request === detailRequest) {
+      showDetail(full);
+      const plan = h("div", { class: "plan", id: "plan" });
+      $("detail-body").append(h("h3", {}, t("plan.title")), plan);
+      renderPlan(plan, full);
+    }
   } catch {
     // the summary stays on screen; the next update retries
   }
@@ -185,8 +192,11 @@ async function runAction(action) {
   const id = state.selectedId;
   const button = document.querySelector(`[data-action="${action}"]`);
   if (id === null || state.busy || button?.disabled) return;
-  const body = await askAction(action);
-  if (body === null) return;
+  const answer = await askAction(action);
+  if (answer === null) return;
+  // the version this screen shows: if someone else changed the incident meanwhile, the server says 409
+  const version = state.store.get(id)?.version;
+  const body = typeof version === "number" ? { ...answer, version } : answer;
   state.busy = true;
   updateActionButtons();
   let done = false;
@@ -199,8 +209,10 @@ async function runAction(action) {
     done = true;
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) await requireLogin();
-    const reason = error instanceof ApiError && error.status === 409 ? t("action.conflict") : error.message;
+    // 409: another operator got there first; the server's message names who has it now
+    const reason = error instanceof ApiError && error.status === 409 ? error.message || t("action.conflict") : error.message;
     toast(t("action.failed", { reason }), true);
+    if (error instanceof ApiError && error.status === 409) reloadQueue();
   } finally {
     state.busy = false;
     renderQueue();
@@ -234,6 +246,28 @@ function onIncident(incident, created) {
   if (state.selectedId === null && matchesFilter(incident, state.filter)) state.selectedId = id;
   renderQueue();
   if (id === state.selectedId) loadDetail();
+}
+
+/** The escalation re-alerts an unclaimed incident (every console in scope sounds, again and again until
+ * someone claims it) or its owner (a repeat press, a guardian's message). */
+function onRealert(data) {
+  const incident = state.store.get(String(data.id));
+  if (data.owner && state.me && data.owner !== state.me.username) return; // someone else's incident
+  beep(true);
+  showBanner(
+    t(data.owner ? "alert.owner" : "alert.unclaimed", {
+      id: data.id,
+      kind: incident ? kindText(incident) : "",
+      where: incident ? whereOf(incident) : "",
+    }),
+    true,
+  );
+}
+
+function onEscalated(data) {
+  if (!state.me || state.me.role === "operator") return; // the supervisors' alert
+  beep(true);
+  showBanner(t(data.reason === "ladder_exhausted" ? "alert.ladderExhausted" : "alert.supervisor", { id: data.id }), true);
 }
 
 function setConnection(status) {
@@ -276,7 +310,9 @@ async function init() {
   applyTranslations();
   const operator = await requireLogin();
   if (operator === null) return;
-  $("operator-name").textContent = operator.username ?? operator.handle ?? "—";
+  state.me = operator;
+  $("operator-name").textContent = operator.display_name ?? operator.username ?? "—";
+  $("nav-admin").hidden = operator.role !== "admin";
   bindLangToggle($("lang-toggle"), () => {
     renderQueue();
     if (state.detail) renderDetail($("detail-body"), state.detail);
@@ -311,6 +347,8 @@ async function init() {
     {
       "incident.created": (data) => onIncident(data, true),
       "incident.updated": (data) => onIncident(data, false),
+      "incident.realert": onRealert,
+      "incident.escalated": onEscalated,
     },
     setConnection,
     reloadQueue,
