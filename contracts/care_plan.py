@@ -119,6 +119,8 @@ class HomePlan(_Section):
     night_start: ClockTime = "23:00"
     night_end: ClockTime = "05:30"
     morning_grace_min: Annotated[int, Field(ge=10, le=240)] = 20
+
+
 # Below the 5-minute heartbeat only for tests and demos (a short threshold reports every device).
 SilentMinutes = Annotated[float, Field(ge=0.05, le=7 * 24 * 60, allow_inf_nan=False)]
 

@@ -19,8 +19,8 @@ from cloud.escalation.ladder import Advance, Channel, Contact, ContactRole, Ladd
 from cloud.escalation.models import CANCELLED, LADDER, PENDING, EscalationRecord, EscalationTimer
 from cloud.escalation.policy import Policy
 from cloud.incidents.models import Incident
-from cloud.notify.budgeted import Recipient, queue_message
 from cloud.incidents.presentation import home_room
+from cloud.notify.budgeted import Recipient, queue_message
 from cloud.notify.templates import alert_text, drill_marked, voice_text
 from cloud.registry.models import Device, Subject
 from cloud.registry.scope import street_of_subject
@@ -73,17 +73,24 @@ async def _message(session: AsyncSession, incident: Incident, rung: Rung) -> tup
     subject = await session.get(Subject, incident.subject_id) if incident.subject_id is not None else None
     device = await session.get(Device, incident.device_id)
     masked = subject.masked_name if subject is not None else "**"
-    common = {
-        "language": rung.contact.language,
-        "masked_name": masked,
-        "device_kind": device.kind if device is not None else "",
-        "incident_kind": incident.kind,
-        "at_ms": incident.device_ts,
-    }
+    language, kind = rung.contact.language, device.kind if device is not None else ""
     if rung.channel is Channel.VOICE:
-        text = voice_text(**common)
+        text = voice_text(
+            language=language,
+            masked_name=masked,
+            device_kind=kind,
+            incident_kind=incident.kind,
+            at_ms=incident.device_ts,
+        )
     else:  # a home sensor's alarm names the room it is in (``（厨房）``)
-        text = alert_text(**common, room=await home_room(session=session, incident=incident))
+        text = alert_text(
+            language=language,
+            masked_name=masked,
+            device_kind=kind,
+            incident_kind=incident.kind,
+            at_ms=incident.device_ts,
+            room=await home_room(session=session, incident=incident),
+        )
     return (drill_marked(text, rung.contact.language) if incident.drill else text), masked
 
 

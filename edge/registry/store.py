@@ -185,7 +185,8 @@ class RegistryStore:
         ]:
             meta = conn.execute("SELECT value FROM meta WHERE name = ?", (_FETCHED_AT,)).fetchone()
             rows = conn.execute(
-                "SELECT device_id, kind, subject_id, care_plan, hub_id, room, masked_name, guardians FROM registry"
+                "SELECT device_id, kind, subject_id, care_plan, hub_id, room, masked_name, guardians"
+                " FROM registry"
             ).fetchall()
             return rows, None if meta is None else str(meta[0])
 
