@@ -20,11 +20,19 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from cloud.auth import accounts
+from cloud.auth import admin_views as account_views
 from cloud.auth import views as auth_views
-from cloud.auth.tokens import PasswordHash, SessionSigner
+from cloud.auth.passwords import Passwords
+from cloud.auth.seed import seed_staff
+from cloud.auth.tokens import SessionSigner
 from cloud.commands import views as command_views
 from cloud.console.pages import router as console_router
 from cloud.db import Database, open_database
+from cloud.drills import views as drill_views
+from cloud.escalation import views as escalation_views
+from cloud.escalation.policy import center_policies
+from cloud.escalation.scheduler import EscalationScheduler
 from cloud.http_errors import install_error_handlers
 from cloud.inbound import dev_phone as notify_views
 from cloud.inbound import webhooks as notify_webhooks
@@ -36,9 +44,11 @@ from cloud.notify.console import ConsoleNotifier
 from cloud.notify.port import Notifier
 from cloud.notify.twilio import TwilioNotifier
 from cloud.notify.worker import OutboxWorker
+from cloud.plans import views as plan_views
 from cloud.registry import service as registry_service
 from cloud.registry import views as registry_views
 from cloud.registry.demo import load_demo
+from cloud.reports import views as report_views
 from cloud.response import views as incident_views
 from cloud.settings import CloudSettings
 from cloud.state import CloudState
@@ -72,16 +82,16 @@ def build_notifier(
     return ConsoleNotifier(now_ms=now_ms, sessions=db.sessions, hub=hub)
 
 
-def _operator_password(settings: CloudSettings) -> PasswordHash:
+def _first_password(settings: CloudSettings) -> str:
     if settings.operator_password is not None:
-        return PasswordHash.create(settings.operator_password.get_secret_value())
+        return settings.operator_password.get_secret_value()
     generated = secrets.token_urlsafe(12)
     log.warning(
         "auth.generated_password username=operator password=%s "
         "(set ANXIN_CLOUD_OPERATOR_PASSWORD to choose one)",
         generated,
     )
-    return PasswordHash.create(generated)
+    return generated
 
 
 def _session_signer(settings: CloudSettings) -> SessionSigner:
@@ -91,11 +101,20 @@ def _session_signer(settings: CloudSettings) -> SessionSigner:
     return SessionSigner(secrets.token_bytes(32))
 
 
-async def _prepare_registry(db: Database, settings: CloudSettings, now_ms: int) -> None:
+async def _prepare_registry(db: Database, settings: CloudSettings, passwords: Passwords, now_ms: int) -> None:
     async with db.sessions() as session:
         seeded = await registry_service.seed_district(session=session)
         demo = settings.demo_data and await load_demo(session=session, now_ms=now_ms)
+        needs_staff = not await accounts.count_accounts(session=session)
         await session.commit()
+    if needs_staff:  # hash outside the transaction (argon2 is slow on purpose)
+        password_hash = await asyncio.to_thread(passwords.hash, _first_password(settings))
+        async with db.sessions() as session:
+            staff = await seed_staff(
+                session=session, password_hash=password_hash, demo=settings.demo_data, now_ms=now_ms
+            )
+            await session.commit()
+        log.info("staff.seeded accounts=%s", ",".join(staff))
     if seeded or demo:
         log.info("registry.seeded district=%s demo=%s", seeded, demo)
 
@@ -109,13 +128,17 @@ def create_app(
     """The district center's API. ``now_ms`` and ``twilio_transport`` are seams for tests."""
     hub = LiveHub()
     metrics = CloudMetrics()
+    policies = center_policies(settings.escalation_policies)  # a bad policy fails here, before serving
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = await open_database(settings.database_url)
         notifier: Notifier | None = None
         try:
-            await _prepare_registry(db, settings, now_ms())
+            passwords = await asyncio.to_thread(
+                Passwords, settings.password_hash_memory_kib, settings.password_hash_time_cost
+            )
+            await _prepare_registry(db, settings, passwords, now_ms())
             notifier = build_notifier(settings, db, hub, now_ms, twilio_transport)
             state = CloudState(
                 settings=settings,
@@ -124,7 +147,8 @@ def create_app(
                 metrics=metrics,
                 notifier=notifier,
                 signer=_session_signer(settings),
-                operator_password=_operator_password(settings),
+                passwords=passwords,
+                policies=policies,
                 now_ms=now_ms,
             )
             worker = OutboxWorker(
@@ -135,10 +159,21 @@ def create_app(
                 metrics=metrics,
                 max_attempts=settings.notify_retry_max,
                 send_timeout_s=settings.notify_timeout_s,
+                on_failed=state.escalation_wakeup,
+            )
+            scheduler = EscalationScheduler(
+                db=db,
+                hub=hub,
+                now_ms=now_ms,
+                wakeup=state.escalation_wakeup,
+                outbox_wakeup=state.outbox_wakeup,
+                metrics=metrics,
+                late_grace_ms=round(settings.escalation_late_grace_s * 1000),
             )
             app.state.cloud = state
             async with asyncio.TaskGroup() as tg:
                 worker_task = tg.create_task(worker.run(), name="notify-outbox")
+                scheduler_task = tg.create_task(scheduler.run(), name="escalation-scheduler")
                 log.info(
                     "cloud.started backend=%s notifier=%s",
                     db.engine.url.get_backend_name(),
@@ -149,6 +184,7 @@ def create_app(
                 finally:
                     hub.close()
                     worker_task.cancel()
+                    scheduler_task.cancel()
         finally:
             app.state.cloud = None
             hub.close()
@@ -170,6 +206,11 @@ def create_app(
     install_error_handlers(app)
     for router in (
         auth_views.router,
+        account_views.router,
+        plan_views.router,
+        report_views.router,
+        drill_views.router,
+        escalation_views.router,
         registry_views.router,
         intake_views.router,
         incident_views.router,

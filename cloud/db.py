@@ -43,6 +43,21 @@ class Database:
     engine: AsyncEngine
     maker: async_sessionmaker[AsyncSession]
     write_lock: asyncio.Lock | None = None
+    read_engine: AsyncEngine | None = None  # SQLite only: plain reads that never take the write lock
+
+    @asynccontextmanager
+    async def reads(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session that may be opened while a unit of work is open (sign-in checks, reports).
+
+        On SQLite it uses its own connections without ``BEGIN IMMEDIATE`` (WAL readers never wait for
+        the writer); on PostgreSQL it is an ordinary session.
+        """
+        if self.read_engine is None:
+            async with self.maker() as session:
+                yield session
+            return
+        async with AsyncSession(self.read_engine, expire_on_commit=False) as session:
+            yield session
 
     @asynccontextmanager
     async def sessions(self) -> AsyncIterator[AsyncSession]:
@@ -61,6 +76,8 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not None:
+            await self.read_engine.dispose()
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -79,6 +96,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+def _sqlite_read_only(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # autocommit: every read sees the latest commit
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def create_read_engine(url: str) -> AsyncEngine | None:
+    """A second engine for plain reads on SQLite (None on other backends)."""
+    if make_url(url).get_backend_name() != "sqlite":
+        return None
+    engine = create_async_engine(url)
+    event.listen(engine.sync_engine, "connect", _sqlite_read_only)
+    return engine
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -119,4 +153,9 @@ async def open_database(url: str) -> Database:
         await engine.dispose()
         raise
     lock = asyncio.Lock() if engine.url.get_backend_name() == "sqlite" else None
-    return Database(engine=engine, maker=async_sessionmaker(engine, expire_on_commit=False), write_lock=lock)
+    return Database(
+        engine=engine,
+        maker=async_sessionmaker(engine, expire_on_commit=False),
+        write_lock=lock,
+        read_engine=create_read_engine(url),
+    )

@@ -1,4 +1,5 @@
-"""Typed FastAPI dependencies: the app state, a DB session, the clock, the operator and the edge."""
+"""Typed FastAPI dependencies: the app state, a DB session, the clock, the signed-in staff member (and
+their role) and the edge."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud.auth import accounts
+from cloud.auth.access import Role, Staff
 from cloud.auth.tokens import tokens_equal
-from cloud.errors import NotAuthenticated, Unavailable
+from cloud.errors import Forbidden, NotAuthenticated, Unavailable
 from cloud.state import CloudState
 
 SESSION_COOKIE = "anxin_session"
@@ -41,16 +44,49 @@ def get_clock(state: StateDep) -> Callable[[], int]:
 ClockDep = Annotated[Callable[[], int], Depends(get_clock)]
 
 
-def current_operator(request: Request, state: StateDep) -> str:
-    """The logged-in operator's handle, from the signed session cookie; 401 otherwise."""
+async def current_staff(request: Request, state: StateDep) -> Staff:
+    """The signed-in staff member: a signed cookie naming a live server-side session; 401 otherwise.
+
+    The lookup uses :meth:`Database.reads`, so it never waits for (or holds) the request's unit of work.
+    """
+    cached: Staff | None = getattr(request.state, "staff", None)
+    if cached is not None:
+        return cached
     value = request.cookies.get(SESSION_COOKIE)
-    username = state.signer.verify(value, now_s=state.now_ms() // 1000) if value else None
-    if username is None:
+    now_ms = state.now_ms()
+    token = state.signer.verify(value, now_s=now_ms // 1000) if value else None
+    staff = None
+    if token is not None:
+        async with state.db.reads() as session:
+            staff = await accounts.resolve_session(session=session, token=token, now_ms=now_ms)
+    if staff is None:
         raise NotAuthenticated("log in first (POST /api/v1/auth/login)")
-    return username
+    request.state.staff = staff
+    return staff
+
+
+StaffDep = Annotated[Staff, Depends(current_staff)]
+
+
+def current_operator(staff: StaffDep) -> str:
+    """The signed-in staff member's username (for routes that only need a name for the timeline)."""
+    return staff.username
 
 
 OperatorDep = Annotated[str, Depends(current_operator)]
+
+
+def require(role: Role) -> Callable[[Staff], Staff]:
+    def check(staff: StaffDep) -> Staff:
+        if not staff.at_least(role):
+            raise Forbidden(f"this needs the {role.value} role", field="role")
+        return staff
+
+    return check
+
+
+SupervisorDep = Annotated[Staff, Depends(require(Role.SUPERVISOR))]
+AdminDep = Annotated[Staff, Depends(require(Role.ADMIN))]
 
 
 def authenticated_edge(request: Request, state: StateDep) -> str:

@@ -63,3 +63,14 @@ class CloudMetrics:
             "anxin_cloud_auth_failures", "Rejected credentials", ["kind"], registry=r
         )
         self.notify = NotifyMetrics.create(r)
+        self.escalation_late_steps = Gauge(
+            "anxin_cloud_escalation_late_steps",
+            "Escalation steps overdue by more than the grace (auditor: the scheduler is behind)",
+            registry=r,
+        )
+        self.escalation_lateness = Histogram(
+            "anxin_cloud_escalation_step_lateness_seconds",
+            "How late escalation steps fired after their due time",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+            registry=r,
+        )

@@ -26,12 +26,16 @@ class Base(DeclarativeBase):
 
 def load_all_models() -> MetaData:
     """Import every domain's models so ``Base.metadata`` is complete (for Alembic)."""
+    from cloud.auth import models as _auth
     from cloud.commands import models as _commands
+    from cloud.drills import models as _drills
+    from cloud.escalation import models as _escalation
     from cloud.incidents import models as _incidents
     from cloud.intake import models as _intake
     from cloud.notify import models as _notify
+    from cloud.plans import models as _plans
     from cloud.registry import models as _registry
     from cloud.timeline import models as _timeline
 
-    del _commands, _incidents, _intake, _notify, _registry, _timeline
+    del _auth, _commands, _drills, _escalation, _incidents, _intake, _notify, _plans, _registry, _timeline
     return Base.metadata

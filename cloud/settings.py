@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -69,6 +69,17 @@ class CloudSettings(BaseSettings):
     sse_keepalive_s: float = Field(default=15.0, gt=0, le=300)
     notify_retry_max: int = Field(default=6, ge=1, le=50)
     notify_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    password_hash_memory_kib: int = Field(
+        default=65_536, ge=8_192, le=1_048_576, description="argon2id memory cost of new password hashes"
+    )
+    password_hash_time_cost: int = Field(default=3, ge=1, le=10, description="argon2id passes")
+    escalation_policies: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="the center's escalation policy per severity, overriding the built-in ones, e.g. "
+        '{"P1": {"steps": [{"action": "realert_consoles", "after_s": 20, "repeat_s": 20}], '
+        '"ladder_wait_s": 120}}; checked when the service starts (cloud.escalation.policy)',
+    )
+    escalation_late_grace_s: float = Field(default=5.0, gt=0, le=600, description="auditor: a step this late")
 
     @field_validator("edge_tokens")
     @classmethod

@@ -6,15 +6,16 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cloud.auth.throttle import LoginThrottle
-from cloud.auth.tokens import PasswordHash, SessionSigner
+from cloud.auth.passwords import Passwords
+from cloud.auth.throttle import LoginGuard
+from cloud.auth.tokens import SessionSigner
 from cloud.db import Database
+from cloud.escalation.policy import DEFAULT_POLICIES, Policy
 from cloud.live.hub import LiveHub
 from cloud.metrics import CloudMetrics
 from cloud.notify.port import Notifier
 from cloud.settings import CloudSettings
-
-OPERATOR_USERNAME = "operator"
+from contracts.intake import Severity
 
 
 @dataclass
@@ -25,7 +26,9 @@ class CloudState:
     metrics: CloudMetrics
     notifier: Notifier
     signer: SessionSigner
-    operator_password: PasswordHash
+    passwords: Passwords
     now_ms: Callable[[], int]
+    policies: dict[Severity, Policy] = field(default_factory=lambda: dict(DEFAULT_POLICIES))
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
-    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    escalation_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    login_guard: LoginGuard = field(default_factory=LoginGuard)

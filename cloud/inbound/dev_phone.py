@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from cloud.deps import OperatorDep, SessionDep, StateDep
+from cloud.deps import SessionDep, StaffDep, StateDep
 from cloud.errors import NotFound
 from cloud.inbound import replies
 from cloud.inbound.flow import process_reply
@@ -25,7 +25,7 @@ from cloud.metrics import NotifyMetrics
 from cloud.notify.metrics import notify_metrics
 from cloud.notify.models import GuardianReply
 from cloud.notify.port import NotifierError
-from cloud.notify.service import console_messages, guardian_ids_by_phone
+from cloud.notify.service import console_messages, guardian_ids_by_phone, street_of_phone, streets_by_phone
 from cloud.phones import display_phone
 from cloud.registry.models import Guardian
 from cloud.state import CloudState
@@ -59,17 +59,20 @@ def require_console_notifier(state: CloudState) -> None:
 async def list_sms(
     session: SessionDep,
     state: StateDep,
-    _op: OperatorDep,
+    staff: StaffDep,
     guardian_id: Annotated[int | None, Query(ge=1)] = None,
     limit: Annotated[int, Query(ge=1, le=2000)] = 500,
 ) -> list[PhoneOut]:
     """Messages newest first, grouped by recipient (only with the console notifier)."""
     require_console_notifier(state)
     ids = await guardian_ids_by_phone(session=session)
+    streets = await streets_by_phone(session=session)
     phones: dict[str, PhoneOut] = {}
     for sms in await console_messages(session=session, limit=limit):
         owner = ids.get(sms.to_phone)
         if guardian_id is not None and owner != guardian_id:
+            continue
+        if not staff.sees_street(streets.get(sms.to_phone)):
             continue
         phone = phones.get(sms.to_phone)
         if phone is None:
@@ -116,14 +119,15 @@ class ReplyOut(BaseModel):
 async def reply_as_guardian(
     body: ReplyIn,
     state: StateDep,
-    _op: OperatorDep,
+    staff: StaffDep,
     metrics: Annotated[NotifyMetrics, Depends(notify_metrics)],
 ) -> ReplyOut:
     """Answer an SMS as the guardian (dev phone page): handled exactly like a Twilio inbound SMS."""
     require_console_notifier(state)
     async with state.db.sessions() as session:
         phone = await phone_of_guardian(session=session, guardian_id=body.guardian_id)
-    if phone is None:
+        street = await street_of_phone(session=session, phone=phone) if phone is not None else None
+    if phone is None or not staff.sees_street(street):
         raise NotFound(f"no guardian {body.guardian_id}", field="guardian_id")
     message_id = f"console-in-{body.message_id or uuid.uuid4().hex}"
     outcome = await process_reply(

@@ -65,6 +65,12 @@ async def process_reply(
     )
     if outcome.incident_id is not None and not outcome.duplicate:
         await _announce(state, outcome.incident_id)
+        if outcome.effects:
+            async with state.db.reads() as session:
+                await outcome.effects.publish(
+                    session=session, hub=state.hub, outbox_wakeup=state.outbox_wakeup
+                )
+            state.escalation_wakeup.set()
     return outcome
 
 
@@ -95,4 +101,6 @@ async def process_status(
         error_code or "-",
     )
     await _announce(state, update.incident_id)
+    if update.status in (DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED):
+        state.escalation_wakeup.set()  # the guardian ladder moves on from a message that did not arrive
     return update

@@ -1,9 +1,10 @@
 """Guardian SMS answers, pure: what a reply means and what to answer. No I/O, no clock.
 
-The alert says 「回复1表示您已知悉」 ("Reply 1 to confirm"). A reply from a known guardian number goes
-to that guardian's most recent open-incident notification: "1" (or 好/收到/OK/yes …) acknowledges, any
-other text is a message for the operator (length-capped). An unknown number, or a guardian with no
-open incident, gets a polite answer and nothing else happens.
+The alert says 「回复1表示您正前往，回复2表示无法前往」 ("Reply 1 if you are going, 2 if you cannot").
+A reply from a known guardian number goes to that guardian's most recent open-incident notification:
+"1" (or 好/收到/OK/yes …) = "I'm going" (stops the escalation), "2" (不能/no …) = "can't — next
+contact" (the ladder moves on), any other text is a message for the operator (length-capped). An
+unknown number, or a guardian with no open incident, gets a polite answer and nothing else happens.
 """
 
 from __future__ import annotations
@@ -36,8 +37,14 @@ ACK_WORDS = frozenset(
 )
 
 
+DECLINE_WORDS = frozenset(
+    {"2", "不能", "不行", "去不了", "无法前往", "来不了", "没空", "no", "cannot", "can't", "cant", "busy"}
+)
+
+
 class ReplyIntent(StrEnum):
-    ACKNOWLEDGE = "acknowledge"
+    ACKNOWLEDGE = "acknowledge"  # "1": I'm going
+    DECLINE = "decline"  # "2": can't — next contact
     MESSAGE = "message"
 
 
@@ -46,6 +53,7 @@ class ReplyResult(StrEnum):
 
     ACKNOWLEDGED = "acknowledged"  # first acknowledgement of the incident by a guardian
     ALREADY_ACKNOWLEDGED = "already_acknowledged"  # another "1" for an answered incident
+    DECLINED = "declined"  # "2": the ladder moves on to the next contact
     MESSAGE = "message"  # free text stored on the timeline
     UNKNOWN_SENDER = "unknown_sender"
     NO_OPEN_INCIDENT = "no_open_incident"
@@ -58,7 +66,10 @@ def normalize(text: str) -> str:
 
 
 def intent_of(text: str) -> ReplyIntent:
-    return ReplyIntent.ACKNOWLEDGE if normalize(text) in ACK_WORDS else ReplyIntent.MESSAGE
+    word = normalize(text)
+    if word in ACK_WORDS:
+        return ReplyIntent.ACKNOWLEDGE
+    return ReplyIntent.DECLINE if word in DECLINE_WORDS else ReplyIntent.MESSAGE
 
 
 def capped(text: str, limit: int = MESSAGE_MAX_CHARS) -> str:
@@ -71,7 +82,7 @@ def capped(text: str, limit: int = MESSAGE_MAX_CHARS) -> str:
 class ReplyDecision:
     result: ReplyResult
     set_answered_at: bool  # stamp the incident's guardian_answered_at (SLA clock)
-    timeline_type: str | None  # guardian_acknowledged | guardian_message | None
+    timeline_type: str | None  # guardian_acknowledged | guardian_declined | guardian_message | None
     text: str  # what goes on the timeline ("" for an acknowledgement)
 
 
@@ -86,13 +97,19 @@ def decide(
     if intent_of(text) is ReplyIntent.ACKNOWLEDGE:
         result = ReplyResult.ALREADY_ACKNOWLEDGED if already_answered else ReplyResult.ACKNOWLEDGED
         return ReplyDecision(result, not already_answered, "guardian_acknowledged", "")
+    if intent_of(text) is ReplyIntent.DECLINE:
+        return ReplyDecision(ReplyResult.DECLINED, False, "guardian_declined", "")
     return ReplyDecision(ReplyResult.MESSAGE, False, "guardian_message", capped(text))
 
 
 ANSWERS: dict[ReplyResult, dict[str, str]] = {
     ReplyResult.ACKNOWLEDGED: {
-        "zh": "【安心】已收到您的确认，谢谢。中心正在处理，如有进展会联系您。",
-        "en": "[Anxin] Thank you, your confirmation was received. The care center is handling it.",
+        "zh": "【安心】已收到：您正前往，谢谢。中心会继续跟进，如有进展会联系您。",
+        "en": "[Anxin] Thank you: we noted that you are going. The care center follows up.",
+    },
+    ReplyResult.DECLINED: {
+        "zh": "【安心】已收到，我们将联系下一位联系人，谢谢。",
+        "en": "[Anxin] Understood, we are contacting the next person. Thank you.",
     },
     ReplyResult.MESSAGE: {
         "zh": "【安心】您的留言已转给值班员，谢谢。",

@@ -6,11 +6,13 @@ Functions flush and never commit (the request commits once).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud.escalation import service as escalation
+from cloud.escalation.effects import Effects
 from cloud.inbound import delivery, replies
 from cloud.inbound.replies import ReplyResult
 from cloud.incidents.lifecycle import OPEN_STATUSES
@@ -35,6 +37,7 @@ class ReplyOutcome:
     language: str | None  # the guardian's, None for an unknown sender
     incident_id: int | None = None
     duplicate: bool = False
+    effects: Effects = field(default_factory=Effects)  # publish after commit
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,25 @@ async def _open_notification(
     return None if row is None else (row[0], row[1])
 
 
+async def _open_incident_of(
+    session: AsyncSession, guardians: list[Guardian]
+) -> tuple[Guardian, Incident] | None:
+    """Not texted (yet): the most recent open incident of a person the sender is a guardian of."""
+    row = (
+        await session.execute(
+            select(Guardian, Incident)
+            .join(Incident, Incident.subject_id == Guardian.subject_id)
+            .where(
+                Guardian.id.in_([g.id for g in guardians]),
+                Incident.status.in_([s.value for s in OPEN_STATUSES]),
+            )
+            .order_by(Incident.cloud_ts.desc(), Incident.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
 async def handle_reply(
     *,
     session: AsyncSession,
@@ -83,16 +105,23 @@ async def handle_reply(
     guardians = list((await session.scalars(select(Guardian).where(Guardian.phone == from_phone))).all())
     found = await _open_notification(session, [g.id for g in guardians]) if guardians else None
     incident = found[1] if found is not None else None
+    fallback = await _open_incident_of(session, guardians) if found is None and guardians else None
+    if fallback is not None:
+        incident = fallback[1]
     decision = replies.decide(
         text=text,
         known_guardian=bool(guardians),
         has_open_incident=incident is not None,
         already_answered=incident is not None and incident.guardian_answered_at is not None,
     )
-    if found is None or incident is None or decision.timeline_type is None:
+    if incident is None or decision.timeline_type is None:
         return ReplyOutcome(decision.result, guardians[0].language if guardians else None)
-    note = found[0]
-    guardian = next(g for g in guardians if g.id == note.guardian_id)
+    note = found[0] if found is not None else None
+    if note is not None:
+        guardian = next(g for g in guardians if g.id == note.guardian_id)
+    else:
+        assert fallback is not None
+        guardian = fallback[0]
     if decision.set_answered_at:
         incident.guardian_answered_at = now_ms
     incident.updated_at = now_ms
@@ -104,7 +133,7 @@ async def handle_reply(
         actor=guardian.relation,  # 女儿, 儿子 …: never the name or the number
         text=decision.text,
         guardian_id=guardian.id,
-        notification_id=note.id,
+        notification_id=note.id if note is not None else None,
         channel=channel,
     )
     session.add(
@@ -118,8 +147,28 @@ async def handle_reply(
             received_at=now_ms,
         )
     )
+    effects = Effects()
+    contact = (note.contact if note is not None else None) or f"guardian:{guardian.id}"
+    if decision.result is ReplyResult.ACKNOWLEDGED:  # "I'm going": a human owns it, every step stops
+        await escalation.stop(
+            session=session,
+            incident=incident,
+            by=guardian.relation,
+            reason="guardian_going",
+            now_ms=now_ms,
+            effects=effects,
+            guardian_going=True,
+        )
+    elif decision.result is ReplyResult.DECLINED:
+        await escalation.contact_declined(
+            session=session, incident=incident, contact=contact, now_ms=now_ms, effects=effects
+        )
+    elif decision.result is ReplyResult.MESSAGE:
+        await escalation.realert_owner(
+            session=session, incident=incident, reason="guardian_message", now_ms=now_ms, effects=effects
+        )
     await session.flush()
-    return ReplyOutcome(decision.result, guardian.language, incident.id)
+    return ReplyOutcome(decision.result, guardian.language, incident.id, effects=effects)
 
 
 async def record_delivery(

@@ -7,7 +7,7 @@ even for concurrent writers (NULLs never collide).
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloud.orm import Base, EpochMs
@@ -47,3 +47,6 @@ class Incident(Base):
     origin_kind: Mapped[str | None] = mapped_column(String(32), default=None)  # event kind that opened it
     last_event_kind: Mapped[str | None] = mapped_column(String(32), default=None)  # latest joined event
     guardian_answered_at: Mapped[int | None] = mapped_column(EpochMs, default=None)  # first guardian ack
+    owner: Mapped[str | None] = mapped_column(String(32), default=None, index=True)  # who has it now
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # optimistic check
+    drill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # out of figures

@@ -24,12 +24,15 @@ def _summary(subject: Subject) -> SubjectSummary:
         birth_year=subject.birth_year,
         community=subject.community.name_zh,
         street=subject.community.street.name_zh,
+        street_id=subject.community.street_id,
     )
 
 
 def _item(incident: Incident, subject: Subject) -> IncidentItem:
     location = None
-    if incident.last_lat is not None and incident.last_lon is not None:
+    # a child's position is shown only after an explicit, audited reveal (POST …/reveal "location")
+    hidden = subject.kind == SubjectKind.CHILD.value and incident.last_lat is not None
+    if incident.last_lat is not None and incident.last_lon is not None and not hidden:
         location = LocationOut(
             lat=incident.last_lat,
             lon=incident.last_lon,
@@ -58,10 +61,14 @@ def _item(incident: Incident, subject: Subject) -> IncidentItem:
         guardian_answered_at=incident.guardian_answered_at,
         updated_at=incident.updated_at,
         acknowledged_by=incident.acknowledged_by,
+        owner=incident.owner,
+        version=incident.version,
+        drill=incident.drill,
         responder=incident.responder,
         eta_min=incident.eta_min,
         event_count=incident.event_count,
         last_location=location,
+        location_hidden=hidden,
     )
 
 

@@ -22,20 +22,42 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class AcknowledgeIn(Strict):
+Version = Annotated[int, Field(ge=1)]
+
+
+class Versioned(Strict):
+    """``version``: the incident version the operator's screen showed; a stale one is answered 409."""
+
+    version: Version | None = None
+
+
+class AcknowledgeIn(Versioned):
     eta_min: Annotated[int, Field(ge=0, le=24 * 60)] | None = None
 
 
-class DispatchIn(Strict):
+class DispatchIn(Versioned):
     responder: Annotated[str, Field(max_length=64)] | None = None
 
 
-class ResolveIn(Strict):
+class ResolveIn(Versioned):
     outcome: Outcome
 
 
-class NoteIn(Strict):
+class NoteIn(Versioned):
     text: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class AssignIn(Versioned):
+    to: Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class HandoverIn(Strict):
+    to: Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class HandoverOut(BaseModel):
+    to: str
+    incident_ids: list[int]
 
 
 class LocationOut(BaseModel):
@@ -69,10 +91,14 @@ class IncidentItem(BaseModel):
     guardian_answered_at: int | None
     updated_at: int
     acknowledged_by: str | None
+    owner: str | None  # who has it now (claim, reassignment, hand-over)
+    version: int  # send it back with an action: a stale one is answered 409
+    drill: bool  # a drill: runs end to end, kept out of the figures
     responder: str | None
     eta_min: int | None
     event_count: int
     last_location: LocationOut | None
+    location_hidden: bool = False  # a child's location: ask POST /incidents/{id}/reveal {"field": "location"}
 
 
 class TimelineOut(BaseModel):

@@ -17,6 +17,7 @@ from cloud.errors import IllegalTransition, NotFound
 from cloud.incidents import lifecycle
 from cloud.incidents.lifecycle import IncidentKind, LifecycleState, Outcome, Status
 from cloud.incidents.models import Incident
+from cloud.incidents.scope import in_streets
 from cloud.timeline.entries import DEVICE_ACTOR, add_entry
 from contracts.intake import EdgeEvent
 
@@ -30,9 +31,16 @@ async def get_incident(*, session: AsyncSession, incident_id: int, for_update: b
 
 
 async def list_incidents(
-    *, session: AsyncSession, statuses: Sequence[Status] | None, kind: str | None, limit: int
+    *,
+    session: AsyncSession,
+    statuses: Sequence[Status] | None,
+    kind: str | None,
+    limit: int,
+    streets: frozenset[int] | None = None,
 ) -> list[Incident]:
-    query = select(Incident).order_by(Incident.cloud_ts.desc(), Incident.id.desc()).limit(limit)
+    """Newest first; ``streets`` restricts to people living there (None: every street)."""
+    query = in_streets(select(Incident), streets)
+    query = query.order_by(Incident.cloud_ts.desc(), Incident.id.desc()).limit(limit)
     if statuses is not None:
         query = query.where(Incident.status.in_([s.value for s in statuses]))
     if kind is not None:

@@ -1,26 +1,33 @@
 """Intake, the use case behind ``POST /api/v1/intake/events``: store each edge event exactly once by
-key, then open, join or cancel an incident; text the guardians when it is (or becomes) urgent, and
-tell the device when its cancel closed the alarm.
+key, then open, join or cancel an incident; start its escalation (re-alerts, supervisor, the guardian
+ladder: ``cloud.escalation``) when it opens, restart it when it becomes urgent, re-alert its owner on a
+repeat press, and tell the device when its cancel closed the alarm.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.commands import feedback
+from cloud.drills import service as drills
 from cloud.errors import InvalidInput
+from cloud.escalation import service as escalation
+from cloud.escalation.effects import Effects
+from cloud.escalation.policy import Policy, policy_for
 from cloud.incidents import fusion
 from cloud.incidents import service as incidents
 from cloud.incidents.lifecycle import IncidentKind
 from cloud.incidents.models import Incident
 from cloud.intake.models import EventRecord
-from cloud.notify.service import queue_guardian_alerts
-from cloud.registry.models import Device, Subject
-from cloud.timeline.entries import SYSTEM_ACTOR, add_entry
-from contracts.intake import EdgeEvent, EventKind
+from cloud.plans.service import policy_overrides
+from cloud.registry.models import Device
+from contracts.intake import EdgeEvent, EventKind, Severity
+
+DEVICE_PRESSES = frozenset({EventKind.SOS, EventKind.FALL_DEVICE})  # a person pressed again
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +37,7 @@ class Ingested:
     duplicate: bool
     created: bool = False
     changed: bool = False
-    notifications: int = 0
+    effects: Effects = field(default_factory=Effects)  # publish after commit
 
     @property
     def incident_id(self) -> str:
@@ -59,8 +66,17 @@ async def _cancel_target(session: AsyncSession, event: EdgeEvent, device: Device
     return None
 
 
-async def ingest(*, session: AsyncSession, event: EdgeEvent, now_ms: int) -> Ingested:
+async def ingest(
+    *,
+    session: AsyncSession,
+    event: EdgeEvent,
+    now_ms: int,
+    policies: Mapping[Severity, Policy] | None = None,
+) -> Ingested:
     """Record ``event`` (flushes; the caller commits). A repeated key returns the first answer.
+
+    ``policies``: the center's escalation policy per severity (the built-in ones when None); a
+    person's response plan overrides them.
 
     A concurrent writer of the same key (or of the same subject's first incident of a kind) makes
     the flush or commit raise ``IntegrityError``; the caller rolls back and calls again.
@@ -89,19 +105,43 @@ async def ingest(*, session: AsyncSession, event: EdgeEvent, now_ms: int) -> Ing
     if event.kind is EventKind.SOS_CANCEL:
         target = await _cancel_target(session, event, device)
         changed = False
+        effects = Effects()
         if target is not None:
             changed = await incidents.cancel_from_device(
                 session=session, incident=target, event=event, now_ms=now_ms
             )
             if changed:
                 await feedback.tell_closed(session, target, now_ms=now_ms)
+                await escalation.stop(
+                    session=session,
+                    incident=target,
+                    by="device",
+                    reason="cancelled",
+                    now_ms=now_ms,
+                    effects=effects,
+                )
+                await escalation.follow_up(
+                    session=session, incident=target, closed=True, now_ms=now_ms, effects=effects
+                )
             record.incident_id = target.id
         await session.flush()
-        return Ingested(key=event.key, incident=target, duplicate=False, changed=changed)
+        return Ingested(key=event.key, incident=target, duplicate=False, changed=changed, effects=effects)
     opened = await fusion.open_or_join(session=session, event=event, device=device, now_ms=now_ms)
-    queued = 0
-    if opened.alert_guardians:
-        queued = await _alert_guardians(session, opened.incident, event=event, device=device, now_ms=now_ms)
+    incident, effects = opened.incident, Effects()
+    if opened.created:
+        await drills.claim_for(session=session, incident=incident, now_ms=now_ms)
+    if opened.created or (opened.alert_guardians and incident.owner is None):
+        policy = policy_for(
+            Severity(incident.severity),
+            overrides=await policy_overrides(session=session, subject_id=incident.subject_id),
+            defaults=dict(policies) if policies is not None else None,
+        )
+        start = escalation.start if opened.created else escalation.restart
+        await start(session=session, incident=incident, policy=policy, now_ms=now_ms)
+    elif event.kind in DEVICE_PRESSES:
+        await escalation.realert_owner(
+            session=session, incident=incident, reason="repeat_press", now_ms=now_ms, effects=effects
+        )
     record.incident_id = opened.incident.id
     await session.flush()
     return Ingested(
@@ -110,35 +150,5 @@ async def ingest(*, session: AsyncSession, event: EdgeEvent, now_ms: int) -> Ing
         duplicate=False,
         created=opened.created,
         changed=True,
-        notifications=queued,
+        effects=effects,
     )
-
-
-async def _alert_guardians(
-    session: AsyncSession, incident: Incident, *, event: EdgeEvent, device: Device, now_ms: int
-) -> int:
-    """Queue the guardians' SMS for ``incident`` (on opening, or when it becomes urgent)."""
-    subject = await session.get(Subject, device.subject_id)
-    if subject is None:
-        return 0
-    notes = await queue_guardian_alerts(
-        session=session,
-        incident_id=incident.id,
-        subject_id=subject.id,
-        masked_name=subject.masked_name,
-        device_kind=device.kind,
-        incident_kind=incident.kind,
-        at_ms=event.device_ts,
-        now_ms=now_ms,
-    )
-    if notes:
-        add_entry(
-            session,
-            incident.id,
-            at=now_ms,
-            type_="notifications_queued",
-            actor=SYSTEM_ACTOR,
-            count=len(notes),
-        )
-        await session.flush()
-    return len(notes)

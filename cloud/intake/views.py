@@ -12,6 +12,7 @@ from cloud.errors import Conflict, Forbidden
 from cloud.intake import service
 from cloud.intake.service import Ingested
 from cloud.live.broadcast import announce_incident, wake_edge
+from cloud.state import CloudState
 from contracts.intake import INTAKE_PATH, EdgeEvent, IntakeAck
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ async def post_event(
     if event.edge_id != edge:
         state.metrics.intake_events.labels("rejected").inc()
         raise Forbidden("edge_id does not match the bearer token", field="edge_id")
-    result = await _ingest_once(event, session, now())
+    result = await _ingest_once(event, session, now(), state)
     if result.duplicate:
         response.status_code = 200
         state.metrics.intake_events.labels("duplicate").inc()
@@ -46,26 +47,28 @@ async def post_event(
         if result.created:
             state.metrics.incidents_created.labels(incident.kind, incident.severity).inc()
             log.info(
-                "incident.created id=%d key=%s kind=%s severity=%s notifications=%d",
+                "incident.created id=%d key=%s kind=%s severity=%s",
                 incident.id,
                 event.key,
                 incident.kind,
                 incident.severity,
-                result.notifications,
             )
-        if result.notifications:
-            state.outbox_wakeup.set()
         if result.changed:
             await announce_incident(session=session, hub=state.hub, incident=incident, created=result.created)
             wake_edge(state.hub, incident.edge_id)
+            state.escalation_wakeup.set()  # its timers are new, or were just cancelled
+        if result.effects:
+            await result.effects.publish(session=session, hub=state.hub, outbox_wakeup=state.outbox_wakeup)
     return IntakeAck(key=event.key, incident_id=result.incident_id, duplicate=False)
 
 
-async def _ingest_once(event: EdgeEvent, session: SessionDep, now_ms: int) -> Ingested:
+async def _ingest_once(event: EdgeEvent, session: SessionDep, now_ms: int, state: CloudState) -> Ingested:
     """Ingest and commit; a unique-constraint race is rolled back and retried (then it is a duplicate)."""
     for _ in range(ATTEMPTS):
         try:
-            result = await service.ingest(session=session, event=event, now_ms=now_ms)
+            result = await service.ingest(
+                session=session, event=event, now_ms=now_ms, policies=state.policies
+            )
             if not result.duplicate:
                 await session.commit()
             return result

@@ -11,8 +11,11 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter
 from starlette.responses import StreamingResponse
 
-from cloud.deps import OperatorDep, StateDep
-from cloud.live.hub import OPERATORS, StreamClosed
+from cloud.auth import accounts
+from cloud.auth.access import Staff
+from cloud.deps import StaffDep, StateDep
+from cloud.incidents.scope import event_street
+from cloud.live.hub import OPERATORS, LiveEvent, StreamClosed
 from cloud.live.sse import KEEPALIVE, sse_event, sse_response
 from cloud.state import CloudState
 
@@ -22,11 +25,25 @@ CONNECTED = b"retry: 2000\n: connected\n\n"
 
 
 @router.get("/stream", response_class=StreamingResponse)
-async def live_stream(state: StateDep, _op: OperatorDep) -> StreamingResponse:
-    return sse_response(_frames(state))
+async def live_stream(state: StateDep, staff: StaffDep) -> StreamingResponse:
+    """Only events about the caller's streets; the stream ends when the session is revoked."""
+    return sse_response(_frames(state, staff))
 
 
-async def _frames(state: CloudState) -> AsyncIterator[bytes]:
+def _visible(staff: Staff, event: LiveEvent) -> bool:
+    if staff.streets is None:
+        return True
+    return staff.sees_street(event_street(event.data))
+
+
+async def _still_signed_in(state: CloudState, staff: Staff) -> bool:
+    async with state.db.reads() as session:
+        return await accounts.session_alive(
+            session=session, session_id=staff.session_id, now_ms=state.now_ms()
+        )
+
+
+async def _frames(state: CloudState, staff: Staff) -> AsyncIterator[bytes]:
     gauge = state.metrics.stream_clients.labels("operators")
     gauge.inc()
     try:
@@ -38,8 +55,10 @@ async def _frames(state: CloudState) -> AsyncIterator[bytes]:
                 except StreamClosed:
                     return
                 if event is None:
+                    if not await _still_signed_in(state, staff):
+                        return
                     yield KEEPALIVE
-                else:
+                elif _visible(staff, event):
                     yield sse_event(event.name, event.data, event_id=event.id)
     finally:
         gauge.dec()

@@ -16,10 +16,12 @@ from cloud.db import SessionFactory
 from cloud.live.hub import OPERATORS, LiveEvent, LiveHub
 from cloud.notify.models import ConsoleSms
 from cloud.notify.port import NotifierError
-from cloud.notify.service import guardian_id_of_phone
+from cloud.notify.service import guardian_id_of_phone, street_of_phone
 from cloud.phones import E164_RE, display_phone, mask_phone
 
 log = logging.getLogger(__name__)
+
+VOICE_MARK = "[语音来电 voice call] "
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +50,13 @@ class ConsoleNotifier:
         if not E164_RE.match(to):
             raise NotifierError("recipient is not an E.164 number", retryable=False)
         guardian_id: int | None = None
+        street_id: int | None = None
         message_id = f"console-{uuid.uuid4().hex[:16]}"
         sent_at = self._now_ms()
         if self._sessions is not None:
             async with self._sessions() as session:
                 guardian_id = await guardian_id_of_phone(session=session, phone=to)
+                street_id = await street_of_phone(session=session, phone=to)
                 session.add(ConsoleSms(message_id=message_id, to_phone=to, body=body, sent_at=sent_at))
                 await session.commit()
         sms = SentSms(message_id=message_id, to=to, body=body, sent_at=sent_at, guardian_id=guardian_id)
@@ -66,6 +70,7 @@ class ConsoleNotifier:
                     data={
                         "id": sms.message_id,
                         "guardian_id": guardian_id,
+                        "street_id": street_id,  # the live stream shows it only to staff of that street
                         "to_masked": display_phone(to),
                         "body": body,
                         "sent_at": sms.sent_at,
@@ -73,6 +78,10 @@ class ConsoleNotifier:
                 ),
             )
         return sms.message_id
+
+    async def call(self, *, to: str, text: str) -> str:
+        """A "voice call": kept like an SMS, marked as a call, so the dev phone page shows it."""
+        return await self.send_sms(to=to, body=VOICE_MARK + text)
 
     async def aclose(self) -> None:
         return None

@@ -19,7 +19,7 @@ class Notification(Base):
     to_phone: Mapped[str] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(8))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(8), index=True)  # queued | sent | failed
+    status: Mapped[str] = mapped_column(String(8), index=True)  # queued | sent | failed | merged | dropped
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[int] = mapped_column(EpochMs)
     created_at: Mapped[int] = mapped_column(EpochMs)
@@ -29,6 +29,11 @@ class Notification(Base):
     # What the provider reported afterwards (status callbacks): queued|sent|delivered|undelivered|failed
     delivery_status: Mapped[str | None] = mapped_column(String(16), default=None)
     delivery_updated_at: Mapped[int | None] = mapped_column(EpochMs, default=None)
+    # The Notifier channel (sms | voice), what the message is (alert | ladder | followup | summary) and
+    # whom it reaches ("guardian:12", "worker:3"): the ladder's "already reached" check reads these.
+    channel: Mapped[str] = mapped_column(String(8), default="sms", server_default="sms")
+    kind: Mapped[str] = mapped_column(String(16), default="alert", server_default="alert")
+    contact: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
 class GuardianReply(Base):

@@ -1,4 +1,9 @@
-"""The notifier port: what the outbox worker needs from an SMS provider."""
+"""The notifier port: what the outbox worker needs from a provider, per channel.
+
+Channels: ``sms`` (:meth:`Notifier.send_sms`) and ``voice`` (:meth:`Notifier.call`: a call that reads
+the text and takes a keypad answer, 1 = going, 2 = cannot). The guardian ladder names the channel of
+each step; an adapter (console, Twilio, a mainland SMS provider) plugs in without the ladder knowing.
+"""
 
 from __future__ import annotations
 
@@ -18,4 +23,15 @@ class Notifier(Protocol):
         """Send one SMS to an E.164 number; returns the provider's message id."""
         ...
 
+    async def call(self, *, to: str, text: str) -> str:
+        """Place a voice call that reads ``text`` and gathers one keypad digit; returns the call id.
+
+        Raise ``NotifierError(retryable=False)`` when the provider has no voice channel: the ladder
+        moves on to its next step.
+        """
+        ...
+
     async def aclose(self) -> None: ...
+
+
+VOICE_UNAVAILABLE = "this notifier has no voice channel"

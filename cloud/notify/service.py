@@ -7,9 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.notify.models import ConsoleSms, Notification
 from cloud.notify.templates import alert_text
-from cloud.registry.models import Guardian
+from cloud.registry.models import CaseWorker, Community, Guardian, Subject
 
 QUEUED, SENT, FAILED = "queued", "sent", "failed"
+MERGED = "merged"  # over the recipient's budget: folded into a summary
+DROPPED = "dropped"  # no longer worth sending (the incident was claimed or closed first)
 BACKOFF_BASE_S = 2
 BACKOFF_CAP_S = 300
 
@@ -108,6 +110,42 @@ def record_failure(
 async def guardian_id_of_phone(*, session: AsyncSession, phone: str) -> int | None:
     """The stable, opaque key of a phone number for browsers: its first guardian's id (None if none)."""
     return await session.scalar(select(func.min(Guardian.id)).where(Guardian.phone == phone))
+
+
+async def streets_by_phone(*, session: AsyncSession) -> dict[str, int]:
+    """The street of each guardian's and case worker's number (its first holder's), for street scope."""
+    guardians = await session.execute(
+        select(Guardian.phone, Community.street_id)
+        .join(Subject, Subject.id == Guardian.subject_id)
+        .join(Community, Community.id == Subject.community_id)
+        .order_by(Guardian.id.desc())
+    )
+    workers = await session.execute(
+        select(CaseWorker.phone, Community.street_id)
+        .join(Community, Community.id == CaseWorker.community_id)
+        .order_by(CaseWorker.id.desc())
+    )
+    return dict([*workers.all(), *guardians.all()])  # later pairs win: guardians, lowest id last
+
+
+async def street_of_phone(*, session: AsyncSession, phone: str) -> int | None:
+    street = await session.scalar(
+        select(Community.street_id)
+        .join(Subject, Subject.community_id == Community.id)
+        .join(Guardian, Guardian.subject_id == Subject.id)
+        .where(Guardian.phone == phone)
+        .order_by(Guardian.id)
+        .limit(1)
+    )
+    if street is None:
+        street = await session.scalar(
+            select(Community.street_id)
+            .join(CaseWorker, CaseWorker.community_id == Community.id)
+            .where(CaseWorker.phone == phone)
+            .order_by(CaseWorker.id)
+            .limit(1)
+        )
+    return street
 
 
 async def guardian_ids_by_phone(*, session: AsyncSession) -> dict[str, int]:

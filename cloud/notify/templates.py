@@ -49,11 +49,33 @@ WHAT: dict[str, dict[str, str]] = {
     },
 }
 
+# Until an operator claims the incident the texts say "alarm raised", never "the center has accepted".
 ALERT = {
-    "zh": "【安心】您的家人{name}的{device}于{time}{what}，中心已受理，正在联系。回复1表示您已知悉。",
-    "en": "[Anxin] The {device} of your family member {name} {what} at {time}. "
-    "The care center is on it and will contact you. Reply 1 to confirm you have seen this.",
+    "zh": "【安心】您的家人{name}的{device}于{time}{what}，已发出警报。"
+    "回复1表示您正前往，回复2表示无法前往。",
+    "en": "[Anxin] Alarm raised: the {device} of your family member {name} {what} at {time}. "
+    "Reply 1 if you are going, 2 if you cannot.",
 }
+VOICE = {
+    "zh": "这里是安心平台。您的家人{name}的{device}于{time}{what}，已发出警报。"
+    "如果您正前往，请按1；如果无法前往，请按2。",
+    "en": "This is Anxin. Alarm raised: the {device} of your family member {name} {what} at {time}. "
+    "Press 1 if you are going, or 2 if you cannot.",
+}
+CLAIMED = {
+    "zh": "【安心】关于{name}的警报：值班员已接警，正在处理。",
+    "en": "[Anxin] About {name}'s alarm: an operator at the care center has taken it and is handling it.",
+}
+CLOSED = {
+    "zh": "【安心】关于{name}的警报已处理完毕，谢谢。",
+    "en": "[Anxin] {name}'s alarm is closed. Thank you.",
+}
+SUMMARY = {
+    "zh": "【安心】{name}在过去10分钟内另有{count}条警报，为免打扰已合并。请留意中心来电。",
+    "en": "[Anxin] {count} more alarms for {name} in the last 10 minutes were combined into this message. "
+    "The care center may call you.",
+}
+DRILL_PREFIX = {"zh": "【演练】", "en": "[DRILL] "}
 
 
 def language_of(value: str) -> str:
@@ -70,3 +92,44 @@ def alert_text(*, language: str, masked_name: str, device_kind: str, incident_ki
     device = DEVICE_LABEL[lang].get(device_kind, DEVICE_LABEL[lang][DeviceKind.SOS_CARD])
     what = WHAT[lang].get(incident_kind, WHAT[lang]["device"])
     return ALERT[lang].format(name=masked_name, device=device, time=local_time(at_ms), what=what)
+
+
+def _fill(
+    texts: dict[str, str],
+    *,
+    language: str,
+    masked_name: str,
+    device_kind: str,
+    incident_kind: str,
+    at_ms: int,
+) -> str:
+    lang = language_of(language)
+    device = DEVICE_LABEL[lang].get(device_kind, DEVICE_LABEL[lang][DeviceKind.SOS_CARD])
+    what = WHAT[lang].get(incident_kind, WHAT[lang]["device"])
+    return texts[lang].format(name=masked_name, device=device, time=local_time(at_ms), what=what)
+
+
+def voice_text(*, language: str, masked_name: str, device_kind: str, incident_kind: str, at_ms: int) -> str:
+    """What the voice call says (keypad: 1 going, 2 cannot)."""
+    return _fill(
+        VOICE,
+        language=language,
+        masked_name=masked_name,
+        device_kind=device_kind,
+        incident_kind=incident_kind,
+        at_ms=at_ms,
+    )
+
+
+def follow_up_text(*, language: str, masked_name: str, closed: bool) -> str:
+    """The follow-up after an operator claims the incident, or when it is closed."""
+    return (CLOSED if closed else CLAIMED)[language_of(language)].format(name=masked_name)
+
+
+def summary_text(*, language: str, masked_name: str, count: int) -> str:
+    """Alerts held back by the per-recipient budget, folded into one message."""
+    return SUMMARY[language_of(language)].format(name=masked_name, count=count)
+
+
+def drill_marked(text: str, language: str) -> str:
+    return DRILL_PREFIX[language_of(language)] + text

@@ -9,7 +9,7 @@ import logging
 
 import httpx
 
-from cloud.notify.port import NotifierError
+from cloud.notify.port import VOICE_UNAVAILABLE, NotifierError
 from cloud.phones import E164_RE, mask_phone
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,12 @@ class TwilioNotifier:
             raise NotifierError("twilio answer without a message sid")
         log.info("sms.sent provider=twilio to=%s id=%s", mask_phone(to), sid)
         return sid
+
+    async def call(self, *, to: str, text: str) -> str:
+        """Voice calls come with the Twilio Voice adapter (issue 10, channels); until then the ladder
+        skips its voice steps (a permanent failure moves it on)."""
+        del to, text
+        raise NotifierError(VOICE_UNAVAILABLE, retryable=False)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -33,6 +33,7 @@ class _Job:
     incident_id: int
     to: str
     body: str
+    channel: str = "sms"
 
 
 class OutboxWorker:
@@ -46,7 +47,9 @@ class OutboxWorker:
         metrics: CloudMetrics,
         max_attempts: int,
         send_timeout_s: float,
+        on_failed: asyncio.Event | None = None,
     ) -> None:
+        """``on_failed`` is set when a message fails for good (the escalation scheduler's wakeup)."""
         self._sessions = sessions
         self._notifier = notifier
         self._now_ms = now_ms
@@ -54,6 +57,7 @@ class OutboxWorker:
         self._metrics = metrics
         self._max_attempts = max_attempts
         self._send_timeout_s = send_timeout_s
+        self._on_failed = on_failed
 
     async def run(self) -> None:
         """Work until cancelled."""
@@ -75,7 +79,7 @@ class OutboxWorker:
         while True:
             async with self._sessions() as session:
                 claimed = await service.claim_due(session=session, now_ms=self._now_ms(), lease_ms=LEASE_MS)
-                jobs = [_Job(n.id, n.incident_id, n.to_phone, n.body) for n in claimed]
+                jobs = [_Job(n.id, n.incident_id, n.to_phone, n.body, n.channel) for n in claimed]
                 await session.commit()
             if not jobs:
                 return sent
@@ -85,7 +89,10 @@ class OutboxWorker:
     async def _send(self, job: _Job) -> int:
         try:
             async with asyncio.timeout(self._send_timeout_s):
-                provider_id = await self._notifier.send_sms(to=job.to, body=job.body)
+                if job.channel == "voice":
+                    provider_id = await self._notifier.call(to=job.to, text=job.body)
+                else:
+                    provider_id = await self._notifier.send_sms(to=job.to, body=job.body)
         except (NotifierError, TimeoutError) as exc:
             retryable = exc.retryable if isinstance(exc, NotifierError) else True
             await self._record(job, provider_id=None, error=str(exc) or "timeout", retryable=retryable)
@@ -116,10 +123,15 @@ class OutboxWorker:
                     session,
                     job.incident_id,
                     at=now,
-                    type_="sms_sent",
+                    type_="call_placed" if job.channel == "voice" else "sms_sent",
                     actor=SYSTEM_ACTOR,
-                    text=f"短信已发送 SMS sent to {display_phone(job.to)}",
+                    text=(
+                        f"语音呼叫已拨出 call placed to {display_phone(job.to)}"
+                        if job.channel == "voice"
+                        else f"短信已发送 SMS sent to {display_phone(job.to)}"
+                    ),
                     notification_id=job.id,
+                    channel=job.channel,
                 )
             else:
                 service.record_failure(
@@ -129,7 +141,10 @@ class OutboxWorker:
                     now_ms=now,
                     max_attempts=self._max_attempts,
                 )
+            failed = note.status == service.FAILED
             await session.commit()
+        if failed and self._on_failed is not None:
+            self._on_failed.set()  # the guardian ladder moves on from a message that cannot go out
 
     async def _seconds_until_due(self) -> float:
         async with self._sessions() as session:

@@ -1,11 +1,12 @@
 """A deterministic demo district (seeded RNG): ~40 elders with a card and a wearable, 3 children.
 
 Guardians get numbers in the ``+86 1xx 0000 xxxx`` style test range so no real person is texted.
-Device ids: ``card-0001``…, ``wear-0001``…, ``kid-0001``…; every demo device is served by
-:data:`DEMO_EDGE_ID`. Care plans: elders get the default clinical limits, children a home fence (家,
-watched every evening) and a school fence (学校, school hours Mon–Fri) somewhere in Xiqing. ``anxin demo``
-replaces the children's fences with the simulator's own geography, so simulated children live where their
-fences are.
+Every community has a grid worker (网格员) and a children's director (儿童主任), whom the guardian ladder
+calls for a person without family. Device ids: ``card-0001``…, ``wear-0001``…, ``kid-0001``…; every
+demo device is served by :data:`DEMO_EDGE_ID`. Care plans: elders get the default clinical limits,
+children a home fence (家, watched every evening) and a school fence (学校, school hours Mon–Fri)
+somewhere in Xiqing. ``anxin demo`` replaces the children's fences with the simulator's own geography,
+so simulated children live where their fences are.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloud.registry.models import CarePlanRecord, Community, Device, Guardian, Subject
+from cloud.registry.models import CarePlanRecord, CaseWorker, Community, Device, Guardian, Subject
 from contracts.care_plan import (
     DEFAULT_CARE_PLAN,
     EVERY_DAY,
@@ -205,4 +206,26 @@ async def load_demo(*, session: AsyncSession, now_ms: int, edge_id: str = DEMO_E
                 )
             )
     await session.flush()
+    session.add_all(demo_case_workers([c.id for c in communities], now_ms=now_ms))
+    await session.flush()
     return True
+
+
+def demo_case_workers(community_ids: list[int], seed: int = DEMO_SEED, now_ms: int = 0) -> list[CaseWorker]:
+    """A grid worker (网格员) and a children's director (儿童主任) per community (own RNG stream)."""
+    rng = random.Random(seed * 31 + 7)
+    workers = []
+    for community_id in community_ids:
+        for role in ("grid_worker", "children_director"):
+            name = rng.choice(SURNAMES) + rng.choice(FEMALE_GIVEN + MALE_GIVEN)
+            workers.append(
+                CaseWorker(
+                    community_id=community_id,
+                    role=role,
+                    name=name,
+                    phone=_test_phone(rng),
+                    language="zh",
+                    created_at=now_ms,
+                )
+            )
+    return workers

@@ -110,3 +110,19 @@ class CarePlanRecord(Base):
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), primary_key=True)
     plan: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[int] = mapped_column(EpochMs)
+
+
+class CaseWorker(Base):
+    """A case worker the district assigns to a community: the grid worker (网格员) who looks after elders
+    living alone, the children's director (儿童主任) for children without de-facto caregivers. The guardian
+    ladder calls them for a person who has no family guardian."""
+
+    __tablename__ = "case_workers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    role: Mapped[str] = mapped_column(String(24))  # grid_worker | children_director
+    name: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(16), index=True)
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+    created_at: Mapped[int] = mapped_column(EpochMs)

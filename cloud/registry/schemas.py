@@ -85,6 +85,7 @@ class SubjectSummary(BaseModel):
     birth_year: int
     community: str
     street: str
+    street_id: int | None = None  # the live stream and exports are filtered by it
 
 
 class DeviceIn(Strict):

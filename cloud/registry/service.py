@@ -102,8 +102,17 @@ async def get_subject(*, session: AsyncSession, subject_id: int) -> SubjectOut:
     return _subject_out(subject, devices.all())
 
 
+async def street_of_community(*, session: AsyncSession, community_id: int) -> int | None:
+    return await session.scalar(select(Community.street_id).where(Community.id == community_id))
+
+
 async def list_subjects(
-    *, session: AsyncSession, limit: int, offset: int, community_id: int | None = None
+    *,
+    session: AsyncSession,
+    limit: int,
+    offset: int,
+    community_id: int | None = None,
+    streets: frozenset[int] | None = None,
 ) -> list[SubjectOut]:
     query = (
         select(Subject)
@@ -114,6 +123,10 @@ async def list_subjects(
     )
     if community_id is not None:
         query = query.where(Subject.community_id == community_id)
+    if streets is not None:
+        query = query.where(
+            Subject.community_id.in_(select(Community.id).where(Community.street_id.in_(sorted(streets))))
+        )
     subjects = (await session.scalars(query)).all()
     ids = [s.id for s in subjects]
     devices: dict[int, list[str]] = {}
@@ -137,6 +150,7 @@ async def subject_summary(*, session: AsyncSession, subject_id: int) -> SubjectS
         birth_year=subject.birth_year,
         community=subject.community.name_zh,
         street=subject.community.street.name_zh,
+        street_id=subject.community.street_id,
     )
 
 
@@ -158,9 +172,22 @@ async def get_device(*, session: AsyncSession, device_id: str) -> Device | None:
 
 
 async def list_devices(
-    *, session: AsyncSession, limit: int, offset: int, edge_id: str | None = None
+    *,
+    session: AsyncSession,
+    limit: int,
+    offset: int,
+    edge_id: str | None = None,
+    streets: frozenset[int] | None = None,
 ) -> list[DeviceOut]:
     query = select(Device).order_by(Device.device_id).limit(limit).offset(offset)
+    if streets is not None:
+        query = query.where(
+            Device.subject_id.in_(
+                select(Subject.id)
+                .join(Community, Community.id == Subject.community_id)
+                .where(Community.street_id.in_(sorted(streets)))
+            )
+        )
     if edge_id is not None:
         query = query.where(Device.edge_id == edge_id)
     return [

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from cloud.deps import ClockDep, EdgeDep, OperatorDep, SessionDep
-from cloud.errors import Forbidden, InvalidInput
+from cloud.deps import ClockDep, EdgeDep, OperatorDep, SessionDep, SupervisorDep
+from cloud.errors import Forbidden, InvalidInput, NotFound
 from cloud.registry import care_plans, service
 from cloud.registry.schemas import (
     CarePlanOut,
@@ -21,6 +21,7 @@ from cloud.registry.schemas import (
     SubjectIn,
     SubjectOut,
 )
+from cloud.registry.scope import check_subject_visible
 from contracts.care_plan import CarePlan
 from contracts.codec import unknown_fields
 
@@ -40,35 +41,50 @@ async def list_streets(session: SessionDep, _op: OperatorDep) -> list[StreetOut]
 @router.get("/subjects")
 async def list_subjects(
     session: SessionDep,
-    _op: OperatorDep,
+    staff: SupervisorDep,
     limit: Limit = 100,
     offset: Offset = 0,
     community_id: Annotated[int | None, Query(ge=1)] = None,
 ) -> list[SubjectOut]:
-    return await service.list_subjects(session=session, limit=limit, offset=offset, community_id=community_id)
+    return await service.list_subjects(
+        session=session,
+        limit=limit,
+        offset=offset,
+        community_id=community_id,
+        streets=staff.street_filter(),
+    )
 
 
 @router.post("/subjects", status_code=201)
-async def create_subject(body: SubjectIn, session: SessionDep, now: ClockDep, _op: OperatorDep) -> SubjectOut:
+async def create_subject(
+    body: SubjectIn, session: SessionDep, now: ClockDep, staff: SupervisorDep
+) -> SubjectOut:
+    if not staff.sees_street(
+        await service.street_of_community(session=session, community_id=body.community_id)
+    ):
+        raise InvalidInput("no such community", field="community_id")
     subject = await service.create_subject(session=session, data=body, now_ms=now())
     await session.commit()
     return subject
 
 
 @router.get("/subjects/{subject_id}")
-async def get_subject(subject_id: int, session: SessionDep, _op: OperatorDep) -> SubjectOut:
+async def get_subject(subject_id: int, session: SessionDep, staff: SupervisorDep) -> SubjectOut:
+    await check_subject_visible(session=session, streets=staff.streets, subject_id=subject_id)
     return await service.get_subject(session=session, subject_id=subject_id)
 
 
 @router.get("/subjects/{subject_id}/guardians")
-async def list_guardians(subject_id: int, session: SessionDep, _op: OperatorDep) -> list[GuardianOut]:
+async def list_guardians(subject_id: int, session: SessionDep, staff: SupervisorDep) -> list[GuardianOut]:
+    await check_subject_visible(session=session, streets=staff.streets, subject_id=subject_id)
     return await service.list_guardians(session=session, subject_id=subject_id)
 
 
 @router.post("/subjects/{subject_id}/guardians", status_code=201)
 async def create_guardian(
-    subject_id: int, body: GuardianIn, session: SessionDep, now: ClockDep, _op: OperatorDep
+    subject_id: int, body: GuardianIn, session: SessionDep, now: ClockDep, staff: SupervisorDep
 ) -> GuardianOut:
+    await check_subject_visible(session=session, streets=staff.streets, subject_id=subject_id)
     guardian = await service.create_guardian(session=session, subject_id=subject_id, data=body, now_ms=now())
     await session.commit()
     return guardian
@@ -77,16 +93,24 @@ async def create_guardian(
 @router.get("/devices")
 async def list_devices(
     session: SessionDep,
-    _op: OperatorDep,
+    staff: SupervisorDep,
     limit: Limit = 100,
     offset: Offset = 0,
     edge_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[DeviceOut]:
-    return await service.list_devices(session=session, limit=limit, offset=offset, edge_id=edge_id)
+    return await service.list_devices(
+        session=session, limit=limit, offset=offset, edge_id=edge_id, streets=staff.street_filter()
+    )
 
 
 @router.post("/devices", status_code=201)
-async def create_device(body: DeviceIn, session: SessionDep, now: ClockDep, _op: OperatorDep) -> DeviceOut:
+async def create_device(
+    body: DeviceIn, session: SessionDep, now: ClockDep, staff: SupervisorDep
+) -> DeviceOut:
+    try:
+        await check_subject_visible(session=session, streets=staff.streets, subject_id=body.subject_id)
+    except NotFound as exc:  # a body that names an unknown (or out-of-scope) subject is invalid input
+        raise InvalidInput("no such subject", field="subject_id") from exc
     device = await service.create_device(session=session, data=body, now_ms=now())
     await session.commit()
     return device
@@ -100,18 +124,28 @@ async def edge_devices(edge_id: str, session: SessionDep, edge: EdgeDep) -> list
 
 
 @router.get("/subjects/{subject_id}/care-plan")
-async def get_care_plan(subject_id: int, session: SessionDep, _op: OperatorDep) -> CarePlanOut:
+async def get_care_plan(subject_id: int, session: SessionDep, staff: SupervisorDep) -> CarePlanOut:
+    await check_subject_visible(session=session, streets=staff.streets, subject_id=subject_id)
     return await care_plans.get_care_plan(session=session, subject_id=subject_id)
 
 
 @router.put("/subjects/{subject_id}/care-plan")
 async def put_care_plan(
-    subject_id: int, body: CarePlan, request: Request, *, session: SessionDep, now: ClockDep, op: OperatorDep
+    subject_id: int,
+    body: CarePlan,
+    request: Request,
+    *,
+    session: SessionDep,
+    now: ClockDep,
+    staff: SupervisorDep,
 ) -> CarePlanOut:
+    await check_subject_visible(session=session, streets=staff.streets, subject_id=subject_id)
     unknown = unknown_fields(body, await request.json())
     if unknown:  # contract models ignore unknown fields; an operator's typo must not vanish silently
         raise InvalidInput("unknown field in the care plan", field=unknown[0])
     plan = await care_plans.put_care_plan(session=session, subject_id=subject_id, plan=body, now_ms=now())
     await session.commit()
-    log.info("care_plan.updated subject_id=%d fences=%d operator=%s", subject_id, len(body.fences), op)
+    log.info(
+        "care_plan.updated subject_id=%d fences=%d operator=%s", subject_id, len(body.fences), staff.username
+    )
     return plan

@@ -1,4 +1,8 @@
-"""Incident routes for logged-in operators: list, detail, and their response (acknowledge … notes)."""
+"""Incident routes for signed-in staff: each sees only incidents in their streets (404 otherwise).
+
+Every action takes the row lock first, checks the ``version`` the operator saw and who owns the
+incident, then changes it: two operators acting at once get a clear 409, never a silent overwrite.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,26 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from cloud.deps import ClockDep, OperatorDep, SessionDep, StateDep
+from cloud.auth.access import Staff
+from cloud.deps import ClockDep, SessionDep, StaffDep, StateDep
+from cloud.escalation.effects import Effects
+from cloud.incidents import ownership, scope
 from cloud.incidents import service as incident_queries
 from cloud.incidents.lifecycle import CLOSED_STATUSES, OPEN_STATUSES, IncidentKind
 from cloud.incidents.models import Incident
 from cloud.incidents.presentation import incident_items
 from cloud.incidents.schemas import (
     AcknowledgeIn,
+    AssignIn,
     DispatchIn,
+    HandoverIn,
+    HandoverOut,
     IncidentDetail,
     IncidentItem,
     NoteIn,
     ResolveIn,
     StatusFilter,
+    Versioned,
 )
 from cloud.live.broadcast import announce_incident, wake_edge
 from cloud.response import service
@@ -33,7 +44,7 @@ STATUSES = {StatusFilter.OPEN: OPEN_STATUSES, StatusFilter.CLOSED: CLOSED_STATUS
 @router.get("")
 async def list_incidents(
     session: SessionDep,
-    _op: OperatorDep,
+    staff: StaffDep,
     status: StatusFilter = StatusFilter.OPEN,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     kind: IncidentKind | None = None,
@@ -44,22 +55,42 @@ async def list_incidents(
         statuses=sorted(statuses) if statuses is not None else None,
         kind=kind.value if kind is not None else None,
         limit=limit,
+        streets=staff.street_filter(),
     )
     return await incident_items(session=session, incidents=incidents)
 
 
 @router.get("/{incident_id}")
-async def get_incident(incident_id: int, session: SessionDep, _op: OperatorDep) -> IncidentDetail:
-    incident = await incident_queries.get_incident(session=session, incident_id=incident_id)
+async def get_incident(incident_id: int, session: SessionDep, staff: StaffDep) -> IncidentDetail:
+    incident = await scope.visible_incident(session=session, staff=staff, incident_id=incident_id)
     return await incident_detail(session=session, incident=incident)
 
 
-async def _finish(state: CloudState, session: SessionDep, incident: Incident) -> IncidentDetail:
-    """Commit the unit of work once, then announce the change."""
+async def _locked(
+    session: SessionDep, staff: Staff, incident_id: int, body: Versioned | None, *, owner_only: bool = True
+) -> Incident:
+    """The incident, row-locked, once the caller may act on it (scope, version, owner)."""
+    incident = await scope.visible_incident(
+        session=session, staff=staff, incident_id=incident_id, for_update=True
+    )
+    ownership.check_version(incident, body.version if body is not None else None)
+    if owner_only:
+        ownership.check_owner(incident, staff)
+    return incident
+
+
+async def _finish(
+    state: CloudState, session: SessionDep, incident: Incident, effects: Effects | None = None
+) -> IncidentDetail:
+    """Commit the unit of work once, then announce the change (and what the escalation asks for)."""
+    ownership.bump(incident)
     await session.commit()
     state.metrics.incident_transitions.labels(incident.status).inc()
     await announce_incident(session=session, hub=state.hub, incident=incident, created=False)
     wake_edge(state.hub, incident.edge_id)
+    if effects:
+        await effects.publish(session=session, hub=state.hub, outbox_wakeup=state.outbox_wakeup)
+        state.escalation_wakeup.set()
     return await incident_detail(session=session, incident=incident)
 
 
@@ -71,12 +102,21 @@ async def acknowledge(
     session: SessionDep,
     state: StateDep,
     now: ClockDep,
-    operator: OperatorDep,
+    staff: StaffDep,
 ) -> IncidentDetail:
+    """Claim the incident: the operator becomes its owner (``a`` on the console)."""
+    incident = await _locked(session, staff, incident_id, body, owner_only=False)
+    ownership.check_claimable(incident)
+    effects = Effects()
     incident = await service.acknowledge(
-        session=session, incident_id=incident_id, operator=operator, eta_min=body.eta_min, now_ms=now()
+        session=session,
+        incident_id=incident_id,
+        operator=staff.username,
+        eta_min=body.eta_min,
+        now_ms=now(),
+        effects=effects,
     )
-    return await _finish(state, session, incident)
+    return await _finish(state, session, incident, effects)
 
 
 @router.post("/{incident_id}/dispatch")
@@ -87,10 +127,15 @@ async def dispatch(
     session: SessionDep,
     state: StateDep,
     now: ClockDep,
-    operator: OperatorDep,
+    staff: StaffDep,
 ) -> IncidentDetail:
+    await _locked(session, staff, incident_id, body)
     incident = await service.dispatch(
-        session=session, incident_id=incident_id, operator=operator, responder=body.responder, now_ms=now()
+        session=session,
+        incident_id=incident_id,
+        operator=staff.username,
+        responder=body.responder,
+        now_ms=now(),
     )
     return await _finish(state, session, incident)
 
@@ -103,22 +148,70 @@ async def resolve(
     session: SessionDep,
     state: StateDep,
     now: ClockDep,
-    operator: OperatorDep,
+    staff: StaffDep,
 ) -> IncidentDetail:
+    await _locked(session, staff, incident_id, body)
+    effects = Effects()
     incident = await service.resolve(
-        session=session, incident_id=incident_id, operator=operator, outcome=body.outcome, now_ms=now()
+        session=session,
+        incident_id=incident_id,
+        operator=staff.username,
+        outcome=body.outcome,
+        now_ms=now(),
+        effects=effects,
     )
-    return await _finish(state, session, incident)
+    return await _finish(state, session, incident, effects)
 
 
 @router.post("/{incident_id}/false-alarm")
 async def false_alarm(
-    incident_id: int, session: SessionDep, state: StateDep, now: ClockDep, operator: OperatorDep
+    incident_id: int,
+    *,
+    session: SessionDep,
+    state: StateDep,
+    now: ClockDep,
+    staff: StaffDep,
+    body: Versioned | None = None,
 ) -> IncidentDetail:
+    await _locked(session, staff, incident_id, body)
+    effects = Effects()
     incident = await service.mark_false_alarm(
-        session=session, incident_id=incident_id, operator=operator, now_ms=now()
+        session=session, incident_id=incident_id, operator=staff.username, now_ms=now(), effects=effects
     )
+    return await _finish(state, session, incident, effects)
+
+
+@router.post("/{incident_id}/assign")
+async def assign(
+    incident_id: int,
+    body: AssignIn,
+    *,
+    session: SessionDep,
+    state: StateDep,
+    now: ClockDep,
+    staff: StaffDep,
+) -> IncidentDetail:
+    """Reassign (supervisor) or hand over (the owner) one incident."""
+    incident = await _locked(session, staff, incident_id, body, owner_only=False)
+    await ownership.assign(session=session, incident=incident, staff=staff, to=body.to, now_ms=now())
     return await _finish(state, session, incident)
+
+
+@router.post("/handover")
+async def handover(
+    body: HandoverIn, *, session: SessionDep, state: StateDep, now: ClockDep, staff: StaffDep
+) -> HandoverOut:
+    """Shift change: every open incident the caller owns goes to ``to``."""
+    moved = []
+    for incident in await ownership.open_owned_by(session=session, username=staff.username):
+        await ownership.assign(
+            session=session, incident=incident, staff=staff, to=body.to, now_ms=now(), handover=True
+        )
+        moved.append(incident)
+    await session.commit()
+    for incident in moved:
+        await announce_incident(session=session, hub=state.hub, incident=incident, created=False)
+    return HandoverOut(to=body.to, incident_ids=[i.id for i in moved])
 
 
 @router.post("/{incident_id}/notes", status_code=201)
@@ -129,10 +222,11 @@ async def add_note(
     session: SessionDep,
     state: StateDep,
     now: ClockDep,
-    operator: OperatorDep,
+    staff: StaffDep,
 ) -> IncidentDetail:
+    await _locked(session, staff, incident_id, body, owner_only=False)
     incident = await service.add_note(
-        session=session, incident_id=incident_id, operator=operator, text=body.text, now_ms=now()
+        session=session, incident_id=incident_id, operator=staff.username, text=body.text, now_ms=now()
     )
     await session.commit()
     await announce_incident(session=session, hub=state.hub, incident=incident, created=False)

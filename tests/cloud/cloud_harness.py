@@ -22,6 +22,11 @@ OTHER_EDGE_TOKEN = "other-token-0123456789abcdef"
 PASSWORD = "s3cure-operator-pw"
 WAIT_S = 10.0
 T0 = 1_760_000_000_000
+# Escalation policies for tests that want the guardian ladder to text its first contact at once.
+LADDER_AT_ONCE = {
+    severity: {"steps": [{"action": "start_ladder", "after_s": 0.01}], "ladder_wait_s": 600}
+    for severity in ("P1", "P2")
+}
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> CloudSettings:
@@ -32,6 +37,8 @@ def make_settings(tmp_path: Path, **overrides: Any) -> CloudSettings:
         "session_secret": "test-session-secret-0123456789",
         "demo_data": True,
         "sse_keepalive_s": 15.0,
+        "password_hash_memory_kib": 8192,
+        "password_hash_time_cost": 1,
     }
     values.update(overrides)
     return CloudSettings(**values)
@@ -133,10 +140,16 @@ class RunningCloud:
 
     @contextlib.asynccontextmanager
     async def operator_client(self) -> AsyncIterator[httpx.AsyncClient]:
-        """A client logged in as the operator."""
+        """A client logged in as ``operator`` (the bootstrap admin, all streets)."""
+        async with self.staff_client("operator") as client:
+            yield client
+
+    @contextlib.asynccontextmanager
+    async def staff_client(self, username: str, password: str = PASSWORD) -> AsyncIterator[httpx.AsyncClient]:
+        """A client logged in as ``username`` (demo: supervisor, op-all, op-two = 西营门 + 李七庄)."""
         async with self.client() as client:
             response = await client.post(
-                "/api/v1/auth/login", json={"username": "operator", "password": PASSWORD}
+                "/api/v1/auth/login", json={"username": username, "password": password}
             )
             response.raise_for_status()
             yield client

@@ -112,11 +112,17 @@ def test_mask_name(name: str, masked: str) -> None:
 def test_alert_text_is_short_and_privacy_safe() -> None:
     at = 1_760_000_000_000  # 2025-10-09 16:53:20 CST
     zh = alert_text(language="zh", masked_name="王**", device_kind="sos_card", incident_kind="sos", at_ms=at)
-    assert zh == "【安心】您的家人王**的助老卡于16:53发出紧急求助，中心已受理，正在联系。回复1表示您已知悉。"
+    # until an operator claims it: "alarm raised", never "the center has accepted"
+    assert (
+        zh == "【安心】您的家人王**的助老卡于16:53发出紧急求助，已发出警报。"
+        "回复1表示您正前往，回复2表示无法前往。"
+    )
     en = alert_text(language="en", masked_name="王**", device_kind="wearable", incident_kind="fall", at_ms=at)
     assert en.startswith(
-        "[Anxin] The wearable alarm of your family member 王** detected a possible fall at 16:53."
+        "[Anxin] Alarm raised: the wearable alarm of your family member 王** "
+        "detected a possible fall at 16:53."
     )
+    assert "受理" not in zh and "on it" not in en
     assert len(zh) <= 70
 
 

@@ -44,9 +44,14 @@ async def test_login_sets_httponly_cookie_and_logout_ends_it(cloud: RunningCloud
         assert response.status_code == 200
         cookie = response.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=lax" in cookie
-        assert (await client.get("/api/v1/auth/me")).json() == {"username": "operator"}
+        me = (await client.get("/api/v1/auth/me")).json()
+        assert (me["username"], me["role"], me["all_streets"]) == ("operator", "admin", True)
+        stolen = client.cookies["anxin_session"]
         assert (await client.post("/api/v1/auth/logout")).status_code == 204
         assert (await client.get("/api/v1/auth/me")).status_code == 401
+    async with cloud.client() as replay:  # the old cookie value is dead on the server, not just deleted
+        replayed = await replay.get("/api/v1/auth/me", headers={"Cookie": f"anxin_session={stolen}"})
+        assert replayed.status_code == 401
 
 
 async def test_login_body_is_validated(cloud: RunningCloud) -> None:

@@ -35,7 +35,12 @@ async def test_stream_dev_api_and_incident_never_carry_a_full_number(
     # CLI must keep that logger at INFO or above.)
     caplog.set_level(logging.INFO)
     caplog.set_level(logging.DEBUG, logger="cloud")
-    async with start_cloud() as cloud, cloud.operator_client() as operator, cloud.edge_client() as edge:
+    in_turn = {"P1": {"steps": [{"action": "start_ladder", "after_s": 0.01}], "ladder_wait_s": 0.05}}
+    async with (
+        start_cloud(escalation_policies=in_turn) as cloud,
+        cloud.operator_client() as operator,
+        cloud.edge_client() as edge,
+    ):
         subject = (await operator.get("/api/v1/subjects", params={"limit": 1})).json()[0]
         guardians = (await operator.get(f"/api/v1/subjects/{subject['id']}/guardians")).json()
         assert guardians

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from cloud_harness import WAIT_S, RunningCloud, StartCloud, edge_event
+from cloud_harness import LADDER_AT_ONCE, WAIT_S, RunningCloud, StartCloud, edge_event
 from twilio.request_validator import RequestValidator
 
 from cloud.inbound import delivery, replies
@@ -43,7 +43,12 @@ def test_acknowledgements_are_recognised(text: str) -> None:
     assert replies.intent_of(text) is replies.ReplyIntent.ACKNOWLEDGE
 
 
-@pytest.mark.parametrize("text", ["2", "我马上过去", "不好", "okay then I will call", "11", ""])
+@pytest.mark.parametrize("text", ["2", " ２ ", "不能", "No", "can't"])
+def test_a_2_declines(text: str) -> None:
+    assert replies.intent_of(text) is replies.ReplyIntent.DECLINE
+
+
+@pytest.mark.parametrize("text", ["我马上过去", "不好", "okay then I will call", "11", "22", ""])
 def test_anything_else_is_a_message(text: str) -> None:
     assert replies.intent_of(text) is replies.ReplyIntent.MESSAGE
 
@@ -149,13 +154,14 @@ class World:
         result: dict[str, Any] = response.json()
         return result
 
-    async def until_sent(self, incident_id: int) -> dict[str, Any]:
-        """Wait (bounded) until the outbox worker has recorded every SMS of the incident as sent."""
+    async def until_sent(self, incident_id: int, count: int = 1) -> dict[str, Any]:
+        """Wait (bounded) until the incident has ``count`` SMS and the outbox sent every one."""
 
         async def check() -> dict[str, Any]:
             while True:
                 detail = await self.detail(incident_id)
-                if detail["notifications"] and all(n["status"] == "sent" for n in detail["notifications"]):
+                notes = detail["notifications"]
+                if len(notes) >= count and all(n["status"] == "sent" for n in notes):
                     return detail
 
         return await asyncio.wait_for(check(), WAIT_S)
@@ -172,6 +178,7 @@ async def world(start_cloud: StartCloud) -> AsyncIterator[World]:
             twilio_from="+15005550006",
             public_url=PUBLIC_URL,
             twilio_transport=httpx.MockTransport(fake.handle),
+            escalation_policies=LADDER_AT_ONCE,
         ) as cloud,
         cloud.operator_client() as operator,
         cloud.edge_client() as edge,
@@ -198,7 +205,7 @@ async def test_a_guardians_1_acknowledges_the_incident(world: World) -> None:
     response = await world.twilio.sms(guardian["phone"], " １ ")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/xml")
-    assert "<Response><Message>【安心】已收到您的确认" in response.text
+    assert "<Response><Message>【安心】已收到：您正前往" in response.text
 
     detail = await world.detail(incident_id)
     assert detail["guardian_answered_at"] is not None
@@ -279,27 +286,32 @@ async def test_bad_signatures_are_refused(world: World) -> None:
 
 async def test_status_callbacks_reach_the_notification_and_the_timeline(world: World) -> None:
     incident_id = await world.sos()
-    detail = await world.until_sent(incident_id)
+    await world.until_sent(incident_id)  # the ladder's first contact
+    sids = world.twilio.fake.sids
+    assert len(sids) == 1 and len(world.guardians) >= 2  # the demo elder has two guardians
+    assert (await world.twilio.status(sids[0], "sent")).status_code == 204
+    assert (await world.twilio.status(sids[0], "undelivered", "30003")).status_code == 204
+    assert (await world.twilio.status(sids[0], "sent")).status_code == 204  # late: ignored
+    # undelivered: the ladder moves on to the next contact at once
+    await world.until_sent(incident_id, count=2)
+    assert len(sids) == 2
+    assert (await world.twilio.status(sids[1], "delivered")).status_code == 204
+    assert (await world.twilio.status(message_sid(), "delivered")).status_code == 204  # not ours
     assert all(form["StatusCallback"] == [PUBLIC_URL + STATUS] for form in world.twilio.fake.forms), (
         "every send asks Twilio for status callbacks"
     )
-    sids = world.twilio.fake.sids
-    assert len(sids) == len(world.guardians) >= 2  # the demo elder has two guardians
-    assert (await world.twilio.status(sids[0], "sent")).status_code == 204
-    assert (await world.twilio.status(sids[0], "delivered")).status_code == 204
-    assert (await world.twilio.status(sids[0], "sent")).status_code == 204  # late: ignored
-    assert (await world.twilio.status(sids[-1], "undelivered", "30003")).status_code == 204
-    assert (await world.twilio.status(message_sid(), "delivered")).status_code == 204  # not ours
 
     detail = await world.detail(incident_id)
     statuses = [n["delivery_status"] for n in detail["notifications"]]
-    assert statuses[0] == "delivered" and statuses[-1] == "undelivered"
+    assert statuses == ["undelivered", "delivered"]
     entries = [e for e in detail["timeline"] if e["type"] == "sms_status"]
-    assert [e["data"]["status"] for e in entries] == ["sent", "delivered", "undelivered"]
-    failed = entries[-1]
+    assert [e["data"]["status"] for e in entries] == ["sent", "undelivered", "delivered"]
+    failed = entries[1]
     assert failed["data"]["error_code"] == "30003"
     assert "短信未送达" in failed["text"] and "****" in failed["text"]
-    assert failed["data"]["notification_id"] == detail["notifications"][-1]["id"]
+    assert failed["data"]["notification_id"] == detail["notifications"][0]["id"]
+    [moved] = [e for e in detail["timeline"] if e["type"] == "ladder_next"]
+    assert moved["data"]["reason"] == "undelivered"
 
 
 async def test_twilio_webhooks_do_not_exist_with_the_console_notifier(start_cloud: StartCloud) -> None:
@@ -336,7 +348,7 @@ async def test_dev_reply_goes_through_the_same_path(start_cloud: StartCloud) -> 
         [phone] = (await operator.get("/api/v1/dev/sms", params={"guardian_id": guardian["id"]})).json()
         directions = [(m["direction"], m["body"]) for m in phone["messages"]]
         assert ("in", "收到") in directions
-        assert any(d == "out" and "已收到您的确认" in b for d, b in directions)
+        assert any(d == "out" and "已收到：您正前往" in b for d, b in directions)
         assert guardian["phone"] not in str(phone)
 
         unknown = await operator.post("/api/v1/dev/sms/reply", json={"guardian_id": 99_999, "text": "1"})
