@@ -118,3 +118,15 @@ export function openStream(handlers, onState, onReconnect, retryMs = 3000) {
   connect();
   return { close: () => source?.close() };
 }
+
+const incidentPath = (id, rest) => `/api/v1/incidents/${encodeURIComponent(id)}/${rest}`;
+/** The resident record on an incident (masked; cloud/response/record.py). */
+export const getRecord = (id) => request("GET", incidentPath(id, "record"));
+/** The person's response plan as this incident's checklist (numbers masked). */
+export const getPlan = (id) => request("GET", incidentPath(id, "response-plan"));
+export const tickStep = (id, item) => request("POST", incidentPath(id, `checklist/${encodeURIComponent(item)}`));
+/** One full value behind the audited reveal: {field, value, audit_id}. */
+export const reveal = (id, field) => request("POST", incidentPath(id, "reveal"), { field });
+/** A child's trail and fences, audited like a reveal of the location. */
+export const revealPlace = (id) => request("POST", incidentPath(id, "reveal-place"));
+export const listStreets = () => request("GET", "/api/v1/streets");
