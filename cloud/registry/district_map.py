@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Final
 
 # grid lines: longitudes west→east, latitudes north→south
-_LON: Final = {"A": 116.92, "B": 116.98, "C": 117.05, "D": 117.11, "E": 117.15, "F": 117.20}
+_LON: Final = {"A": 116.90, "B": 116.97, "C": 117.04, "D": 117.10, "E": 117.17, "F": 117.24}
 _LAT: Final = {1: 39.20, 2: 39.15, 3: 39.11, 4: 39.07, 5: 39.03, 6: 38.97, 7: 38.89}
 
 # street code -> corners as (column, row) on the grid above, clockwise from the north-west

@@ -116,7 +116,9 @@ def _battery(payload: dict[str, Any]) -> float | None:
 
 async def _devices(session: AsyncSession, subject_id: int, incident: Incident) -> list[RecordDevice]:
     devices = (
-        await session.scalars(select(Device).where(Device.subject_id == subject_id).order_by(Device.device_id))
+        await session.scalars(
+            select(Device).where(Device.subject_id == subject_id).order_by(Device.device_id)
+        )
     ).all()
     out = []
     for device in devices:
@@ -229,7 +231,9 @@ def _points(value: object) -> list[TrailPoint]:
     for point in value:
         if isinstance(point, list) and len(point) >= 3 and all(isinstance(v, int | float) for v in point[:3]):
             accuracy = point[3] if len(point) > 3 and isinstance(point[3], int | float) else None
-            out.append(TrailPoint(at=int(point[0]), lat=float(point[1]), lon=float(point[2]), accuracy_m=accuracy))
+            out.append(
+                TrailPoint(at=int(point[0]), lat=float(point[1]), lon=float(point[2]), accuracy_m=accuracy)
+            )
     return out
 
 

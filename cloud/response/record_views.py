@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from cloud.deps import ClockDep, SessionDep, StaffDep
 from cloud.incidents.scope import visible_incident
 from cloud.plans import service as plans
-from cloud.response.record import RevealedPlace, ResidentRecord, fences_of, resident_record, trail_of
+from cloud.response.record import ResidentRecord, RevealedPlace, fences_of, resident_record, trail_of
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
@@ -23,7 +23,9 @@ async def get_record(incident_id: int, session: SessionDep, staff: StaffDep, now
 
 
 @router.post("/{incident_id}/reveal-place")
-async def reveal_place(incident_id: int, session: SessionDep, staff: StaffDep, now: ClockDep) -> RevealedPlace:
+async def reveal_place(
+    incident_id: int, session: SessionDep, staff: StaffDep, now: ClockDep
+) -> RevealedPlace:
     """A child's trail and fences for the map: audited like any reveal of the location."""
     incident = await visible_incident(session=session, staff=staff, incident_id=incident_id)
     _, record = await plans.reveal(

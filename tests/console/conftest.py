@@ -23,7 +23,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--autoplay-policy=no-user-gesture-required",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "console-screenshots"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 
 
 ServeApp = Callable[[Any], Awaitable[str]]

@@ -325,6 +325,10 @@ async function init() {
     if (row) select(row.dataset.id);
   });
   document.addEventListener("keydown", onKey);
+  // a reveal is on the timeline (audited) but not broadcast: fetch the incident again
+  document.addEventListener("anxin:incident-changed", (event) => {
+    if (String(event.detail?.id) === state.selectedId) loadDetail();
+  });
   document.addEventListener("pointerdown", unlockAudio);
   openStream(
     {

@@ -131,6 +131,7 @@ function placeBlock(incident, record) {
       try {
         places.set(id, await revealPlace(id));
         box.replaceWith(placeBlock(incident, record));
+        document.dispatchEvent(new CustomEvent("anxin:incident-changed", { detail: { id } }));
       } catch (error) {
         button.disabled = false;
         button.title = t("reveal.failed", { reason: error.message });

@@ -27,10 +27,21 @@ function projection(points, width, height, pad) {
   return project;
 }
 
-const centroid = (outline) => [
-  outline.reduce((s, p) => s + p[0], 0) / outline.length,
-  outline.reduce((s, p) => s + p[1], 0) / outline.length,
-];
+/** The area centroid of a simple polygon of [lat, lon] (inside an L-shaped street, unlike the vertex mean). */
+function centroid(outline) {
+  let area = 0;
+  let lat = 0;
+  let lon = 0;
+  outline.forEach(([y0, x0], i) => {
+    const [y1, x1] = outline[(i + 1) % outline.length];
+    const cross = x0 * y1 - x1 * y0;
+    area += cross;
+    lon += (x0 + x1) * cross;
+    lat += (y0 + y1) * cross;
+  });
+  if (Math.abs(area) < 1e-12) return outline[0];
+  return [lat / (3 * area), lon / (3 * area)];
+}
 
 function scaleBar(project, x, y, maxPx) {
   const bar = NICE_METRES.filter((m) => m * project.pxPerMetre <= maxPx).pop() ?? 10;
@@ -128,7 +139,9 @@ export function placeMap(trail, fences, fix) {
   if (fix) points.push([fix.lat, fix.lon]);
   const all = [...points, ...fences.flatMap(fencePoints)];
   if (all.length === 0) return null;
-  const project = projection(all.length > 1 ? all : [all[0], [all[0][0] + 0.002, all[0][1] + 0.002]], W, H, 28);
+  // a lone fix: a few hundred metres around it, the fix in the middle
+  const around = ([lat, lon]) => [[lat - 0.002, lon - 0.0026], [lat + 0.002, lon + 0.0026]];
+  const project = projection(all.length > 1 ? all : around(all[0]), W, H, 28);
   const fenceParts = fences.map((f) => {
     const [x, y] = project(f.shape === "polygon" ? f.vertices[0] : [f.lat, f.lon]);
     return svg("g", { class: "map-fence-group" }, fenceShape(f, project), svg("text", { x, y: y - 4, class: "map-text map-fence-name", "text-anchor": "middle" }, t("map.fence", { name: f.name })));

@@ -8,8 +8,15 @@ import { h } from "./dom.js";
 import { formatAgo, formatClock } from "./format.js";
 import { label, t } from "./i18n.js";
 
+// What this page revealed, per incident and field: a re-render keeps it (the reveal is audited once).
+const shown = new Map();
+
 /** A masked value with its reveal control; the control fills in the full value (audited). */
 function revealable(incidentId, masked, field, what) {
+  const key = `${incidentId}|${field}`;
+  if (shown.has(key)) {
+    return h("span", { class: "reveal-field" }, h("span", { class: "revealed mono" }, shown.get(key)), " ", h("span", { class: "audited" }, t("reveal.audited")));
+  }
   const value = h("span", { class: "masked mono" }, masked || "—");
   const button = h(
     "button",
@@ -20,9 +27,12 @@ function revealable(incidentId, masked, field, what) {
     button.disabled = true;
     try {
       const answer = await reveal(incidentId, field);
+      if (shown.size > 50) shown.clear();
+      shown.set(key, answer.value);
       value.textContent = answer.value;
       value.classList.replace("masked", "revealed");
       button.replaceWith(h("span", { class: "audited" }, t("reveal.audited")));
+      document.dispatchEvent(new CustomEvent("anxin:incident-changed", { detail: { id: incidentId } }));
     } catch (error) {
       button.disabled = false;
       button.title = t("reveal.failed", { reason: error.message });
@@ -115,48 +125,58 @@ function checklist(incidentId, plan, onTicked) {
   );
 }
 
-/** Render the record of incident `id` into `container`; resolves to the record (or null). */
+// The last record and plan fetched per incident: a re-render (language switch, live update) draws
+// at once from here, then refreshes from the server.
+const cache = new Map();
+
+function draw(container, id, record, plan) {
+  container.replaceChildren(
+    h(
+      "div",
+      { class: "record-head" },
+      photo(record),
+      h(
+        "div",
+        {},
+        h("p", { class: "record-name" }, revealable(id, record.masked_name, "name", t("reveal.name")), h("span", { class: "muted" }, ` · ${label("subject", record.kind)} · ${t("record.age", { n: record.age })}`)),
+        h(
+          "dl",
+          { class: "facts" },
+          h("dt", {}, t("record.address")),
+          h("dd", {}, revealable(id, record.address_masked, "address", t("reveal.address"))),
+          h("dt", {}, t("record.community")),
+          h("dd", {}, `${record.community} / ${record.street}`),
+          record.has_care_notes ? [h("dt", {}, t("record.careNotes")), h("dd", {}, revealable(id, t("record.hidden"), "care_notes", t("record.careNotes")))] : null,
+          plan?.has_medical_notes ? [h("dt", {}, t("record.medicalNotes")), h("dd", {}, revealable(id, t("record.hidden"), "medical_notes", t("record.medicalNotes")))] : null,
+        ),
+      ),
+    ),
+    h("h4", {}, t("record.devices")),
+    devicesTable(record),
+    h("h4", {}, t("record.guardians")),
+    guardiansList(id, record),
+    h("h4", {}, t("record.checklist")),
+    checklist(id, plan, (next) => {
+      cache.set(id, { record, plan: next });
+      draw(container, id, record, next);
+    }),
+  );
+}
+
+/** Draw the record of incident `id` into `container` (at once if known), then fetch it again. */
 export async function renderRecord(container, id) {
+  const known = cache.get(id);
+  if (known) draw(container, id, known.record, known.plan);
   let record;
   let plan = null;
   try {
     [record, plan] = await Promise.all([getRecord(id), getPlan(id).catch(() => null)]);
   } catch {
-    container.replaceChildren(h("p", { class: "muted" }, t("record.loadError")));
-    return null;
+    if (!known) container.replaceChildren(h("p", { class: "muted" }, t("record.loadError")));
+    return known?.record ?? null;
   }
-  const draw = () =>
-    container.replaceChildren(
-      h(
-        "div",
-        { class: "record-head" },
-        photo(record),
-        h(
-          "div",
-          {},
-          h("p", { class: "record-name" }, revealable(id, record.masked_name, "name", t("reveal.name")), h("span", { class: "muted" }, ` · ${label("subject", record.kind)} · ${t("record.age", { n: record.age })}`)),
-          h(
-            "dl",
-            { class: "facts" },
-            h("dt", {}, t("record.address")),
-            h("dd", {}, revealable(id, record.address_masked, "address", t("reveal.address"))),
-            h("dt", {}, t("record.community")),
-            h("dd", {}, `${record.community} / ${record.street}`),
-            record.has_care_notes ? [h("dt", {}, t("record.careNotes")), h("dd", {}, revealable(id, t("record.hidden"), "care_notes", t("record.careNotes")))] : null,
-            plan?.has_medical_notes ? [h("dt", {}, t("record.medicalNotes")), h("dd", {}, revealable(id, t("record.hidden"), "medical_notes", t("record.medicalNotes")))] : null,
-          ),
-        ),
-      ),
-      h("h4", {}, t("record.devices")),
-      devicesTable(record),
-      h("h4", {}, t("record.guardians")),
-      guardiansList(id, record),
-      h("h4", {}, t("record.checklist")),
-      checklist(id, plan, (next) => {
-        plan = next;
-        draw();
-      }),
-    );
-  draw();
+  if (cache.size > 30) cache.clear();
+  cache.set(id, { record, plan });
+  draw(container, id, record, plan);
   return record;
 }
