@@ -82,6 +82,7 @@ async def post_event(
 
 async def sign_in(page: Page, cloud: str, *, lang: str = "zh-CN") -> None:
     """Sign in as the operator; ``lang`` is set in the browser before the console loads."""
+    page.set_default_navigation_timeout(20_000)  # two cores shared with other test runs
     await page.goto(f"{cloud}/login")
     await page.evaluate("lang => window.localStorage.setItem('anxin.lang', lang)", lang)
     await page.reload()

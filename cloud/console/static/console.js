@@ -17,7 +17,7 @@ import { kindText, renderDetail, whereText } from "./detail.js";
 import { anyDialogOpen, askAction } from "./dialogs.js";
 import { domId } from "./dom.js";
 import { toMillis } from "./format.js";
-import { applyTranslations, bindLangToggle, label, t } from "./i18n.js";
+import { applyTranslations, bindLangToggle, currentLang, label, t } from "./i18n.js";
 import { districtMap } from "./map.js";
 import { IncidentStore, isOpen, matchesFacets, matchesFilter } from "./queue.js";
 import { renderCounts, renderFacets, rowFor, tickClocks } from "./queueview.js";
@@ -67,12 +67,18 @@ function renderQueue() {
   $("queue-count").textContent = t("queue.count", { n: items.length });
   const all = [...state.store.byId.values()];
   renderCounts(all);
-  renderFacets(all.filter((item) => matchesFilter(item, state.filter)), state.facets);
+  renderFacets(all.filter((item) => matchesFilter(item, state.filter)), state.facets, streetName);
   const waiting = all.filter((item) => item.status === "new").length;
   setTitleCount(t("app.console"), waiting);
   setWaitingP1(items.filter((item) => item.status === "new" && item.severity === "P1").length);
   renderMap();
   updateActionButtons();
+}
+
+/** A street's name in the page's language (the registry keeps both). */
+function streetName(zh) {
+  const street = currentLang() === "en" ? state.streets.find((s) => s.name_zh === zh) : null;
+  return street?.name_en ?? zh;
 }
 
 function renderMap() {
@@ -302,7 +308,7 @@ async function init() {
   listStreets()
     .then((streets) => {
       state.streets = streets;
-      renderMap();
+      renderQueue();
     })
     .catch(() => {});
   $("logout").addEventListener("click", async () => {

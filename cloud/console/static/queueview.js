@@ -67,7 +67,7 @@ function option(value, text, selected) {
 }
 
 /** Fill the street / kind / owner menus from what is loaded, keeping the current choices. */
-export function renderFacets(items, facets) {
+export function renderFacets(items, facets, streetName = (zh) => zh) {
   const values = facetValues(items);
   const fill = (id, key, entries) => {
     const select = document.getElementById(id);
@@ -75,7 +75,7 @@ export function renderFacets(items, facets) {
     const known = entries.some(([value]) => value === current);
     select.replaceChildren(...entries.map(([value, text]) => option(value, text, current)), !known && current ? option(current, current, current) : []);
   };
-  fill("facet-street", "street", [["", t("facet.allStreets")], ...values.street.map((v) => [v, v])]);
+  fill("facet-street", "street", [["", t("facet.allStreets")], ...values.street.map((v) => [v, streetName(v)])]);
   fill("facet-kind", "kind", [["", t("facet.allKinds")], ...values.kind.map((v) => [v, label("kind", v)])]);
   fill("facet-owner", "owner", [["", t("facet.anyOwner")], ["mine", t("facet.mine")], ["none", t("facet.none")], ...values.owner.map((v) => [v, v])]);
 }
