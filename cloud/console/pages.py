@@ -60,6 +60,18 @@ async def console_page() -> FileResponse:
     return _file("console.html")
 
 
+@router.get("/console/admin")
+async def admin_page() -> FileResponse:
+    """Account management (admins): roles and street scope."""
+    return _file("admin.html")
+
+
+@router.get("/console/reports")
+async def reports_page() -> FileResponse:
+    """Reports: answer times against 60 s / 180 s, counts, false alarms, CSV; late escalation steps."""
+    return _file("reports.html")
+
+
 @router.get("/login")
 async def login_page() -> FileResponse:
     """Operator sign-in."""

@@ -139,49 +139,80 @@ async def stop(
 
 
 async def fire_due(*, session: AsyncSession, now_ms: int, effects: Effects, limit: int = 50) -> list[int]:
-    """Fire every timer due at ``now_ms`` (up to ``limit``); returns how late each one was (ms)."""
-    timers = (
+    """Fire every timer due at ``now_ms`` (of up to ``limit`` incidents); returns how late each was (ms).
+
+    Locks are always taken in the same order as a claim takes them — the incident's escalation row,
+    then its timers — so a claim and the scheduler never deadlock. ``SKIP LOCKED`` on the escalation
+    row lets another worker (or a claim in progress) keep the incidents it holds.
+    """
+    due_incidents = (
         await session.scalars(
-            select(EscalationTimer)
+            select(EscalationTimer.incident_id)
             .where(EscalationTimer.state == PENDING, EscalationTimer.due_at <= now_ms)
-            .order_by(EscalationTimer.due_at, EscalationTimer.id)
+            .group_by(EscalationTimer.incident_id)
+            .order_by(func.min(EscalationTimer.due_at))
             .limit(limit)
-            .with_for_update(skip_locked=True)
         )
     ).all()
     lateness = []
-    for timer in timers:
-        record = await session.get(EscalationRecord, timer.incident_id, with_for_update=True)
-        incident = await session.get(Incident, timer.incident_id)
-        if timer.state != PENDING:  # cancelled by a stop while we waited for the record's lock
+    for incident_id in due_incidents:
+        record = await session.scalar(
+            select(EscalationRecord)
+            .where(EscalationRecord.incident_id == incident_id)
+            .with_for_update(skip_locked=True)
+        )
+        if record is None:
             continue
-        if (
-            record is None
-            or incident is None
-            or record.stopped_at is not None
-            or incident.status not in _OPEN
-        ):
-            timer.state = CANCELLED
-            continue
-        timer.state, timer.fired_at = FIRED, now_ms
-        timer.late_ms = max(0, now_ms - timer.due_at)
-        lateness.append(timer.late_ms)
-        policy = Policy.model_validate(record.policy)
-        if timer.kind == STEP:
-            await _fire_step(session, record, incident, timer, policy=policy, now_ms=now_ms, effects=effects)
-        else:
-            await ladder_steps.advance(
-                session,
-                record,
-                incident,
-                rung_index=timer.step,
-                reason=Advance.NO_ANSWER,
-                policy=policy,
-                now_ms=now_ms,
-                effects=effects,
+        timers = (
+            await session.scalars(
+                select(EscalationTimer)
+                .where(
+                    EscalationTimer.incident_id == incident_id,
+                    EscalationTimer.state == PENDING,
+                    EscalationTimer.due_at <= now_ms,
+                )
+                .order_by(EscalationTimer.due_at, EscalationTimer.id)
+                .with_for_update()
             )
+        ).all()
+        incident = await session.get(Incident, incident_id)
+        for timer in timers:
+            lateness += await _fire_one(session, record, incident, timer, now_ms=now_ms, effects=effects)
     await session.flush()
     return lateness
+
+
+async def _fire_one(
+    session: AsyncSession,
+    record: EscalationRecord,
+    incident: Incident | None,
+    timer: EscalationTimer,
+    *,
+    now_ms: int,
+    effects: Effects,
+) -> list[int]:
+    if timer.state != PENDING:  # a ladder move earlier in this round cancelled it
+        return []
+    if incident is None or record.stopped_at is not None or incident.status not in _OPEN:
+        timer.state = CANCELLED
+        return []
+    timer.state, timer.fired_at = FIRED, now_ms
+    timer.late_ms = min(max(0, now_ms - timer.due_at), 2**31 - 1)
+    policy = Policy.model_validate(record.policy)
+    if timer.kind == STEP:
+        await _fire_step(session, record, incident, timer, policy=policy, now_ms=now_ms, effects=effects)
+    else:
+        await ladder_steps.advance(
+            session,
+            record,
+            incident,
+            rung_index=timer.step,
+            reason=Advance.NO_ANSWER,
+            policy=policy,
+            now_ms=now_ms,
+            effects=effects,
+        )
+    return [timer.late_ms]
 
 
 async def _fire_step(

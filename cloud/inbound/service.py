@@ -12,14 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.escalation import service as escalation
+from cloud.escalation.contacts import WORKER_LABEL
 from cloud.escalation.effects import Effects
+from cloud.escalation.ladder import ContactRole
 from cloud.inbound import delivery, replies
 from cloud.inbound.replies import ReplyResult
 from cloud.incidents.lifecycle import OPEN_STATUSES
 from cloud.incidents.models import Incident
 from cloud.notify.models import GuardianReply, Notification
 from cloud.phones import display_phone
-from cloud.registry.models import Guardian
+from cloud.registry.models import CaseWorker, Guardian
 from cloud.timeline.entries import SYSTEM_ACTOR, add_entry
 
 DELIVERY_TEXT = {
@@ -85,6 +87,86 @@ async def _open_incident_of(
     return None if row is None else (row[0], row[1])
 
 
+async def _case_worker_reply(
+    session: AsyncSession, *, from_phone: str, text: str, channel: str, now_ms: int
+) -> ReplyOutcome | None:
+    """A case worker (网格员, 儿童主任) the ladder texted answers: the same meaning as a guardian's answer.
+
+    Matched to the most recent ladder message to that number whose incident is still open; None when
+    there is none (the caller then answers as to an unknown number). Not stored as a ``GuardianReply``
+    (that table is for guardians): a repeated delivery only repeats harmless, idempotent steps.
+    """
+    row = (
+        await session.execute(
+            select(Notification, Incident)
+            .join(Incident, Incident.id == Notification.incident_id)
+            .where(
+                Notification.to_phone == from_phone,
+                Notification.contact.like("worker:%"),
+                Incident.status.in_([s.value for s in OPEN_STATUSES]),
+            )
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    note, incident = row
+    worker = await session.get(CaseWorker, int(str(note.contact).split(":", 1)[1]))
+    label = WORKER_LABEL.get(ContactRole(worker.role), "社工") if worker is not None else "社工"
+    decision = replies.decide(
+        text=text,
+        known_guardian=True,
+        has_open_incident=True,
+        already_answered=incident.guardian_answered_at is not None,
+    )
+    if decision.set_answered_at:
+        incident.guardian_answered_at = now_ms
+    incident.updated_at = now_ms
+    add_entry(
+        session,
+        incident.id,
+        at=now_ms,
+        type_=decision.timeline_type or "guardian_message",
+        actor=label,
+        text=decision.text,
+        contact=note.contact,
+        notification_id=note.id,
+        channel=channel,
+    )
+    effects = await _act_on(
+        session, incident, decision.result, contact=str(note.contact), by=label, now_ms=now_ms
+    )
+    await session.flush()
+    return ReplyOutcome(decision.result, note.language, incident.id, effects=effects)
+
+
+async def _act_on(
+    session: AsyncSession, incident: Incident, result: ReplyResult, *, contact: str, by: str, now_ms: int
+) -> Effects:
+    """What an answer does to the escalation: "1" stops it, "2" moves the ladder, a message re-alerts."""
+    effects = Effects()
+    if result is ReplyResult.ACKNOWLEDGED:  # "I'm going": a human owns it, every step stops
+        await escalation.stop(
+            session=session,
+            incident=incident,
+            by=by,
+            reason="guardian_going",
+            now_ms=now_ms,
+            effects=effects,
+            guardian_going=True,
+        )
+    elif result is ReplyResult.DECLINED:
+        await escalation.contact_declined(
+            session=session, incident=incident, contact=contact, now_ms=now_ms, effects=effects
+        )
+    elif result is ReplyResult.MESSAGE:
+        await escalation.realert_owner(
+            session=session, incident=incident, reason="guardian_message", now_ms=now_ms, effects=effects
+        )
+    return effects
+
+
 async def handle_reply(
     *,
     session: AsyncSession,
@@ -103,6 +185,12 @@ async def handle_reply(
         language = guardian.language if guardian is not None else None
         return ReplyOutcome(ReplyResult(seen.result), language, seen.incident_id, duplicate=True)
     guardians = list((await session.scalars(select(Guardian).where(Guardian.phone == from_phone))).all())
+    if not guardians:
+        worker = await _case_worker_reply(
+            session, from_phone=from_phone, text=text, channel=channel, now_ms=now_ms
+        )
+        if worker is not None:
+            return worker
     found = await _open_notification(session, [g.id for g in guardians]) if guardians else None
     incident = found[1] if found is not None else None
     fallback = await _open_incident_of(session, guardians) if found is None and guardians else None
@@ -147,26 +235,10 @@ async def handle_reply(
             received_at=now_ms,
         )
     )
-    effects = Effects()
     contact = (note.contact if note is not None else None) or f"guardian:{guardian.id}"
-    if decision.result is ReplyResult.ACKNOWLEDGED:  # "I'm going": a human owns it, every step stops
-        await escalation.stop(
-            session=session,
-            incident=incident,
-            by=guardian.relation,
-            reason="guardian_going",
-            now_ms=now_ms,
-            effects=effects,
-            guardian_going=True,
-        )
-    elif decision.result is ReplyResult.DECLINED:
-        await escalation.contact_declined(
-            session=session, incident=incident, contact=contact, now_ms=now_ms, effects=effects
-        )
-    elif decision.result is ReplyResult.MESSAGE:
-        await escalation.realert_owner(
-            session=session, incident=incident, reason="guardian_message", now_ms=now_ms, effects=effects
-        )
+    effects = await _act_on(
+        session, incident, decision.result, contact=contact, by=guardian.relation, now_ms=now_ms
+    )
     await session.flush()
     return ReplyOutcome(decision.result, guardian.language, incident.id, effects=effects)
 

@@ -45,7 +45,9 @@ async def find_open(*, session: AsyncSession, subject_id: int, kind: IncidentKin
     return await session.scalar(
         select(Incident)
         .where(Incident.subject_id == subject_id, Incident.fusion_key == kind.value)
-        .with_for_update()  # joiners queue on the row (PostgreSQL); SQLite already holds the write lock
+        .with_for_update(
+            key_share=True
+        )  # joiners queue on the row (PostgreSQL); SQLite already holds the write lock
     )
 
 

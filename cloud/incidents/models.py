@@ -12,6 +12,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from cloud.orm import Base, EpochMs
 
+# How an incident row is locked for a change: FOR NO KEY UPDATE on PostgreSQL. Its key never changes, so
+# rows that reference it (timeline, notifications, escalation timers) can still be inserted meanwhile —
+# a plain FOR UPDATE would make those inserts' foreign-key checks wait, and deadlock with the scheduler.
+ROW_LOCK = {"key_share": True}
+
 
 class Incident(Base):
     __tablename__ = "incidents"

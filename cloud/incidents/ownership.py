@@ -110,6 +110,6 @@ async def open_owned_by(*, session: AsyncSession, username: str) -> list[Inciden
         select(Incident)
         .where(Incident.owner == username, Incident.status.in_([s.value for s in OPEN_STATUSES]))
         .order_by(Incident.id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     )
     return list(rows.all())

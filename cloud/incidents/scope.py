@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.auth.access import Staff
 from cloud.errors import NotFound
-from cloud.incidents.models import Incident
+from cloud.incidents.models import ROW_LOCK, Incident
 from cloud.registry.models import Community, Subject
 from cloud.registry.scope import street_of_subject
 
@@ -35,7 +35,7 @@ async def visible_incident(
     *, session: AsyncSession, staff: Staff, incident_id: int, for_update: bool = False
 ) -> Incident:
     """The incident if ``staff`` may see it (row-locked when ``for_update``); NotFound otherwise."""
-    incident = await session.get(Incident, incident_id, with_for_update=for_update)
+    incident = await session.get(Incident, incident_id, with_for_update=ROW_LOCK if for_update else None)
     if incident is None or not staff.sees_street(
         await street_of_subject(session=session, subject_id=incident.subject_id)
     ):

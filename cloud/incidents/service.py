@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.errors import IllegalTransition, NotFound
 from cloud.incidents import lifecycle
 from cloud.incidents.lifecycle import IncidentKind, LifecycleState, Outcome, Status
-from cloud.incidents.models import Incident
+from cloud.incidents.models import ROW_LOCK, Incident
 from cloud.incidents.scope import in_streets
 from cloud.timeline.entries import DEVICE_ACTOR, add_entry
 from contracts.intake import EdgeEvent
@@ -24,7 +24,7 @@ from contracts.intake import EdgeEvent
 
 async def get_incident(*, session: AsyncSession, incident_id: int, for_update: bool = False) -> Incident:
     """The incident, row-locked until commit when ``for_update`` (every change takes the lock)."""
-    incident = await session.get(Incident, incident_id, with_for_update=for_update)
+    incident = await session.get(Incident, incident_id, with_for_update=ROW_LOCK if for_update else None)
     if incident is None:
         raise NotFound(f"no incident {incident_id}", field="incident_id")
     return incident

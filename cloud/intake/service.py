@@ -21,7 +21,7 @@ from cloud.escalation.policy import Policy, policy_for
 from cloud.incidents import fusion
 from cloud.incidents import service as incidents
 from cloud.incidents.lifecycle import IncidentKind
-from cloud.incidents.models import Incident
+from cloud.incidents.models import ROW_LOCK, Incident
 from cloud.intake.models import EventRecord
 from cloud.plans.service import policy_overrides
 from cloud.registry.models import Device
@@ -58,7 +58,7 @@ async def _cancel_target(session: AsyncSession, event: EdgeEvent, device: Device
     if event.ref_key:
         ref = await find_event(session=session, key=event.ref_key)
         if ref is not None and ref.incident_id is not None:
-            return await session.get(Incident, ref.incident_id, with_for_update=True)
+            return await session.get(Incident, ref.incident_id, with_for_update=ROW_LOCK)
     for kind in (IncidentKind.SOS, IncidentKind.FALL):
         incident = await fusion.find_open(session=session, subject_id=device.subject_id, kind=kind)
         if incident is not None:

@@ -57,7 +57,7 @@ async def tick_checklist(
 
 @router.post("/incidents/{incident_id}/reveal")
 async def reveal(
-    incident_id: int, body: RevealIn, session: SessionDep, now: ClockDep, staff: StaffDep
+    incident_id: int, body: RevealIn, *, session: SessionDep, state: StateDep, now: ClockDep, staff: StaffDep
 ) -> RevealOut:
     """One full value (number, address, medical notes, a child's location): audited, on the timeline."""
     incident = await visible_incident(session=session, staff=staff, incident_id=incident_id)
@@ -65,6 +65,7 @@ async def reveal(
         session=session, incident=incident, staff=staff, field=body.field, now_ms=now()
     )
     await session.commit()
+    await announce_incident(session=session, hub=state.hub, incident=incident, created=False)  # timeline
     log.info("reveal incident=%d field=%s staff_id=%d", incident_id, body.field, staff.id)
     return RevealOut(field=body.field, value=value, audit_id=record.id)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +13,11 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from cloud.settings import CloudSettings
 from contracts.intake import EdgeEvent, EventKind, Severity
@@ -27,6 +34,32 @@ LADDER_AT_ONCE = {
     severity: {"steps": [{"action": "start_ladder", "after_s": 0.01}], "ladder_wait_s": 600}
     for severity in ("P1", "P2")
 }
+
+
+CLOUD_DB = os.environ.get("ANXIN_TEST_CLOUD_DB", "sqlite")
+BACKENDS = {"sqlite": ["sqlite"], "postgres": ["postgres"], "both": ["sqlite", "postgres"]}
+POSTGRES_ADMIN_URL = os.environ.get("ANXIN_TEST_POSTGRES_URL")
+
+
+def postgres_wanted() -> bool:
+    return "postgres" in BACKENDS.get(CLOUD_DB, [])
+
+
+@contextlib.asynccontextmanager
+async def fresh_postgres_database() -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database for one test (dropped afterwards); its URL."""
+    if not POSTGRES_ADMIN_URL:
+        pytest.fail("ANXIN_TEST_CLOUD_DB asks for PostgreSQL: set ANXIN_TEST_POSTGRES_URL to an admin URL")
+    name = f"anxin_test_{secrets.token_hex(4)}"
+    admin = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> CloudSettings:
@@ -131,6 +164,15 @@ StartCloud = Callable[..., "contextlib.AbstractAsyncContextManager[RunningCloud]
 class RunningCloud:
     url: str
     settings: CloudSettings
+
+    async def rows(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+        """Read the service's database directly (SQLite or PostgreSQL): ``:name`` parameters."""
+        engine = create_async_engine(self.settings.database_url, poolclass=NullPool)
+        try:
+            async with engine.connect() as conn:
+                return [tuple(row) for row in await conn.execute(text(sql), params)]
+        finally:
+            await engine.dispose()
 
     def client(self, **kwargs: Any) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, timeout=WAIT_S, **kwargs)

@@ -7,14 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 from collections.abc import AsyncIterator
 
 import pytest
-from cloud_harness import StartCloud, edge_event
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from cloud_harness import StartCloud, edge_event, fresh_postgres_database, postgres_wanted
 
 pytestmark = pytest.mark.postgres
 
@@ -23,20 +19,12 @@ ADMIN_URL = os.environ.get("ANXIN_TEST_POSTGRES_URL")
 
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
-    if not ADMIN_URL:
+    if not ADMIN_URL and not postgres_wanted():
         pytest.skip(
             "set ANXIN_TEST_POSTGRES_URL=postgresql+asyncpg://user@host:port/db to run PostgreSQL tests"
         )
-    name = f"anxin_test_{secrets.token_hex(4)}"
-    admin = create_async_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
+    async with fresh_postgres_database() as url:  # fails (never skips) when PostgreSQL was asked for
+        yield url
 
 
 async def test_intake_idempotency_on_postgres(start_cloud: StartCloud, postgres_url: str) -> None:

@@ -367,3 +367,32 @@ async def test_dev_reply_goes_through_the_same_path(start_cloud: StartCloud) -> 
     ):
         refused = await operator.post("/api/v1/dev/sms/reply", json={"guardian_id": 1, "text": "1"})
         assert refused.status_code == 404
+
+
+async def test_a_person_without_family_gets_the_grid_worker_who_answers_1(world: World) -> None:
+    created = await world.operator.post(
+        "/api/v1/subjects",
+        json={"display_name": "赵桂兰", "birth_year": 1938, "community_id": 1, "care_notes": "独居"},
+    )
+    subject_id = created.json()["id"]
+    device = {
+        "device_id": "card-alone-1",
+        "kind": "sos_card",
+        "subject_id": subject_id,
+        "edge_id": "edge-xiqing-01",
+    }
+    assert (await world.operator.post("/api/v1/devices", json=device)).status_code == 201
+    response = await world.edge.post(INTAKE, json=edge_event("card-alone-1", 1))
+    incident_id = int(response.json()["incident_id"])
+    detail = await world.until_sent(incident_id)
+    [(worker_id, worker_phone)] = await world.cloud.rows(
+        "SELECT id, phone FROM case_workers WHERE community_id = 1 AND role = 'grid_worker'"
+    )
+    [step] = [t for t in detail["timeline"] if t["type"] == "ladder_contact"]
+    assert step["data"]["contact"] == f"worker:{worker_id}" and step["text"].startswith("网格员")
+    answer = await world.twilio.sms(worker_phone, "1")
+    assert "已收到：您正前往" in answer.text
+    detail = await world.detail(incident_id)
+    going = [t for t in detail["timeline"] if t["type"] == "guardian_acknowledged"]
+    assert [t["actor"] for t in going] == ["网格员"]
+    assert "escalation_stopped" in types(detail) and detail["guardian_answered_at"] is not None

@@ -52,6 +52,13 @@ def cloud_settings(tmp_path: Path) -> CloudSettings:
         demo_data=True,
         notifier="console",
         sse_keepalive_s=5,
+        password_hash_memory_kib=8192,
+        password_hash_time_cost=1,
+        # the guardian ladder texts its first contact at once (the default waits 90 s for a claim)
+        escalation_policies={
+            severity: {"steps": [{"action": "start_ladder", "after_s": 0.01}], "ladder_wait_s": 600}
+            for severity in ("P1", "P2")
+        },
     )
 
 
@@ -348,7 +355,7 @@ async def test_guardian_answers_on_the_dev_phone_and_the_operator_sees_it(
     await reply.fill("1")
     await phone.get_by_role("button", name="回复").click()
     await expect(phone.locator(".sms-in")).to_contain_text("1")
-    await expect(phone).to_contain_text("已收到您的确认")  # the answer comes back as an SMS, live
+    await expect(phone).to_contain_text("已收到：您正前往")  # the answer comes back as an SMS, live
     await reply.fill("我十分钟后到")
     await reply.press("Enter")
     await expect(phone).to_contain_text("留言已转给值班员")
@@ -356,7 +363,7 @@ async def test_guardian_answers_on_the_dev_phone_and_the_operator_sees_it(
     assert not re.search(r"\+861\d{10}", page_text), "a full phone number is on the page"
     await screenshot(phone_page, "dev-phones-reply")
 
-    acknowledged = detail.get_by_role("listitem").filter(has_text="家属回复已知悉")
+    acknowledged = detail.get_by_role("listitem").filter(has_text="家属回复：正前往")
     await expect(acknowledged).to_be_visible()
     await expect(detail.get_by_role("listitem").filter(has_text="家属留言")).to_contain_text("我十分钟后到")
     await expect(
@@ -366,3 +373,34 @@ async def test_guardian_answers_on_the_dev_phone_and_the_operator_sees_it(
     await page.bring_to_front()
     await screenshot(page, "console-guardian-answer")
     await phone_page.close()
+
+
+async def test_a_claim_shows_the_owner_the_plan_reveals_on_request_and_the_admin_and_reports_pages(
+    page: Page, cloud: str, edge: httpx.AsyncClient, screenshot: Screenshot
+) -> None:
+    await log_in(page, cloud)
+    queue = page.get_by_role("listbox", name="警情队列")
+    await post_event(edge, "card-0003", 1, c.EventKind.SOS)
+    row = queue.get_by_role("option").filter(has_text="紧急求助")
+    await expect(row).to_contain_text("未认领")
+    await row.click()  # nothing is selected until the operator chooses
+    await page.keyboard.press("a")
+    await page.keyboard.press("Enter")
+    await expect(row).to_contain_text("👤 operator")  # the queue shows who owns it
+
+    detail = page.get_by_role("region", name="警情详情")
+    await expect(detail).to_contain_text("处置预案")
+    address = detail.get_by_role("region", name="人员档案").locator(".reveal-field").nth(1)
+    await expect(address).not_to_contain_text(re.compile(r"\d号楼"))  # digits hidden until revealed
+    await address.get_by_role("button", name="查看完整地址（将记录审计）").click()
+    await expect(address).to_contain_text(re.compile(r"\d号楼"))
+    await expect(detail.get_by_role("listitem").filter(has_text="查看个人信息")).to_be_visible()  # audited
+    await screenshot(page, "console-claimed-plan")
+
+    await page.goto(f"{cloud}/console/reports")
+    await expect(page.get_by_text("60 秒内接警")).to_be_visible()
+    await expect(page.get_by_role("link", name="下载全部警情 CSV")).to_have_attribute(
+        "href", "/api/v1/reports/incidents.csv"
+    )
+    await page.goto(f"{cloud}/console/admin")
+    await expect(page.locator("tr[data-username='op-two']")).to_contain_text("西营门")

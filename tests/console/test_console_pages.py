@@ -20,7 +20,13 @@ def client() -> httpx.AsyncClient:
 
 @pytest.mark.parametrize(
     ("path", "marker"),
-    [("/console", "queue-list"), ("/login", "login-form"), ("/dev/phones", "开发用：模拟家属手机")],
+    [
+        ("/console", "queue-list"),
+        ("/login", "login-form"),
+        ("/dev/phones", "开发用：模拟家属手机"),
+        ("/console/admin", "new-account"),
+        ("/console/reports", "incidents.csv"),
+    ],
 )
 async def test_pages_are_html_with_a_strict_csp(client: httpx.AsyncClient, path: str, marker: str) -> None:
     async with client:
@@ -36,7 +42,7 @@ async def test_pages_are_html_with_a_strict_csp(client: httpx.AsyncClient, path:
 async def test_every_referenced_asset_is_served_with_its_type(client: httpx.AsyncClient) -> None:
     names = {path.name for path in STATIC_DIR.iterdir()}
     referenced: set[str] = set()
-    for page in ("console.html", "login.html", "phones.html"):
+    for page in ("console.html", "login.html", "phones.html", "admin.html", "reports.html"):
         referenced |= set(re.findall(r"/console/static/([\w.-]+)", (STATIC_DIR / page).read_text()))
     for module in STATIC_DIR.glob("*.js"):
         referenced |= set(re.findall(r'from "\./([\w.-]+)"', module.read_text()))

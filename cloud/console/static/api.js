@@ -29,7 +29,9 @@ async function request(method, path, body) {
     data = null;
   }
   if (!response.ok) {
-    const detail = data && typeof data.detail === "string" ? data.detail : null;
+    // {"error": "...", "detail": [{"field": ..., "message": ...}]}: the message says what to do
+    const first = data && Array.isArray(data.detail) ? data.detail[0] : null;
+    const detail = data && typeof data.detail === "string" ? data.detail : (first?.message ?? null);
     throw new ApiError(response.status, detail);
   }
   return data;
@@ -58,6 +60,25 @@ const ACTION_PATHS = {
 export function act(id, action, body = {}) {
   return request("POST", `/api/v1/incidents/${encodeURIComponent(id)}/${ACTION_PATHS[action]}`, body);
 }
+
+/** Hand an incident to a colleague (the owner) or reassign it (a supervisor). */
+export const assign = (id, to, version) =>
+  request("POST", `/api/v1/incidents/${encodeURIComponent(id)}/assign`, { to, version });
+export const staffList = () => request("GET", "/api/v1/staff");
+
+/** The person's response plan as this incident's checklist (numbers masked). */
+export const responsePlan = (id) => request("GET", `/api/v1/incidents/${encodeURIComponent(id)}/response-plan`);
+export const tickStep = (id, item) =>
+  request("POST", `/api/v1/incidents/${encodeURIComponent(id)}/checklist/${encodeURIComponent(item)}`);
+/** One full value (number, address, medical notes, a child's location): audited on the server. */
+export const reveal = (id, field) => request("POST", `/api/v1/incidents/${encodeURIComponent(id)}/reveal`, { field });
+
+export const accounts = () => request("GET", "/api/v1/admin/accounts");
+export const createAccount = (body) => request("POST", "/api/v1/admin/accounts", body);
+export const updateAccount = (id, body) => request("PATCH", `/api/v1/admin/accounts/${encodeURIComponent(id)}`, body);
+export const streets = () => request("GET", "/api/v1/streets");
+export const reportSummary = () => request("GET", "/api/v1/reports/summary");
+export const lateSteps = () => request("GET", "/api/v1/escalations/late");
 
 export const devSms = () => request("GET", "/api/v1/dev/sms");
 /** Answer an SMS as a guardian (dev phone page): the same path as a real inbound SMS. */
@@ -122,11 +143,5 @@ export function openStream(handlers, onState, onReconnect, retryMs = 3000) {
 const incidentPath = (id, rest) => `/api/v1/incidents/${encodeURIComponent(id)}/${rest}`;
 /** The resident record on an incident (masked; cloud/response/record.py). */
 export const getRecord = (id) => request("GET", incidentPath(id, "record"));
-/** The person's response plan as this incident's checklist (numbers masked). */
-export const getPlan = (id) => request("GET", incidentPath(id, "response-plan"));
-export const tickStep = (id, item) => request("POST", incidentPath(id, `checklist/${encodeURIComponent(item)}`));
-/** One full value behind the audited reveal: {field, value, audit_id}. */
-export const reveal = (id, field) => request("POST", incidentPath(id, "reveal"), { field });
 /** A child's trail and fences, audited like a reveal of the location. */
 export const revealPlace = (id) => request("POST", incidentPath(id, "reveal-place"));
-export const listStreets = () => request("GET", "/api/v1/streets");

@@ -1,6 +1,6 @@
 // The operator console: live incident queue over SSE, detail pane, keyboard-first actions.
 
-import { act, ApiError, getIncident, listIncidents, listStreets, logout, openStream, requireLogin } from "./api.js";
+import { act, ApiError, getIncident, listIncidents, logout, streets as listStreets, openStream, requireLogin } from "./api.js";
 import {
   beep,
   refreshBanner,
@@ -39,7 +39,7 @@ const state = {
   detail: null, // the full incident shown in the detail pane
   busy: false,
   facets: { street: "", kind: "", owner: "" },
-  me: null, // the signed-in operator's username
+  me: null, // the signed-in staff member (GET /api/v1/auth/me)
   streets: [], // the district's streets with their outlines, for the map
 };
 const CLOSED_SHOWN = 100; // the newest closed incidents kept for the closed view and the counts
@@ -49,7 +49,7 @@ const $ = (id) => document.getElementById(id);
 // ---- queue --------------------------------------------------------------------------------------
 
 function visibleItems() {
-  return state.store.visible(state.filter, toMillis, state.facets, state.me);
+  return state.store.visible(state.filter, toMillis, state.facets, state.me?.username ?? null);
 }
 
 function renderQueue() {
@@ -82,7 +82,7 @@ function streetName(zh) {
 }
 
 function renderMap() {
-  const open = [...state.store.byId.values()].filter((item) => isOpen(item) && matchesFacets(item, state.facets, state.me));
+  const open = [...state.store.byId.values()].filter((item) => isOpen(item) && matchesFacets(item, state.facets, state.me?.username ?? null));
   const map = districtMap(state.streets, open, state.selectedId, select);
   $("district-map").replaceChildren(...(map ? [map] : []));
 }
@@ -195,8 +195,11 @@ async function runAction(action) {
   const id = state.selectedId;
   const button = document.querySelector(`[data-action="${action}"]`);
   if (id === null || state.busy || button?.disabled) return;
-  const body = await askAction(action);
-  if (body === null) return;
+  const answer = await askAction(action);
+  if (answer === null) return;
+  // the version this screen shows: if someone else changed the incident meanwhile, the server says 409
+  const version = state.store.get(id)?.version;
+  const body = typeof version === "number" ? { ...answer, version } : answer;
   state.busy = true;
   updateActionButtons();
   let done = false;
@@ -209,8 +212,10 @@ async function runAction(action) {
     done = true;
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) await requireLogin();
-    const reason = error instanceof ApiError && error.status === 409 ? t("action.conflict") : error.message;
+    // 409: another operator got there first; the server's message names who has it now
+    const reason = error instanceof ApiError && error.status === 409 ? error.message || t("action.conflict") : error.message;
     toast(t("action.failed", { reason }), true);
+    if (error instanceof ApiError && error.status === 409) reloadQueue();
   } finally {
     state.busy = false;
     renderQueue();
@@ -246,6 +251,28 @@ function onIncident(incident, created) {
   }
   renderQueue();
   if (id === state.selectedId) loadDetail();
+}
+
+/** The escalation re-alerts an unclaimed incident (every console in scope sounds, again and again until
+ * someone claims it) or its owner (a repeat press, a guardian's message). */
+function onRealert(data) {
+  const incident = state.store.get(String(data.id));
+  if (data.owner && state.me && data.owner !== state.me.username) return; // someone else's incident
+  beep(true);
+  showBanner(
+    t(data.owner ? "alert.owner" : "alert.unclaimed", {
+      id: data.id,
+      kind: incident ? kindText(incident) : "",
+      where: incident ? whereText(incident.subject) : "",
+    }),
+    true,
+  );
+}
+
+function onEscalated(data) {
+  if (!state.me || state.me.role === "operator") return; // the supervisors' alert
+  beep(true);
+  showBanner(t(data.reason === "ladder_exhausted" ? "alert.ladderExhausted" : "alert.supervisor", { id: data.id }), true);
 }
 
 function setConnection(status) {
@@ -289,9 +316,10 @@ async function init() {
   applyTranslations();
   const operator = await requireLogin();
   if (operator === null) return;
-  state.me = operator.username ?? operator.handle ?? null;
-  $("operator-name").textContent = state.me ?? "—";
-  setOperator(state.me);
+  state.me = operator;
+  $("operator-name").textContent = operator.display_name ?? operator.username ?? "—";
+  $("nav-admin").hidden = operator.role !== "admin";
+  setOperator(operator.username);
   renderSoundState();
   bindLangToggle($("lang-toggle"), () => {
     renderQueue();
@@ -340,7 +368,8 @@ async function init() {
     {
       "incident.created": (data) => onIncident(data, true),
       "incident.updated": (data) => onIncident(data, false),
-      "incident.realert": () => beep(true), // the escalation asks the consoles in scope to sound again
+      "incident.realert": onRealert,
+      "incident.escalated": onEscalated,
     },
     setConnection,
     reloadQueue,

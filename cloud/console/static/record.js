@@ -2,11 +2,26 @@
 // devices with battery and last report, guardians with each one's notification state, and the care
 // plan's response checklist. Full values only through the audited reveal, one field at a time.
 
-import { getPlan, getRecord, reveal, tickStep } from "./api.js";
+import { getRecord, responsePlan as getPlan, reveal } from "./api.js";
 import { batteryGauge } from "./charts.js";
 import { h } from "./dom.js";
 import { formatAgo, formatClock } from "./format.js";
 import { label, t } from "./i18n.js";
+import { renderPlan } from "./plan.js";
+
+// The response-plan checklist (plan.js) per incident: kept across re-renders so ticks do not flicker.
+const plans = new Map();
+
+function planBox(id) {
+  let box = plans.get(id);
+  if (!box) {
+    if (plans.size > 30) plans.clear();
+    box = h("div", { class: "plan" });
+    plans.set(id, box);
+  }
+  renderPlan(box, { id }, { reveals: false });
+  return box;
+}
 
 // What this page revealed, per incident and field: a re-render keeps it (the reveal is audited once).
 const shown = new Map();
@@ -97,34 +112,6 @@ function guardiansList(incidentId, record) {
   );
 }
 
-function checklist(incidentId, plan, onTicked) {
-  if (!plan || !plan.checklist.length) return h("p", { class: "muted" }, t("record.noPlan"));
-  return h(
-    "ol",
-    { class: "checklist" },
-    plan.checklist.map((item) => {
-      const box = h("input", { type: "checkbox", id: `step-${item.id}`, checked: item.ticked_at !== null, disabled: item.ticked_at !== null });
-      box.addEventListener("change", async () => {
-        box.disabled = true;
-        try {
-          onTicked(await tickStep(incidentId, item.id));
-        } catch {
-          box.checked = false;
-          box.disabled = false;
-        }
-      });
-      return h(
-        "li",
-        { class: item.ticked_at !== null ? "ticked" : "" },
-        box,
-        h("label", { for: `step-${item.id}` }, item.label),
-        item.phone_masked ? [" ", revealable(incidentId, item.phone_masked, item.reveal_field, item.label)] : null,
-        item.ticked_at !== null ? h("span", { class: "muted tick-by" }, t("record.tickedBy", { who: item.ticked_by, at: formatClock(item.ticked_at) })) : null,
-      );
-    }),
-  );
-}
-
 // The last record and plan fetched per incident: a re-render (language switch, live update) draws
 // at once from here, then refreshes from the server.
 const cache = new Map();
@@ -155,11 +142,8 @@ function draw(container, id, record, plan) {
     devicesTable(record),
     h("h4", {}, t("record.guardians")),
     guardiansList(id, record),
-    h("h4", {}, t("record.checklist")),
-    checklist(id, plan, (next) => {
-      cache.set(id, { record, plan: next });
-      draw(container, id, record, next);
-    }),
+    h("h4", {}, t("plan.title")),
+    planBox(id),
   );
 }
 
