@@ -147,10 +147,12 @@ async def test_facets_and_counts(console_only: Page) -> None:
             const items = [
               {id: 1, status: "new", kind: "sos", subject: {street: "中北镇"}},
               {id: 2, status: "acknowledged", kind: "fall", owner: "op2", subject: {street: "中北镇"}},
-              {id: 3, status: "dispatched", kind: "sos", acknowledged_by: "operator", subject: {street: "大寺镇"}},
+              {id: 3, status: "dispatched", kind: "sos", acknowledged_by: "operator",
+               subject: {street: "大寺镇"}},
               {id: 4, status: "resolved", kind: "sos", subject: {street: "大寺镇"}},
             ];
-            const pick = (facets) => items.filter((i) => m.matchesFacets(i, facets, "operator")).map((i) => i.id);
+            const pick = (facets) =>
+              items.filter((i) => m.matchesFacets(i, facets, "operator")).map((i) => i.id);
             return [pick({street: "中北镇", kind: "", owner: ""}), pick({street: "", kind: "sos", owner: ""}),
                     pick({street: "", kind: "", owner: "mine"}), pick({street: "", kind: "", owner: "none"}),
                     m.countByState(items), m.facetValues(items).owner];

@@ -325,6 +325,7 @@ async function init() {
     renderQueue();
     renderSoundState();
     refreshBanner();
+    $("toast").classList.remove("shown"); // a result said in the other language
     if (state.detail) renderDetail($("detail-body"), state.detail);
   });
   for (const key of Object.keys(state.facets)) {

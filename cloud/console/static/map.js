@@ -134,7 +134,7 @@ function fencePoints(fence) {
 /** One incident's place: the trail (oldest faint → newest), the last fix with its accuracy, the fences. */
 export function placeMap(trail, fences, fix) {
   const W = 560;
-  const H = 300;
+  const H = trail.length > 1 || fences.length > 0 ? 300 : 200; // a lone fix needs less room
   const points = trail.map((p) => [p.lat, p.lon]);
   if (fix) points.push([fix.lat, fix.lon]);
   const all = [...points, ...fences.flatMap(fencePoints)];
@@ -143,8 +143,11 @@ export function placeMap(trail, fences, fix) {
   const around = ([lat, lon]) => [[lat - 0.002, lon - 0.0026], [lat + 0.002, lon + 0.0026]];
   const project = projection(all.length > 1 ? all : around(all[0]), W, H, 28);
   const fenceParts = fences.map((f) => {
-    const [x, y] = project(f.shape === "polygon" ? f.vertices[0] : [f.lat, f.lon]);
-    return svg("g", { class: "map-fence-group" }, fenceShape(f, project), svg("text", { x, y: y - 4, class: "map-text map-fence-name", "text-anchor": "middle" }, t("map.fence", { name: f.name })));
+    // the name just above the fence (a circle's top, a polygon's northernmost corner)
+    const top = f.shape === "polygon" ? f.vertices.reduce((a, b) => (b[0] > a[0] ? b : a)) : [f.lat, f.lon];
+    const [x, y] = project(top);
+    const lift = f.shape === "polygon" ? 0 : Math.max(2, f.radius_m * project.pxPerMetre);
+    return svg("g", { class: "map-fence-group" }, fenceShape(f, project), svg("text", { x, y: y - lift - 5, class: "map-text map-fence-name", "text-anchor": "middle" }, t("map.fence", { name: f.name })));
   });
   const path = trail.map((p) => project([p.lat, p.lon]).map((v) => v.toFixed(1)).join(",")).join(" ");
   const dots = trail.map((p, i) => {

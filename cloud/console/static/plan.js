@@ -80,6 +80,6 @@ export async function renderPlan(container, incident, { reveals = true } = {}) {
   });
   container.replaceChildren(
     steps.length ? h("ol", { class: "plan-steps" }, ...steps) : h("p", { class: "muted" }, t("plan.none")),
-    reveals ? h("ul", { class: "plan-reveals" }, ...extraReveals) : null,
+    ...(reveals ? [h("ul", { class: "plan-reveals" }, ...extraReveals)] : []),
   );
 }

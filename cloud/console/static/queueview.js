@@ -56,7 +56,7 @@ export function rowFor(incident, now, selectedId, fresh) {
       h("span", { class: "kind" }, kindText(incident), latestKindText(incident) ? h("span", { class: "latest-kind" }, ` · ${latestKindText(incident)}`) : null),
       h("span", { class: "who" }, subjectText(incident.subject), " · ", whereText(incident.subject)),
     ),
-    h("span", { class: `owner${owner ? "" : " unowned"}` }, owner ? `👤 ${owner}` : t("owner.none"), incident.drill ? h("span", { class: "chip drill" }, t("drill")) : null),
+    h("span", { class: `owner${owner ? "" : " unowned"}` }, owner ?? t("owner.none"), incident.drill ? h("span", { class: "chip drill" }, t("drill")) : null),
     statusChip(incident.status),
     clockCell(incident, now),
   );
