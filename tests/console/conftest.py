@@ -85,7 +85,7 @@ async def page(browser: Browser, serve_app: ServeApp) -> AsyncIterator[Page]:
 
 @pytest.fixture
 def screenshot() -> Screenshot:
-    """``await screenshot(page, name)`` saves a PNG under var/console-screenshots/ for a human to look at."""
+    """``await screenshot(page, name)`` saves a PNG under test-artifacts/console/ for a human to look at."""
 
     async def take(page: Page, name: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
