@@ -108,8 +108,9 @@ def _sqlite_read_only(dbapi_connection: Any, _record: Any) -> None:
 
 def create_read_engine(url: str) -> AsyncEngine | None:
     """A second engine for plain reads on SQLite (None on other backends)."""
-    if make_url(url).get_backend_name() != "sqlite":
-        return None
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None  # another server, or a private in-memory database a second engine cannot see
     engine = create_async_engine(url)
     event.listen(engine.sync_engine, "connect", _sqlite_read_only)
     return engine

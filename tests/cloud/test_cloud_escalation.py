@@ -4,6 +4,7 @@ is on a live-stream event), and the per-guardian message budget under a flood of
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -252,3 +253,32 @@ async def test_two_cloud_workers_fire_each_step_exactly_once(start_cloud: StartC
     )
     assert fired == []
     assert {i for i, _ in seen} == set(ids)
+
+
+async def test_escalation_timers_survive_a_restart(start_cloud: StartCloud) -> None:
+    policy = {"P1": {"steps": [{"action": "realert_consoles", "after_s": 3.0}]}}
+    async with start_cloud(escalation_policies=policy) as first, first.edge_client() as edge:
+        response = await edge.post(INTAKE, json=edge_event("card-0001", 1))
+        incident_id = int(response.json()["incident_id"])
+    [(due_at, state)] = await first.rows(
+        "SELECT due_at, state FROM escalation_timers WHERE incident_id = :id", id=incident_id
+    )
+    assert state == "pending"  # the service stopped before the step came due
+    restarted_at = int(time.time() * 1000)
+    async with (
+        start_cloud(escalation_policies=policy) as second,
+        second.operator_client() as admin,
+        admin.stream("GET", "/api/v1/stream", timeout=httpx.Timeout(10, read=None)) as stream,
+    ):
+        reader = SseReader(stream)
+        assert await reader.comment() == "connected"
+        [(state,)] = await second.rows(
+            "SELECT state FROM escalation_timers WHERE incident_id = :id", id=incident_id
+        )
+        if state == "pending":  # (on a slow machine it may have fired before the stream was open)
+            event = await _until(reader, [], lambda e: e.name == "incident.realert")
+            assert event.data["id"] == incident_id
+    [(state, fired_at)] = await second.rows(
+        "SELECT state, fired_at FROM escalation_timers WHERE incident_id = :id", id=incident_id
+    )
+    assert state == "fired" and fired_at >= max(due_at, restarted_at)
