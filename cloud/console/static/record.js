@@ -2,7 +2,7 @@
 // devices with battery and last report, guardians with each one's notification state, and the care
 // plan's response checklist. Full values only through the audited reveal, one field at a time.
 
-import { getRecord, responsePlan as getPlan, reveal } from "./api.js";
+import { ApiError, getRecord, responsePlan as getPlan, reveal } from "./api.js";
 import { batteryGauge } from "./charts.js";
 import { h } from "./dom.js";
 import { formatAgo, formatClock } from "./format.js";
@@ -155,8 +155,10 @@ export async function renderRecord(container, id) {
   let plan = null;
   try {
     [record, plan] = await Promise.all([getRecord(id), getPlan(id).catch(() => null)]);
-  } catch {
-    if (!known) container.replaceChildren(h("p", { class: "muted" }, t("record.loadError")));
+  } catch (error) {
+    // 404: an alarm from a device no person is registered for (or outside this operator's streets)
+    const text = error instanceof ApiError && error.status === 404 ? t("record.none") : t("record.loadError");
+    if (!known) container.replaceChildren(h("p", { class: "muted" }, text));
     return known?.record ?? null;
   }
   if (cache.size > 30) cache.clear();
