@@ -50,6 +50,7 @@ from cloud.registry import service as registry_service
 from cloud.registry import views as registry_views
 from cloud.registry.demo import load_demo
 from cloud.reports import views as report_views
+from cloud.response import record_views
 from cloud.response import views as incident_views
 from cloud.retention.policy import RetentionPolicy
 from cloud.retention.purge import RetentionJob
@@ -236,6 +237,7 @@ def create_app(
         registry_views.router,
         intake_views.router,
         incident_views.router,
+        record_views.router,  # the resident record on an incident (console)
         command_views.router,
         stream_router,
         notify_views.router,

@@ -175,6 +175,7 @@ class StreetOut(BaseModel):
     name_zh: str
     name_en: str
     communities: list[CommunityOut]
+    outline: list[tuple[float, float]] = []  # approximate (lat, lon) corners: cloud/registry/district_map.py
 
 
 class CarePlanOut(CarePlan):

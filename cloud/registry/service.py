@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from cloud.errors import Conflict, InvalidInput, NotFound
 from cloud.registry import secrets
 from cloud.registry.district import XIQING_STREETS
+from cloud.registry.district_map import STREET_OUTLINES
 from cloud.registry.models import Community, Device, Guardian, Street, Subject
 from cloud.registry.schemas import (
     CommunityOut,
@@ -53,6 +54,7 @@ async def list_streets(*, session: AsyncSession) -> list[StreetOut]:
             name_zh=s.name_zh,
             name_en=s.name_en,
             communities=[CommunityOut(id=c.id, name=c.name_zh) for c in s.communities],
+            outline=list(STREET_OUTLINES.get(s.code, ())),
         )
         for s in streets
     ]

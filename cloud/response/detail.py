@@ -6,6 +6,8 @@ the guardians' SMS from ``cloud.notify``, the timeline), so it lives here, above
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +18,13 @@ from cloud.intake.models import EventRecord
 from cloud.notify.models import Notification
 from cloud.phones import display_phone
 from cloud.timeline.entries import entries_of
+
+
+def _evidence(evidence: Any, *, hide_place: bool) -> dict[str, Any] | None:
+    """What an event carried; a hidden location (a child's) also hides the trail (``/reveal-place``)."""
+    if not isinstance(evidence, dict):
+        return None
+    return {k: v for k, v in evidence.items() if k != "trail"} if hide_place else evidence
 
 
 async def incident_detail(*, session: AsyncSession, incident: Incident) -> IncidentDetail:
@@ -42,7 +51,7 @@ async def incident_detail(*, session: AsyncSession, incident: Incident) -> Incid
                 edge_ts=e.edge_ts,
                 cloud_ts=e.cloud_ts,
                 detail=e.payload.get("detail"),
-                evidence=e.payload.get("evidence"),
+                evidence=_evidence(e.payload.get("evidence"), hide_place=item.location_hidden),
             )
             for e in events
         ],

@@ -23,7 +23,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--autoplay-policy=no-user-gesture-required",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "console-screenshots"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 
 
 ServeApp = Callable[[Any], Awaitable[str]]
@@ -85,7 +85,7 @@ async def page(browser: Browser, serve_app: ServeApp) -> AsyncIterator[Page]:
 
 @pytest.fixture
 def screenshot() -> Screenshot:
-    """``await screenshot(page, name)`` saves a PNG under var/console-screenshots/ for a human to look at."""
+    """``await screenshot(page, name)`` saves a PNG under test-artifacts/console/ for a human to look at."""
 
     async def take(page: Page, name: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -153,6 +153,8 @@ async def test_new_sos_appears_live_and_is_acknowledged_with_the_keyboard(
     await expect(row).to_contain_text("待接警")
     await expect(row).to_have_class(has_class("fresh"))
     await expect(page.get_by_role("alert")).to_contain_text("新警情：紧急求助")
+    await expect(row).to_have_attribute("aria-selected", "false")  # a new alarm never takes the selection
+    await row.click()
     await expect(row).to_have_attribute("aria-selected", "true")
     detail = page.get_by_role("region", name="警情详情")
     await expect(detail).to_contain_text("39.11860° N, 117.01270° E")
@@ -234,11 +236,11 @@ async def test_full_lifecycle_with_buttons_and_keys(
     queue = page.get_by_role("listbox", name="警情队列")
     rows = queue.get_by_role("option")
     await expect(rows).to_have_count(3)
-    # a waiting P1 on top, then P2s newest first
+    # the P1 on top, then the P2s, the longest wait first
     await expect(rows.nth(0)).to_contain_text("紧急求助")
-    await expect(rows.nth(1)).to_contain_text("离开电子围栏")
-    await expect(rows.nth(2)).to_contain_text("心率异常（过快）")
-    await expect(rows.nth(2)).to_contain_text(re.compile(r"1 分 3\d 秒"))
+    await expect(rows.nth(1)).to_contain_text("心率异常（过快）")
+    await expect(rows.nth(2)).to_contain_text("离开电子围栏")
+    await expect(rows.nth(1)).to_contain_text(re.compile(r"1 分 3\d 秒"))
 
     await queue.focus()
     await page.keyboard.press("?")
@@ -246,9 +248,10 @@ async def test_full_lifecycle_with_buttons_and_keys(
     await page.keyboard.press("Escape")
     await page.keyboard.press("j")
     await page.keyboard.press("j")
-    await expect(rows.nth(2)).to_have_attribute("aria-selected", "true")
+    await expect(rows.nth(1)).to_have_attribute("aria-selected", "true")
     detail = page.get_by_role("region", name="警情详情")
-    await expect(detail).to_contain_text("hr_bpm_max")
+    await expect(detail).to_contain_text("心率异常（过快）")
+    await expect(detail).not_to_contain_text("hr_bpm_max")  # no JSON keys where the operator looks
     await screenshot(page, "console-queue")
 
     # acknowledge with a chosen ETA by button, dispatch by key, add a note, resolve with an outcome
@@ -288,7 +291,9 @@ async def test_english_toggle_is_remembered_across_reloads(
 ) -> None:
     await log_in(page, cloud)
     await post_event(edge, "kid-0001", 5, c.EventKind.GEOFENCE_EXIT, ago_ms=30_000)
-    await expect(page.get_by_role("option").filter(has_text="离开电子围栏")).to_be_visible()
+    await expect(
+        page.locator("#queue-list").get_by_role("option").filter(has_text="离开电子围栏")
+    ).to_be_visible()
     await page.get_by_role("button", name="English").click()
     await expect(page.get_by_role("heading", name="Incident queue")).to_be_visible()
     await page.reload()
@@ -336,7 +341,9 @@ async def test_connection_indicator_and_resync_when_the_cloud_restarts(
         async with edge_client(base) as edge:
             await post_event(edge, "card-0005", 2, c.EventKind.SOS)  # happened while the page was away
         await expect(indicator).to_have_text("已连接", timeout=10_000)  # EventSource retried by itself
-        await expect(page.get_by_role("option").filter(has_text="紧急求助")).to_be_visible()
+        await expect(
+            page.locator("#queue-list").get_by_role("option").filter(has_text="紧急求助")
+        ).to_be_visible()
         await page.close()  # before the server stops, so no open stream holds it up
 
 
@@ -381,7 +388,7 @@ async def test_guardian_answers_on_the_dev_phone_and_the_operator_sees_it(
     await expect(acknowledged).to_be_visible()
     await expect(detail.get_by_role("listitem").filter(has_text="家属留言")).to_contain_text("我十分钟后到")
     await expect(
-        detail.get_by_role("definition").filter(has_text=re.compile(r"\+\d+\.\d{3} s"))
+        detail.get_by_role("definition").filter(has_text=re.compile(r"\+\d+\.\d{3} 秒"))
     ).not_to_have_count(0)
     await expect(detail).to_contain_text("家属已知悉")
     await page.bring_to_front()
@@ -428,17 +435,17 @@ async def test_a_claim_shows_the_owner_the_plan_reveals_on_request_and_the_admin
     await post_event(edge, "card-0003", 1, c.EventKind.SOS)
     row = queue.get_by_role("option").filter(has_text="紧急求助")
     await expect(row).to_contain_text("未认领")
-    await queue.focus()
+    await row.click()  # nothing is selected until the operator chooses
     await page.keyboard.press("a")
     await page.keyboard.press("Enter")
-    await expect(row).to_contain_text("👤 operator")  # the queue shows who owns it
+    await expect(row.locator(".owner")).to_have_text("operator")  # the queue shows who owns it
 
     detail = page.get_by_role("region", name="警情详情")
     await expect(detail).to_contain_text("处置预案")
-    address = detail.get_by_role("listitem").filter(has_text="住址")
-    await expect(address).not_to_contain_text("号楼")  # hidden until revealed
-    await address.get_by_role("button", name="显示").click()
-    await expect(address).to_contain_text("号楼")
+    address = detail.get_by_role("region", name="人员档案").locator(".reveal-field").nth(1)
+    await expect(address).not_to_contain_text(re.compile(r"\d号楼"))  # digits hidden until revealed
+    await address.get_by_role("button", name="查看完整地址（将记录审计）").click()
+    await expect(address).to_contain_text(re.compile(r"\d号楼"))
     await expect(detail.get_by_role("listitem").filter(has_text="查看个人信息")).to_be_visible()  # audited
     await screenshot(page, "console-claimed-plan")
 

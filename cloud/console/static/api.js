@@ -139,3 +139,9 @@ export function openStream(handlers, onState, onReconnect, retryMs = 3000) {
   connect();
   return { close: () => source?.close() };
 }
+
+const incidentPath = (id, rest) => `/api/v1/incidents/${encodeURIComponent(id)}/${rest}`;
+/** The resident record on an incident (masked; cloud/response/record.py). */
+export const getRecord = (id) => request("GET", incidentPath(id, "record"));
+/** A child's trail and fences, audited like a reveal of the location. */
+export const revealPlace = (id) => request("POST", incidentPath(id, "reveal-place"));

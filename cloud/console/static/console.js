@@ -1,14 +1,26 @@
 // The operator console: live incident queue over SSE, detail pane, keyboard-first actions.
 
-import { act, ApiError, getIncident, listIncidents, logout, openStream, requireLogin } from "./api.js";
-import { beep, setSoundWanted, setTitleCount, showBanner, soundWanted, unlockAudio } from "./cue.js";
-import { kindText, latestKindText, renderDetail, severityBadge, statusChip, whereOf, whoOf } from "./detail.js";
+import { act, ApiError, getIncident, listIncidents, logout, streets as listStreets, openStream, requireLogin } from "./api.js";
+import {
+  beep,
+  refreshBanner,
+  renderSoundState,
+  setOperator,
+  setSoundWanted,
+  setTitleCount,
+  setWaitingP1,
+  showBanner,
+  soundWanted,
+  unlockAudio,
+} from "./cue.js";
+import { kindText, renderDetail, whereOf } from "./detail.js";
 import { anyDialogOpen, askAction } from "./dialogs.js";
-import { domId, h } from "./dom.js";
-import { formatClock, formatElapsed, toMillis } from "./format.js";
-import { applyTranslations, bindLangToggle, label, t } from "./i18n.js";
-import { renderPlan } from "./plan.js";
-import { IncidentStore, isOpen, matchesFilter } from "./queue.js";
+import { domId } from "./dom.js";
+import { toMillis } from "./format.js";
+import { applyTranslations, bindLangToggle, currentLang, label, t } from "./i18n.js";
+import { districtMap } from "./map.js";
+import { IncidentStore, isOpen, matchesFacets, matchesFilter } from "./queue.js";
+import { renderCounts, renderFacets, rowFor, tickClocks } from "./queueview.js";
 
 const FRESH_MS = 15000; // how long a new alarm stays highlighted (or until acknowledged)
 const ACTION_LABELS = {
@@ -26,59 +38,58 @@ const state = {
   fresh: new Map(), // id -> epoch ms when it arrived
   detail: null, // the full incident shown in the detail pane
   busy: false,
+  facets: { street: "", kind: "", owner: "" },
   me: null, // the signed-in staff member (GET /api/v1/auth/me)
+  streets: [], // the district's streets with their outlines, for the map
 };
+const CLOSED_SHOWN = 100; // the newest closed incidents kept for the closed view and the counts
 
 const $ = (id) => document.getElementById(id);
 
 // ---- queue --------------------------------------------------------------------------------------
 
-function rowFor(incident, now) {
-  const id = String(incident.id);
-  const since = toMillis(incident.device_ts) ?? toMillis(incident.cloud_ts);
-  const fresh = state.fresh.has(id) && incident.status === "new";
-  return h(
-    "li",
-    {
-      id: domId("incident", id),
-      role: "option",
-      "aria-selected": String(id === state.selectedId),
-      class: `row sev-${incident.severity} status-${incident.status}${fresh ? " fresh" : ""}`,
-      dataset: { id },
-    },
-    severityBadge(incident.severity),
-    h("span", { class: "row-main" }, h("span", { class: "kind" }, kindText(incident), latestKindText(incident) ? h("span", { class: "latest-kind" }, ` · ${latestKindText(incident)}`) : null), h("span", { class: "who" }, whoOf(incident), h("span", { class: incident.owner ? "owner" : "owner none" }, incident.owner ? ` · 👤 ${incident.owner}` : ` · ${t("owner.none")}`), incident.drill ? h("span", { class: "chip drill" }, t("drill")) : null)),
-    h("span", { class: "where" }, whereOf(incident)),
-    statusChip(incident.status),
-    isOpen(incident)
-      ? h("span", { class: "elapsed mono", dataset: { since: since ?? "" } }, formatElapsed(since, now))
-      : h("span", { class: "elapsed mono closed" }, formatClock(since)),
-  );
+function visibleItems() {
+  return state.store.visible(state.filter, toMillis, state.facets, state.me?.username ?? null);
 }
 
 function renderQueue() {
   const now = Date.now();
-  const items = state.store.visible(state.filter, toMillis);
+  const items = visibleItems();
   if (state.selectedId !== null && !items.some((item) => String(item.id) === state.selectedId)) {
-    state.selectedId = items.length ? String(items[0].id) : null;
+    // the selection left the view (closed, filtered out): nothing is selected until the operator chooses
+    state.selectedId = null;
     loadDetail();
   }
   const list = $("queue-list");
-  list.replaceChildren(...items.map((item) => rowFor(item, now)));
+  list.replaceChildren(...items.map((item) => rowFor(item, now, state.selectedId, state.fresh.has(String(item.id)) && item.status === "new")));
   list.setAttribute("aria-activedescendant", state.selectedId ? domId("incident", state.selectedId) : "");
   $("queue-empty").hidden = items.length > 0;
   $("queue-count").textContent = t("queue.count", { n: items.length });
-  const waiting = [...state.store.byId.values()].filter((item) => item.status === "new").length;
+  const all = [...state.store.byId.values()];
+  renderCounts(all);
+  renderFacets(all.filter((item) => matchesFilter(item, state.filter)), state.facets, streetName);
+  const waiting = all.filter((item) => item.status === "new").length;
   setTitleCount(t("app.console"), waiting);
+  setWaitingP1(items.filter((item) => item.status === "new" && item.severity === "P1").length);
+  renderMap();
   updateActionButtons();
+}
+
+/** A street's name in the page's language (the registry keeps both). */
+function streetName(zh) {
+  const street = currentLang() === "en" ? state.streets.find((s) => s.name_zh === zh) : null;
+  return street?.name_en ?? zh;
+}
+
+function renderMap() {
+  const open = [...state.store.byId.values()].filter((item) => isOpen(item) && matchesFacets(item, state.facets, state.me?.username ?? null));
+  const map = districtMap(state.streets, open, state.selectedId, select);
+  $("district-map").replaceChildren(...(map ? [map] : []));
 }
 
 function tick() {
   const now = Date.now();
-  for (const el of document.querySelectorAll(".elapsed[data-since]")) {
-    const since = el.dataset.since === "" ? null : Number(el.dataset.since);
-    el.textContent = formatElapsed(since, now);
-  }
+  tickClocks($("queue-list"), now);
   for (const [id, at] of state.fresh) {
     if (now - at > FRESH_MS) {
       state.fresh.delete(id);
@@ -95,6 +106,7 @@ function select(id) {
   $("queue-list").setAttribute("aria-activedescendant", state.selectedId ? domId("incident", state.selectedId) : "");
   document.getElementById(domId("incident", state.selectedId ?? ""))?.scrollIntoView({ block: "nearest" });
   loadDetail();
+  renderMap();
 }
 
 function moveSelection(step) {
@@ -108,16 +120,12 @@ function moveSelection(step) {
 async function reloadQueue() {
   state.store.beginReload();
   try {
-    state.store.finishReload(await listIncidents(state.filter));
+    const [open, closed] = await Promise.all([listIncidents("open", 500), listIncidents("closed", CLOSED_SHOWN)]);
+    state.store.finishReload([...open, ...closed]);
   } catch {
     state.store.finishReload([...state.store.byId.values()]);
     toast(t("queue.loadError"), true);
     return;
-  }
-  if (state.selectedId === null) {
-    const first = state.store.visible(state.filter, toMillis)[0];
-    if (first) state.selectedId = String(first.id);
-    loadDetail();
   }
   renderQueue();
 }
@@ -140,12 +148,7 @@ async function loadDetail() {
   if (summary) showDetail({ ...summary, timeline: state.detail?.id === summary.id ? state.detail.timeline : [] });
   try {
     const full = await getIncident(id);
-    if (request === detailRequest) {
-      showDetail(full);
-      const plan = h("div", { class: "plan", id: "plan" });
-      $("detail-body").append(h("h3", {}, t("plan.title")), plan);
-      renderPlan(plan, full);
-    }
+    if (request === detailRequest) showDetail(full);
   } catch {
     // the summary stays on screen; the next update retries
   }
@@ -220,7 +223,9 @@ async function runAction(action) {
   }
   if (done) {
     toast(t("action.done", { action: t(ACTION_LABELS[action]) }));
-    if (state.detail && String(state.detail.id) === state.selectedId) showDetail(state.detail);
+    if (action === "resolve" || action === "falseAlarm") {
+      select(null); // after a close nothing is selected: a reflex key must not act on the next alarm
+    } else if (state.detail && String(state.detail.id) === state.selectedId) showDetail(state.detail);
   }
 }
 
@@ -235,15 +240,15 @@ function onIncident(incident, created) {
     const urgent = incident.severity === "P1";
     beep(urgent);
     showBanner(
-      t("alert.new", {
-        kind: kindText(incident),
-        severity: label("severity", incident.severity),
-        where: whereOf(incident),
-      }),
+      () =>
+        t("alert.new", {
+          kind: kindText(incident),
+          severity: label("severity", incident.severity),
+          where: whereOf(incident),
+        }),
       urgent,
     );
   }
-  if (state.selectedId === null && matchesFilter(incident, state.filter)) state.selectedId = id;
   renderQueue();
   if (id === state.selectedId) loadDetail();
 }
@@ -303,7 +308,8 @@ function setFilter(filter) {
     button.setAttribute("aria-pressed", String(button.dataset.filter === filter));
   }
   state.selectedId = null;
-  reloadQueue();
+  loadDetail();
+  renderQueue();
 }
 
 async function init() {
@@ -313,10 +319,27 @@ async function init() {
   state.me = operator;
   $("operator-name").textContent = operator.display_name ?? operator.username ?? "—";
   $("nav-admin").hidden = operator.role !== "admin";
+  setOperator(operator.username);
+  renderSoundState();
   bindLangToggle($("lang-toggle"), () => {
     renderQueue();
+    renderSoundState();
+    refreshBanner();
+    $("toast").classList.remove("shown"); // a result said in the other language
     if (state.detail) renderDetail($("detail-body"), state.detail);
   });
+  for (const key of Object.keys(state.facets)) {
+    $(`facet-${key}`).addEventListener("change", (event) => {
+      state.facets[key] = event.target.value;
+      renderQueue();
+    });
+  }
+  listStreets()
+    .then((streets) => {
+      state.streets = streets;
+      renderQueue();
+    })
+    .catch(() => {});
   $("logout").addEventListener("click", async () => {
     try {
       await logout();
@@ -325,12 +348,7 @@ async function init() {
     }
   });
   $("help-button").addEventListener("click", () => $("help-dialog").showModal());
-  const sound = $("sound-toggle");
-  sound.setAttribute("aria-pressed", String(soundWanted()));
-  sound.addEventListener("click", () => {
-    setSoundWanted(!soundWanted());
-    sound.setAttribute("aria-pressed", String(soundWanted()));
-  });
+  $("sound-toggle").addEventListener("click", () => setSoundWanted(!soundWanted()));
   for (const button of document.querySelectorAll("[data-filter]")) {
     button.addEventListener("click", () => setFilter(button.dataset.filter));
   }
@@ -342,6 +360,10 @@ async function init() {
     if (row) select(row.dataset.id);
   });
   document.addEventListener("keydown", onKey);
+  // a reveal is on the timeline (audited) but not broadcast: fetch the incident again
+  document.addEventListener("anxin:incident-changed", (event) => {
+    if (String(event.detail?.id) === state.selectedId) loadDetail();
+  });
   document.addEventListener("pointerdown", unlockAudio);
   openStream(
     {

@@ -1,17 +1,32 @@
-// Getting the operator's attention for a new alarm: a short two-tone beep, a banner read out by
-// screen readers (role=alert), and the unacknowledged count in the tab title.
+// Getting the operator's attention: a two-tone alarm that repeats while any P1 in view is unclaimed,
+// a banner read out by screen readers (role=alert), and the unclaimed count in the tab title.
+// The sound can be muted per operator (remembered in localStorage); muting is shown, never silent.
 
+import { t } from "./i18n.js";
+
+export const REPEAT_MS = 4000;
 let audio = null;
-const SOUND_KEY = "anxin.sound";
+let operator = "";
+let waitingP1 = 0;
+let timer = 0;
 
-/** Whether the operator wants the beep (remembered; on unless switched off). */
+const soundKey = () => `anxin.sound.${operator || "-"}`;
+
+/** Whose preference the sound switch reads and writes. */
+export function setOperator(name) {
+  operator = String(name ?? "");
+}
+
+/** Whether this operator wants the alarm sound (on unless they muted it). */
 export function soundWanted() {
-  return window.localStorage.getItem(SOUND_KEY) !== "off";
+  return window.localStorage.getItem(soundKey()) !== "off";
 }
 
 export function setSoundWanted(on) {
-  window.localStorage.setItem(SOUND_KEY, on ? "on" : "off");
+  window.localStorage.setItem(soundKey(), on ? "on" : "off");
   if (on) unlockAudio();
+  renderSoundState();
+  schedule();
 }
 
 /** Browsers only allow sound after a user gesture: call this from the first click/keypress. */
@@ -20,7 +35,10 @@ export function unlockAudio() {
   if (audio?.state === "suspended") audio.resume().catch(() => {});
 }
 
+/** One ring: counted on <html data-rings> (what the browser tests and a screen reader's log see). */
 export function beep(urgent) {
+  const root = document.documentElement;
+  root.dataset.rings = String(Number(root.dataset.rings ?? 0) + 1);
   if (!soundWanted() || audio === null || audio.state !== "running") return;
   const tones = urgent ? [880, 660, 880] : [660];
   tones.forEach((frequency, i) => {
@@ -37,17 +55,59 @@ export function beep(urgent) {
   });
 }
 
+/** Tell the alarm how many P1 alarms in view wait for an operator; it rings until that is 0. */
+export function setWaitingP1(count) {
+  waitingP1 = count;
+  renderSoundState();
+  schedule();
+}
+
+function schedule() {
+  const ringing = waitingP1 > 0 && soundWanted();
+  if (ringing && timer === 0) {
+    timer = window.setInterval(() => beep(true), REPEAT_MS);
+  } else if (!ringing && timer !== 0) {
+    window.clearInterval(timer);
+    timer = 0;
+  }
+}
+
+/** The sound switch and the "muted" notice: `data-alarm` is ringing | quiet | muted. */
+export function renderSoundState() {
+  const button = document.getElementById("sound-toggle");
+  const notice = document.getElementById("mute-notice");
+  if (!button) return;
+  const on = soundWanted();
+  button.setAttribute("aria-pressed", String(on));
+  button.textContent = t(on ? "sound.on" : "sound.off");
+  button.dataset.alarm = !on ? "muted" : waitingP1 > 0 ? "ringing" : "quiet";
+  if (notice) {
+    notice.hidden = on;
+    notice.textContent = waitingP1 > 0 ? t("sound.mutedWaiting", { n: waitingP1 }) : t("sound.muted");
+    notice.classList.toggle("urgent", waitingP1 > 0);
+  }
+}
+
 let bannerTimer = 0;
+let bannerText = null; // () => string, so a language switch re-renders the banner
 
 export function showBanner(text, urgent) {
   const banner = document.getElementById("alert-banner");
-  banner.textContent = text;
+  bannerText = typeof text === "function" ? text : () => text;
+  banner.textContent = bannerText();
   banner.classList.toggle("urgent", urgent);
   banner.hidden = false;
   window.clearTimeout(bannerTimer);
   bannerTimer = window.setTimeout(() => {
     banner.hidden = true;
+    bannerText = null;
   }, 10000);
+}
+
+/** Re-translate a banner on screen (after the language switch). */
+export function refreshBanner() {
+  const banner = document.getElementById("alert-banner");
+  if (bannerText !== null && !banner.hidden) banner.textContent = bannerText();
 }
 
 export function setTitleCount(baseTitle, waiting) {

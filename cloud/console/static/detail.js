@@ -1,12 +1,14 @@
 // The detail pane: who/where, the SLA clock to the millisecond, the timeline, location, evidence and
 // guardian notifications. Field names follow cloud/incidents/schemas.py (IncidentDetail).
 
+import { revealPlace } from "./api.js";
 import { h } from "./dom.js";
-import { formatCoordinates, formatDelta, formatTimestamp, toMillis } from "./format.js";
+import { DEFAULT_LIMITS, evidenceBlock, trailOf } from "./evidence.js";
+import { formatClock, formatCoordinates, formatDelta, formatTimestamp, toMillis } from "./format.js";
 import { currentLang, label, t } from "./i18n.js";
-import { locationSketch } from "./sketch.js";
-
-const EVIDENCE_VALUE_MAX = 240;
+import { placeMap } from "./map.js";
+import { ownerOf } from "./queue.js";
+import { renderRecord } from "./record.js";
 
 export function severityBadge(severity) {
   return h("span", { class: `badge sev-${severity}` }, label("severity", severity));
@@ -66,6 +68,8 @@ function entryDetail(entry) {
   if (data.downlink) parts.push(label("downlink", data.downlink));
   const said = currentLang() === "en" ? data.text_en : data.text_zh;
   if (said) parts.push(String(said)); // what the home hub reported (sensor, room, why)
+  if (entry.type === "revealed" && data.field) parts.push(label("revealField", String(data.field).split(":")[0]));
+  if (data.reason && typeof data.reason === "string") parts.push(label("reason", data.reason));
   if (entry.type === "sms_status" && data.status) parts.push(label("delivery", data.status));
   if (entry.type === "sms_status" && data.error_code) parts.push(t("tl.errorCode", { code: data.error_code }));
   if (entry.text) {
@@ -113,59 +117,49 @@ function timeline(entries, origin) {
   );
 }
 
-function locationBlock(location) {
-  if (!location || typeof location.lat !== "number" || typeof location.lon !== "number") {
-    return h("p", { class: "muted" }, t("detail.noLocation"));
-  }
+function locationFacts(location) {
   const accuracy = typeof location.accuracy_m === "number" ? t("loc.accuracy", { m: Math.round(location.accuracy_m) }) : "—";
   return h(
-    "div",
-    { class: "location" },
-    h(
-      "dl",
-      { class: "facts" },
-      fact("loc.coords", h("span", { class: "mono" }, formatCoordinates(location.lat, location.lon))),
-      fact("loc.accuracyLabel", accuracy),
-      fact("loc.source", location.source ? label("source", location.source) : "—"),
-      location.at ? fact("loc.at", h("time", { class: "mono" }, formatTimestamp(location.at))) : null,
-    ),
-    locationSketch(location),
+    "dl",
+    { class: "facts" },
+    fact("loc.coords", h("span", { class: "mono" }, formatCoordinates(location.lat, location.lon))),
+    fact("loc.accuracyLabel", accuracy),
+    fact("loc.source", location.source ? label("source", location.source) : "—"),
+    location.at ? fact("loc.at", h("time", {}, formatClock(location.at))) : null,
   );
 }
 
-function shortValue(value) {
-  const text = typeof value === "string" ? value : JSON.stringify(value);
-  return text.length > EVIDENCE_VALUE_MAX ? `${text.slice(0, EVIDENCE_VALUE_MAX)}…` : text;
-}
+// Per incident: the resident record's DOM (kept across re-renders, refreshed behind) and what a reveal showed.
+const records = new Map();
+const places = new Map();
 
-/** Evidence: one block per event that joined the incident (the API's `evidence` list). */
-function evidenceBlock(evidence) {
-  const events = Array.isArray(evidence) ? evidence : evidence && typeof evidence === "object" ? [{ evidence }] : [];
-  if (events.length === 0) return h("p", { class: "muted" }, t("detail.noEvidence"));
-  return h(
-    "ol",
-    { class: "evidence-list" },
-    events.map((event) =>
-      h(
-        "li",
-        {},
-        event.kind
-          ? h("p", { class: "ev-head" }, h("strong", {}, label("kind", event.kind)), " ", h("span", { class: "mono muted" }, event.key ?? ""))
-          : null,
-        event.detail ? h("p", { class: "ev-detail" }, String(event.detail)) : null,
-        event.evidence && typeof event.evidence === "object"
-          ? h(
-              "dl",
-              { class: "facts evidence" },
-              Object.entries(event.evidence).map(([key, value]) => [
-                h("dt", { class: "mono" }, key),
-                h("dd", { class: "mono" }, shortValue(value)),
-              ]),
-            )
-          : null,
-      ),
-    ),
-  );
+/** Trail and fences on a street-scale map; a child's only after the audited reveal. */
+function placeBlock(incident, record) {
+  const id = String(incident.id);
+  const revealed = places.get(id);
+  const location = locationOf(incident);
+  if (incident.location_hidden && !revealed) {
+    const button = h("button", { type: "button", class: "reveal", title: t("reveal.title") }, t("reveal.place"));
+    const box = h("div", { class: "place-hidden" }, h("p", { class: "muted" }, t("detail.locationHidden")), button);
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        places.set(id, await revealPlace(id));
+        box.replaceWith(placeBlock(incident, record));
+        document.dispatchEvent(new CustomEvent("anxin:incident-changed", { detail: { id } }));
+      } catch (error) {
+        button.disabled = false;
+        button.title = t("reveal.failed", { reason: error.message });
+      }
+    });
+    return box;
+  }
+  const trail = revealed?.trail ?? trailOf(incident.evidence);
+  const fences = revealed?.fences ?? record?.fences ?? [];
+  const fix = location ?? (trail.length ? trail.at(-1) : null);
+  const map = placeMap(trail, fences, location);
+  if (!map) return h("p", { class: "muted" }, t("detail.noLocation"));
+  return h("div", { class: "location" }, map, fix ? locationFacts(fix) : null);
 }
 
 function notificationsBlock(notifications) {
@@ -187,14 +181,13 @@ function notificationsBlock(notifications) {
           ? h("span", { class: `chip delivery-${n.delivery_status}` }, label("delivery", n.delivery_status))
           : null,
         " ",
-        h("span", { class: "muted" }, [n.language, n.attempts ? t("notify.attempts", { n: n.attempts }) : null].filter(Boolean).join(" · ")),
+        h("span", { class: "muted" }, [label("lang", n.language), n.attempts ? t("notify.attempts", { n: n.attempts }) : null].filter(Boolean).join(" · ")),
         n.sent_at ? h("time", { class: "mono delta" }, formatTimestamp(n.sent_at)) : null,
       ),
     ),
   );
 }
 
-/** Render the full incident into `container`. */
 /** Smoke / gas / water: what the operator does first (119 or the gas company, then the key-safe holder). */
 function firstStepsBlock(steps) {
   if (!Array.isArray(steps) || steps.length === 0) return null;
@@ -220,8 +213,53 @@ function homeFacts(home) {
   ];
 }
 
+function slaFacts(incident, origin) {
+  return h(
+    "dl",
+    { class: "facts sla-facts" },
+    fact("detail.key", h("span", { class: "mono" }, incident.origin_key ?? incident.key ?? "—")),
+    stamp("detail.deviceTs", incident.device_ts, null),
+    stamp("detail.edgeTs", incident.edge_ts, origin),
+    stamp("detail.cloudTs", incident.cloud_ts, origin),
+    stamp("detail.ackAt", incident.acknowledged_at, origin),
+    ownerOf(incident) ? fact("detail.owner", ownerOf(incident)) : null,
+    typeof incident.eta_min === "number" ? fact("detail.eta", t("detail.etaValue", { n: incident.eta_min })) : null,
+    stamp("detail.guardianAt", incident.guardian_answered_at, origin),
+    stamp("detail.dispatchedAt", incident.dispatched_at, origin),
+    incident.responder ? fact("detail.responder", incident.responder) : null,
+    stamp("detail.resolvedAt", incident.resolved_at, origin),
+    incident.outcome ? fact("detail.outcome", label("outcome", incident.outcome)) : null,
+    incident.event_count > 1 ? fact("detail.events", String(incident.event_count)) : null,
+  );
+}
+
+function section(key, ...children) {
+  const id = `sec-${key.replace(/\W/g, "-")}`;
+  return h("section", { class: "detail-section", "aria-labelledby": id }, h("h3", { id }, t(key)), ...children);
+}
+
+/** Render the full incident into `container`; the resident record loads beside it. */
 export function renderDetail(container, incident) {
+  const id = String(incident.id);
   const origin = toMillis(incident.device_ts);
+  let entry = records.get(id);
+  if (!entry) {
+    for (const key of records.keys()) if (records.size > 20) records.delete(key);
+    entry = { node: h("div", { class: "record" }, h("p", { class: "muted" }, t("record.loading"))), record: null };
+    records.set(id, entry);
+  }
+  const evidenceBox = h("div", {}, evidenceBlock(incident.evidence, entry.record?.limits ?? DEFAULT_LIMITS));
+  const placeBox = h("div", {}, placeBlock(incident, entry.record));
+  const current = entry;
+  renderRecord(entry.node, id).then((record) => {
+    if (record === null) return;
+    const first = current.record === null;
+    current.record = record;
+    if (first && evidenceBox.isConnected) {
+      evidenceBox.replaceChildren(evidenceBlock(incident.evidence, record.limits));
+      placeBox.replaceChildren(placeBlock(incident, record));
+    }
+  });
   container.replaceChildren(
     h(
       "div",
@@ -233,32 +271,14 @@ export function renderDetail(container, incident) {
     ),
     firstStepsBlock(incident.first_steps),
     h("p", { class: "detail-who" }, whoOf(incident), h("span", { class: "muted" }, ` · ${whereOf(incident)}`)),
-    h(
-      "dl",
-      { class: "facts" },
-      fact("detail.key", h("span", { class: "mono" }, incident.origin_key ?? incident.key ?? "—")),
-      fact("detail.device", h("span", { class: "mono" }, incident.device_id ?? "—")),
-      ...homeFacts(incident.home),
-      stamp("detail.deviceTs", incident.device_ts, null),
-      stamp("detail.edgeTs", incident.edge_ts, origin),
-      stamp("detail.cloudTs", incident.cloud_ts, origin),
-      stamp("detail.ackAt", incident.acknowledged_at, origin),
-      incident.acknowledged_by ? fact("detail.ackBy", incident.acknowledged_by) : null,
-      typeof incident.eta_min === "number" ? fact("detail.eta", t("detail.etaValue", { n: incident.eta_min })) : null,
-      stamp("detail.guardianAt", incident.guardian_answered_at, origin),
-      stamp("detail.dispatchedAt", incident.dispatched_at, origin),
-      incident.responder ? fact("detail.responder", incident.responder) : null,
-      stamp("detail.resolvedAt", incident.resolved_at, origin),
-      incident.outcome ? fact("detail.outcome", label("outcome", incident.outcome)) : null,
-      incident.event_count > 1 ? fact("detail.events", String(incident.event_count)) : null,
-    ),
-    h("h3", {}, t("detail.timeline")),
-    timeline(incident.timeline, origin),
-    h("h3", {}, t("detail.location")),
-    locationBlock(locationOf(incident)),
-    h("h3", {}, t("detail.evidence")),
-    evidenceBlock(incident.evidence),
-    h("h3", {}, t("detail.notifications")),
-    notificationsBlock(incident.notifications),
+    incident.home
+      ? h("dl", { class: "facts" }, fact("detail.device", h("span", { class: "mono" }, incident.device_id ?? "—")), ...homeFacts(incident.home))
+      : null,
+    section("detail.record", entry.node),
+    section("detail.evidence", evidenceBox),
+    section("detail.location", placeBox),
+    section("detail.sla", slaFacts(incident, origin)),
+    section("detail.timeline", timeline(incident.timeline, origin)),
+    section("detail.notifications", notificationsBlock(incident.notifications)),
   );
 }

@@ -57,8 +57,11 @@ function item(incidentId, step, onTick) {
   );
 }
 
-/** Fill `container` with the checklist and the reveal buttons of the incident's person. */
-export async function renderPlan(container, incident) {
+/**
+ * Fill `container` with the checklist and the reveal buttons of the incident's person. `reveals: false`
+ * leaves the address / care notes / location reveals out (the resident record shows them).
+ */
+export async function renderPlan(container, incident, { reveals = true } = {}) {
   const id = incident.id;
   let plan;
   try {
@@ -67,16 +70,16 @@ export async function renderPlan(container, incident) {
     container.replaceChildren(h("p", { class: "muted" }, t("plan.none")));
     return;
   }
-  const refresh = () => renderPlan(container, incident);
+  const refresh = () => renderPlan(container, incident, { reveals });
   const steps = plan.checklist.map((step) => item(id, step, refresh));
   const extra = [["address", "plan.address"], ["care_notes", "plan.careNotes"]];
   if (incident.location_hidden) extra.push(["location", "plan.location"]);
-  const reveals = extra.map(([field, key]) => {
+  const extraReveals = extra.map(([field, key]) => {
     const value = h("span", { class: "plan-value" }, "••••");
     return h("li", {}, `${t(key)}: `, value, " ", revealButton(id, field, value));
   });
   container.replaceChildren(
     steps.length ? h("ol", { class: "plan-steps" }, ...steps) : h("p", { class: "muted" }, t("plan.none")),
-    h("ul", { class: "plan-reveals" }, ...reveals),
+    ...(reveals ? [h("ul", { class: "plan-reveals" }, ...extraReveals)] : []),
   );
 }

@@ -13,24 +13,59 @@ export function matchesFilter(incident, filter) {
   return true;
 }
 
-/** A number to sort by "newest first": the device press time, else when the center received it. */
-function recency(incident, toMillis) {
+/** When the alarm started: the device press time, else when the center received it. */
+function startedAt(incident, toMillis) {
   return toMillis(incident.device_ts) ?? toMillis(incident.cloud_ts) ?? 0;
 }
 
 /**
- * Open view: unacknowledged first, then by severity (P1 first), then newest first, so a fresh P1 lands
- * on top. Other views: newest first.
+ * Open view: by priority (P1 first), within a priority the unclaimed first, then the oldest first
+ * (the longest wait is on top). Other views: newest first.
  */
 export function sortIncidents(items, filter, toMillis) {
-  const byRecency = (a, b) => recency(b, toMillis) - recency(a, toMillis);
-  if (filter !== "open") return [...items].sort(byRecency);
+  if (filter !== "open") return [...items].sort((a, b) => startedAt(b, toMillis) - startedAt(a, toMillis));
   return [...items].sort((a, b) => {
-    const waiting = Number(b.status === "new") - Number(a.status === "new");
-    if (waiting !== 0) return waiting;
     const severity = (SEVERITY_RANK[a.severity] ?? 9) - (SEVERITY_RANK[b.severity] ?? 9);
-    return severity !== 0 ? severity : byRecency(a, b);
+    if (severity !== 0) return severity;
+    const waiting = Number(b.status === "new") - Number(a.status === "new");
+    return waiting !== 0 ? waiting : startedAt(a, toMillis) - startedAt(b, toMillis);
   });
+}
+
+/** Who has the incident: the named owner (claim, reassignment), else who acknowledged it. */
+export function ownerOf(incident) {
+  return incident.owner ?? incident.acknowledged_by ?? null;
+}
+
+/** The narrowing filters: `{street, kind, owner}`, each "" for all; owner also "mine" / "none". */
+export function matchesFacets(incident, facets, me = null) {
+  if (facets.street && incident.subject?.street !== facets.street) return false;
+  if (facets.kind && incident.kind !== facets.kind) return false;
+  const owner = ownerOf(incident);
+  if (facets.owner === "none") return owner === null;
+  if (facets.owner === "mine") return owner !== null && owner === me;
+  if (facets.owner) return owner === facets.owner;
+  return true;
+}
+
+/** How many incidents are in each state: {new, acknowledged, dispatched, closed}. */
+export function countByState(items) {
+  const counts = { new: 0, acknowledged: 0, dispatched: 0, closed: 0 };
+  for (const item of items) {
+    if (item.status in counts) counts[item.status] += 1;
+    else counts.closed += 1;
+  }
+  return counts;
+}
+
+/** The values the facet menus offer, from what is loaded: sorted, no duplicates. */
+export function facetValues(items) {
+  const uniq = (values) => [...new Set(values.filter(Boolean))].sort();
+  return {
+    street: uniq(items.map((item) => item.subject?.street)),
+    kind: uniq(items.map((item) => item.kind)),
+    owner: uniq(items.map(ownerOf)),
+  };
 }
 
 /** Whether `candidate` is not older than `current` (by the server's `updated_at`, when both have it). */
@@ -90,8 +125,10 @@ export class IncidentStore {
     return this.byId.get(String(id)) ?? null;
   }
 
-  visible(filter, toMillis) {
-    const shown = [...this.byId.values()].filter((item) => matchesFilter(item, filter));
+  visible(filter, toMillis, facets = null, me = null) {
+    const shown = [...this.byId.values()].filter(
+      (item) => matchesFilter(item, filter) && (facets === null || matchesFacets(item, facets, me)),
+    );
     return sortIncidents(shown, filter, toMillis);
   }
 }
