@@ -36,5 +36,7 @@ async def reveal_place(
     return RevealedPlace(
         audit_id=record.id,
         trail=await trail_of(session=session, incident_id=incident_id),
-        fences=await fences_of(session=session, subject_id=incident.subject_id),
+        fences=[]
+        if incident.subject_id is None  # an unassigned alarm: no person, so no care-plan fences
+        else await fences_of(session=session, subject_id=incident.subject_id),
     )

@@ -62,8 +62,9 @@ async def post_event(
 ) -> c.IntakeAck:
     """Post one event as the gateway does; the press was ``ago_ms`` ago, or at ``at_ms`` when given."""
     now = now_ms() if at_ms is None else at_ms + ago_ms
+    key = c.event_key(device_id, seq)  # a device's own alarm keeps its key; a finding adds its kind
     event = c.EdgeEvent(
-        key=c.event_key(device_id, seq),
+        key=key if kind in c.DEVICE_ALARM_KINDS else f"{key}.{kind.value}",
         edge_id=DEMO_EDGE_ID,
         device_id=device_id,
         seq=seq,

@@ -190,6 +190,7 @@ async def test_an_sos_from_an_unregistered_device_is_an_unassigned_alarm_in_the_
     await expect(row).to_contain_text("P1 危急")
     await expect(row).to_contain_text("new-card-77")
     await expect(row).to_contain_text("中心未登记此设备")
+    await row.click()  # a new alarm never takes the selection: the operator chooses
     detail = page.get_by_role("region", name="警情详情")
     await expect(detail).to_contain_text("未登记设备")
     await screenshot(page, "console-unassigned-sos")
@@ -411,6 +412,7 @@ async def test_a_home_smoke_alarm_names_sensor_and_room_and_says_what_to_do_firs
     await post_event(edge, "hub-0001", 5, c.EventKind.SMOKE, evidence=evidence)
     row = page.get_by_role("listbox", name="警情队列").get_by_role("option").filter(has_text="烟雾报警")
     await expect(row).to_contain_text("P1 危急", timeout=2_000)
+    await row.click()  # a new alarm never takes the selection: the operator chooses
     detail = page.get_by_role("region", name="警情详情")
     first = detail.get_by_role("alert")
     await expect(first).to_contain_text("请先处置")
