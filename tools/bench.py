@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 # Modules with ``register(bench_subparsers)``; missing ones are skipped.
-BENCH_MODULES = ("tools.falls.bench", "tools.gateway_bench", "tools.overload_bench", "tools.sim_bench")
+BENCH_MODULES = (
+    "tools.falls.bench",
+    "tools.gateway_bench",
+    "tools.overload_bench",
+    "tools.sim_bench",
+    "tools.intake_bench",
+)
 SECTION = "## Latest `make bench` run"
 DEFAULT_DATA_ROOT = Path("../shared/data")
 

@@ -18,17 +18,29 @@ from http import HTTPStatus
 
 import orjson
 
-from contracts.intake import LIFE_ALARM_KINDS
+from contracts.intake import LIFE_ALARM_KINDS, IntakeAck, IntakeResult
 from edge.delivery.backoff import Backoff
-from edge.delivery.cloud_client import CloudClient
+from edge.delivery.cloud_client import CloudClient, raise_for_status
 from edge.delivery.outbox import Outbox, OutboxRow
-from edge.errors import CloudRejected, CloudUnavailable
+from edge.errors import CloudError, CloudRejected, CloudUnavailable
 from edge.metrics import EdgeMetrics
 
 log = logging.getLogger(__name__)
 
 _NEVER_DUE = 2**62
 _LIFE_ALARMS = frozenset(kind.value for kind in LIFE_ALARM_KINDS)
+_NO_BATCH_ROUTE = frozenset({HTTPStatus.NOT_FOUND, HTTPStatus.METHOD_NOT_ALLOWED})
+
+
+def _outcome(result: IntakeResult) -> IntakeAck | CloudError:
+    """One batch answer as the single ``POST``'s: an ack, or the error its status means."""
+    if result.status < 300:
+        return IntakeAck(key=result.key, incident_id=result.incident_id, duplicate=result.duplicate)
+    try:
+        raise_for_status(result.status, result.error or "")
+    except (CloudRejected, CloudUnavailable) as exc:
+        return exc
+    return CloudUnavailable(f"cloud answered {result.status} for one event of a batch")
 
 
 class Forwarder:
@@ -53,6 +65,7 @@ class Forwarder:
         self._batch = batch
         self._sem = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
+        self._batch_route = True  # the center has the batch intake (cleared on its 404/405)
         self.cloud_down = False
         self.rounds = 0  # completed send rounds; ``progress`` is notified after each
         self.progress = asyncio.Condition()
@@ -102,35 +115,68 @@ class Forwarder:
 
     async def _send_round(self, rows: list[OutboxRow]) -> tuple[int, int]:
         results: list[str] = []
-        async with asyncio.TaskGroup() as group:
-            for row in rows:
-                group.create_task(self._send_one(row, results))
+        if len(rows) > 1 and self._batch_route:
+            await self._send_batch(rows, results)
+        else:
+            async with asyncio.TaskGroup() as group:
+                for row in rows:
+                    group.create_task(self._send_one(row, results))
         return results.count("delivered") + results.count("duplicate"), results.count("retry")
+
+    async def _send_batch(self, rows: list[OutboxRow], results: list[str]) -> None:
+        """The round's heads (one per device, so each device's order holds) in one batch request; each
+        answer is settled as the single ``POST`` would be. A center without the batch route gets
+        single posts from then on."""
+        outcomes: list[IntakeAck | CloudError]
+        try:
+            answers = await self._cloud.post_events([row.body for row in rows])
+        except CloudRejected as exc:
+            if exc.status not in _NO_BATCH_ROUTE:
+                raise
+            self._batch_route = False
+            log.warning("forwarder.batch_unsupported status=%d", exc.status)
+            async with asyncio.TaskGroup() as group:
+                for row in rows:
+                    group.create_task(self._send_one(row, results))
+            return
+        except CloudUnavailable as exc:
+            outcomes = [exc] * len(rows)
+        else:
+            outcomes = [_outcome(answer) for answer in answers]
+        for row, outcome in zip(rows, outcomes, strict=True):
+            results.append(await self._settle(row, outcome))
 
     async def _send_one(self, row: OutboxRow, results: list[str]) -> None:
         async with self._sem:
+            outcome: IntakeAck | CloudError
             try:
-                ack = await self._cloud.post_event(row.body)
-            except CloudRejected as exc:
-                if await self._reroute(row, exc):
-                    result = "rerouted"
-                else:
-                    await self._outbox.mark_rejected(row.id, now_ms=self._clock_ms(), error=str(exc))
-                    log.error("outbox.rejected key=%s status=%d", row.key, exc.status)
-                    result = "rejected"
-            except CloudUnavailable as exc:
-                delay = self._row_backoff.ceiling(row.attempts + 1)
-                await self._outbox.retry_later(
-                    row.id, next_try_ms=self._clock_ms() + int(delay * 1000), error=str(exc)
-                )
-                log.info("outbox.retry key=%s attempts=%d error=%s", row.key, row.attempts + 1, exc)
-                result = "retry"
+                outcome = await self._cloud.post_event(row.body)
+            except (CloudRejected, CloudUnavailable) as exc:
+                outcome = exc
+            results.append(await self._settle(row, outcome))
+
+    async def _settle(self, row: OutboxRow, outcome: IntakeAck | CloudError) -> str:
+        """Record the cloud's answer to ``row``; the result label."""
+        if isinstance(outcome, CloudRejected):
+            if await self._reroute(row, outcome):
+                result = "rerouted"
             else:
-                await self._outbox.mark_delivered(row.id, now_ms=self._clock_ms())
-                result = "duplicate" if ack.duplicate else "delivered"
-                log.info("outbox.delivered key=%s duplicate=%s", row.key, ack.duplicate)
-            self._metrics.forwarded.labels(result=result).inc()
-            results.append(result)
+                await self._outbox.mark_rejected(row.id, now_ms=self._clock_ms(), error=str(outcome))
+                log.error("outbox.rejected key=%s status=%d", row.key, outcome.status)
+                result = "rejected"
+        elif isinstance(outcome, CloudError):
+            delay = self._row_backoff.ceiling(row.attempts + 1)
+            await self._outbox.retry_later(
+                row.id, next_try_ms=self._clock_ms() + int(delay * 1000), error=str(outcome)
+            )
+            log.info("outbox.retry key=%s attempts=%d error=%s", row.key, row.attempts + 1, outcome)
+            result = "retry"
+        else:
+            await self._outbox.mark_delivered(row.id, now_ms=self._clock_ms())
+            result = "duplicate" if outcome.duplicate else "delivered"
+            log.info("outbox.delivered key=%s duplicate=%s", row.key, outcome.duplicate)
+        self._metrics.forwarded.labels(result=result).inc()
+        return result
 
     async def _reroute(self, row: OutboxRow, exc: CloudRejected) -> bool:
         """An SOS or fall the center refused as another gateway's device (403) is sent again flagged
