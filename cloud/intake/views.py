@@ -4,6 +4,7 @@ gateway's backlog, one transaction): the edge's alarm events (contracts/intake.p
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from fastapi import APIRouter, Response
 from sqlalchemy.exc import IntegrityError
@@ -13,9 +14,10 @@ from cloud.deps import ClockDep, EdgeDep, SessionDep, StateDep
 from cloud.errors import Conflict, Forbidden
 from cloud.http_errors import status_of
 from cloud.incidents.models import Incident
+from cloud.incidents.schemas import IncidentItem
 from cloud.intake import service
 from cloud.intake.service import Ingested, RefusedEvent
-from cloud.live.broadcast import announce_incidents, wake_edge
+from cloud.live.broadcast import present_incidents, publish_incidents, wake_edge
 from cloud.state import CloudState
 from contracts.intake import (
     INTAKE_BATCH_PATH,
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["intake"])
 
 ATTEMPTS = 3
+Presented = tuple[IncidentItem, bool]  # an incident as the operators see it, and whether it is new
 EDGE_MISMATCH = "edge_id does not match the bearer token"
 
 
@@ -48,15 +51,14 @@ async def post_event(
         _refused(state, "edge_mismatch", event)
         raise Forbidden(EDGE_MISMATCH, field="edge_id")
     try:
-        result = await _ingest_once(event, session, now())
+        result, presented = await _ingest_once(event, session, now())
     except RefusedEvent as exc:  # nothing was written
         _refused(state, exc.reason, event)
         raise
     if result.duplicate:
         response.status_code = 200
-    changed = _account(state, event, result, now())
-    if changed:
-        await _announce(state, session, changed)
+    _account(state, event, result, now())
+    _publish(state, presented)
     return IntakeAck(key=event.key, incident_id=result.incident_id, duplicate=result.duplicate)
 
 
@@ -76,6 +78,7 @@ async def post_events(
     for _ in range(ATTEMPTS):
         try:
             outcomes = [await _ingest_in_batch(event, edge, session, now_ms) for event in batch.events]
+            presented = await _present(session, outcomes)
             await session.commit()
             break
         except IntegrityError:
@@ -89,15 +92,12 @@ async def post_events(
             ]
         )
     results: list[IntakeResult] = []
-    changed: dict[int, tuple[Incident, bool]] = {}
     for event, outcome in zip(batch.events, outcomes, strict=True):
         if isinstance(outcome, RefusedEvent):
             _refused(state, outcome.reason, event)
             results.append(IntakeResult(key=event.key, status=status_of(outcome), error=str(outcome)))
             continue
-        for incident, created in _account(state, event, outcome, now_ms):
-            before = changed.get(incident.id)
-            changed[incident.id] = (incident, created or (before is not None and before[1]))
+        _account(state, event, outcome, now_ms)
         results.append(
             IntakeResult(
                 key=event.key,
@@ -106,8 +106,7 @@ async def post_events(
                 duplicate=outcome.duplicate,
             )
         )
-    if changed:
-        await _announce(state, session, list(changed.values()))
+    _publish(state, presented)
     return IntakeBatchAck(results=results)
 
 
@@ -127,19 +126,17 @@ class _EdgeMismatch(Forbidden, RefusedEvent):
     reason = "edge_mismatch"
 
 
-def _account(
-    state: CloudState, event: EdgeEvent, result: Ingested, now_ms: int
-) -> list[tuple[Incident, bool]]:
-    """Metrics and logs of one stored event (after the commit); the incident to announce, if changed."""
+def _account(state: CloudState, event: EdgeEvent, result: Ingested, now_ms: int) -> None:
+    """Metrics and logs of one stored event (after the commit)."""
     if result.duplicate:
         state.metrics.intake_events.labels("duplicate").inc()
         log.info("intake.duplicate key=%s", event.key)
-        return []
+        return
     state.metrics.intake_events.labels("new").inc()
     state.metrics.edge_to_cloud_seconds.observe(max(0.0, (now_ms - event.edge_ts) / 1000))
     incident = result.incident
     if incident is None:
-        return []
+        return
     if result.created:
         state.metrics.incidents_created.labels(incident.kind, incident.severity).inc()
         log.info(
@@ -152,12 +149,29 @@ def _account(
         )
     if result.notifications:
         state.outbox_wakeup.set()
-    return [(incident, result.created)] if result.changed else []
 
 
-async def _announce(state: CloudState, session: AsyncSession, changed: list[tuple[Incident, bool]]) -> None:
-    await announce_incidents(session=session, hub=state.hub, changed=changed)
-    for edge_id in {incident.edge_id for incident, _ in changed}:
+async def _present(session: AsyncSession, outcomes: Sequence[Ingested | RefusedEvent]) -> list[Presented]:
+    """The operators' view of every incident the events changed (read before the commit, so the
+    announcement costs no second transaction); an incident changed twice is presented once."""
+    changed: dict[int, tuple[Incident, bool]] = {}
+    for outcome in outcomes:
+        if isinstance(outcome, RefusedEvent) or outcome.duplicate or not outcome.changed:
+            continue
+        if outcome.incident is None:
+            continue
+        before = changed.get(outcome.incident.id)
+        changed[outcome.incident.id] = (
+            outcome.incident,
+            outcome.created or (before is not None and before[1]),
+        )
+    return await present_incidents(session=session, changed=list(changed.values())) if changed else []
+
+
+def _publish(state: CloudState, presented: list[Presented]) -> None:
+    """After the commit: the operators' stream, and the command stream of each gateway concerned."""
+    publish_incidents(state.hub, presented)
+    for edge_id in {item.edge_id for item, _ in presented}:
         wake_edge(state.hub, edge_id)
 
 
@@ -173,14 +187,19 @@ def _refused(state: CloudState, reason: str, event: EdgeEvent) -> None:
     )
 
 
-async def _ingest_once(event: EdgeEvent, session: SessionDep, now_ms: int) -> Ingested:
-    """Ingest and commit; a unique-constraint race is rolled back and retried (then it is a duplicate)."""
+async def _ingest_once(
+    event: EdgeEvent, session: SessionDep, now_ms: int
+) -> tuple[Ingested, list[Presented]]:
+    """Ingest and commit (one transaction); a unique-constraint race is rolled back and retried (then it
+    is a duplicate). Also the changed incident as the operators see it, read before the commit."""
     for _ in range(ATTEMPTS):
         try:
             result = await service.ingest(session=session, event=event, now_ms=now_ms)
-            if not result.duplicate:
-                await session.commit()
-            return result
+            if result.duplicate:
+                return result, []
+            presented = await _present(session, [result])
+            await session.commit()
+            return result, presented
         except IntegrityError:
             await session.rollback()
             log.info("intake.race key=%s", event.key)

@@ -27,11 +27,16 @@ def wake_edge(hub: LiveHub, edge_id: str) -> None:
     hub.publish(edge_channel(edge_id), LiveEvent(name=COMMANDS_WAKEUP, data={}))
 
 
-async def announce_incidents(
-    *, session: AsyncSession, hub: LiveHub, changed: Sequence[tuple[Incident, bool]]
-) -> None:
-    """Announce several changed incidents (``(incident, created)``) with one query for their subjects."""
+async def present_incidents(
+    *, session: AsyncSession, changed: Sequence[tuple[Incident, bool]]
+) -> list[tuple[IncidentItem, bool]]:
+    """The operators' view of changed incidents (``(incident, created)``), one query for their subjects;
+    read inside the writing transaction, published after its commit (:func:`publish_incidents`)."""
     items = await incident_items(session=session, incidents=[incident for incident, _ in changed])
-    for item, (_, created) in zip(items, changed, strict=True):
+    return [(item, created) for item, (_, created) in zip(items, changed, strict=True)]
+
+
+def publish_incidents(hub: LiveHub, presented: Sequence[tuple[IncidentItem, bool]]) -> None:
+    for item, created in presented:
         name = "incident.created" if created else "incident.updated"
         hub.publish(OPERATORS, LiveEvent(name=name, data=item.model_dump(mode="json"), id=None))
