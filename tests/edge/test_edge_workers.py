@@ -7,7 +7,11 @@ detected exactly once, and an SOS from every device reaches the center once and 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
+import signal
+import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -101,3 +105,47 @@ async def test_two_workers_keep_each_device_whole(
     assert sorted(falls()) == sorted(fallers)  # exactly one fall each
     for i in (0, 1):
         assert worker_settings(base, i).database_path.exists()
+
+
+async def test_the_supervisor_runs_the_workers_as_processes(
+    cloud: CloudStandIn, make_settings: Callable[..., EdgeSettings], device: DeviceLink
+) -> None:
+    """``anxin edge --workers 2`` as a real process tree: both partitions answer; SIGTERM stops all."""
+    settings = make_settings()
+    env = {
+        **os.environ,
+        "ANXIN_EDGE_CLOUD_TOKEN": settings.cloud_token.get_secret_value(),
+        "PYTHONUNBUFFERED": "1",
+    }
+    argv = [
+        sys.executable, "-m", "anxin", "edge", "--workers", "2", "--edge-id", EDGE_ID,
+        "--mqtt-url", settings.mqtt_url, "--cloud-url", settings.cloud_url,
+        "--data-dir", str(settings.data_dir),
+    ]  # fmt: skip
+    one_each = [next(d for d in CARDS if partition_of(d, 2) == i) for i in (0, 1)]
+    for d in one_each:
+        await device.listen(d)
+    proc = await asyncio.create_subprocess_exec(*argv, env=env, stderr=asyncio.subprocess.PIPE)
+    try:
+        started: list[str] = []
+        async with asyncio.timeout(60):
+            assert proc.stderr is not None
+            while len(started) < 2:  # each worker says so once it is subscribed and serving
+                line = (await proc.stderr.readline()).decode()
+                assert line, "the supervisor ended early"
+                if "gateway.started" in line:
+                    started.append(line)
+        for d in one_each:
+            await device.publish(d, "sos", encode(SosPress(device_id=d, seq=5, ts=BASE_TS + 5)), qos=1)
+        await cloud.wait_for(lambda: {f"{d}:5" for d in one_each} <= set(cloud.stored_keys()), within_s=30)
+        await device.wait_downlinks(2, within_s=30)
+        assert Counter(k for k, _ in cloud.attempts) == Counter(f"{d}:5" for d in one_each)
+        assert all(
+            worker_settings(settings.model_copy(update={"workers": 2}), i).database_path.exists()
+            for i in (0, 1)
+        )
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            await proc.wait()
