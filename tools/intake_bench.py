@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -89,35 +89,38 @@ def _event(device_id: str, seq: int, now_ms: int) -> dict[str, Any]:
 def _server(kind: str, url: str) -> Iterator[tuple[str, int]]:
     port = _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(  # our own module, fixed arguments
-        [sys.executable, "-m", "tools.intake_serve", kind, url, str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                err = proc.stderr.read().decode()[-2000:] if proc.stderr else ""
-                raise RuntimeError(f"{kind} server exited: {err}")
-            try:
-                if httpx.get(base + "/healthz", timeout=1.0).status_code < 500:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{kind} server did not start in {READY_TIMEOUT_S:.0f} s")
-            time.sleep(0.1)  # polling a child process's port, not a test
-        yield base, proc.pid
-    finally:
-        proc.terminate()
+    with tempfile.TemporaryFile() as log_file:  # never a pipe: a full pipe would stall the server
+        proc = subprocess.Popen(  # our own module, fixed arguments
+            [sys.executable, "-m", "tools.intake_serve", kind, url, str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            yield _wait_ready(kind, proc, f"http://127.0.0.1:{port}", log_file), proc.pid
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _wait_ready(kind: str, proc: subprocess.Popen[bytes], base: str, log_file: IO[bytes]) -> str:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while True:
+        if proc.poll() is not None:
+            log_file.seek(0)
+            raise RuntimeError(f"{kind} server exited: {log_file.read().decode()[-2000:]}")
+        try:
+            if httpx.get(base + "/healthz", timeout=1.0).status_code < 500:
+                return base
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{kind} server did not start in {READY_TIMEOUT_S:.0f} s")
+        time.sleep(0.1)  # polling a child process's port, not a test
 
 
 async def _load(base: str, path: str, *, clients: int, events: int, batch: int, seq0: int) -> list[float]:

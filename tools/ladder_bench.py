@@ -59,7 +59,7 @@ class Fleet:
     port: int
     count: int
     clients: list[mqtt.Client] = field(default_factory=list)
-    seq: int = 0
+    sent: int = 0  # uplinks published so far (each device's seq follows from it)
 
     def __post_init__(self) -> None:
         self.selector = selectors.DefaultSelector()
@@ -87,24 +87,29 @@ class Fleet:
             if client.want_write():
                 client.loop_write()
 
+    def _messages(self, count: int) -> list[tuple[mqtt.Client, str, bytes]]:
+        """The next ``count`` uplinks, round robin; each device's seq continues where it stopped."""
+        out = []
+        for n in range(self.sent, self.sent + count):
+            index = n % self.count
+            device, seq = f"ladder-{index:05d}", n // self.count + 1
+            msg = Vitals(device_id=device, seq=seq, ts=TS + seq * 1000, hr_bpm=60 + n % 30, spo2_pct=97)
+            out.append((self.clients[index], uplink_topic(device, "vitals"), encode(msg)))
+        return out
+
     def offer(self, rate: float, seconds: float) -> float:
-        """Publish at ``rate`` msg/s (QoS 1, vitals, round robin) for ``seconds``; the rate achieved."""
-        self.seq += 1
-        base = self.seq * 100_000
+        """Publish at ``rate`` msg/s (QoS 1, vitals, round robin) for ``seconds``; the rate achieved.
+        The messages are encoded before the clock starts (the publisher shares the machine)."""
+        planned = self._messages(int(rate * seconds))
         started = time.perf_counter()
         sent = 0
         while (elapsed := time.perf_counter() - started) < seconds:
-            due = int(rate * elapsed) - sent
-            for _ in range(min(due, 2_000)):
-                client = self.clients[sent % self.count]
-                device = f"ladder-{sent % self.count:05d}"
-                seq = base + sent // self.count
-                msg = Vitals(
-                    device_id=device, seq=seq, ts=TS + seq * 1000, hr_bpm=60 + sent % 30, spo2_pct=97
-                )
-                client.publish(uplink_topic(device, "vitals"), encode(msg), qos=1)
-                sent += 1
+            due = min(int(rate * elapsed), len(planned))
+            for client, topic, payload in planned[sent:due]:
+                client.publish(topic, payload, qos=1)
+            sent = max(sent, due)
             self.pump(0.002)
+        self.sent += sent
         return sent / (time.perf_counter() - started)
 
     def close(self) -> None:
@@ -237,7 +242,7 @@ def _climb(
     steps: list[Step] = []
     try:
         _wait_ready(ports, proc)
-        pids = _children(proc.pid)
+        pids = _children(proc.pid) or [proc.pid]  # the workers, or the one gateway process
         fleet.offer(min(rates), 2.0)  # warm-up: every device known to its worker
         for rate in rates:
             step = Step(workers=workers, target=rate)
@@ -271,7 +276,7 @@ def sustained(steps: list[Step], workers: int) -> float:
     return max(kept, default=0.0)
 
 
-def plot(reference: float, steps: list[Step], path: Path) -> None:
+def plot(reference: float, steps: list[Step], path: Path, *, connections: int) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -291,7 +296,7 @@ def plot(reference: float, steps: list[Step], path: Path) -> None:
     ax.axhline(
         reference, linestyle="--", color="black", label=f"Mosquitto client→client QoS 1 ({reference:,.0f}/s)"
     )
-    ax.set_xlabel("offered vitals uplinks, msg/s (QoS 1, 1,000 connections)")
+    ax.set_xlabel(f"offered vitals uplinks, msg/s (QoS 1, {connections:,} connections)")
     ax.set_ylabel("accepted by the gateway, msg/s")
     ax.set_title("Gateway sustained load (same-run broker reference)")
     ax.legend(fontsize=8)
@@ -327,7 +332,7 @@ def main_ladder(args: argparse.Namespace) -> int:
         )
     print()
     if args.plot:
-        plot(reference, steps, Path(args.plot))
+        plot(reference, steps, Path(args.plot), connections=args.connections)
         print(f"plot: {args.plot}")
     return 0
 
