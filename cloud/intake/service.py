@@ -159,8 +159,8 @@ async def ingest(*, session: AsyncSession, event: EdgeEvent, now_ms: int) -> Ing
         ref_key=event.ref_key,
         payload=event.model_dump(mode="json", exclude_none=True),
     )
-    session.add(record)
-    await session.flush()
+    # The row is added once its incident is known: one INSERT, no UPDATE. A concurrent writer of the
+    # same key still makes the final flush raise IntegrityError (the caller rolls back and retries).
     subject_id = device.subject_id if device is not None and unassigned is None else None
     if event.kind is EventKind.SOS_CANCEL:
         ref_key = scope + event.ref_key if event.ref_key else None
@@ -173,6 +173,7 @@ async def ingest(*, session: AsyncSession, event: EdgeEvent, now_ms: int) -> Ing
             if changed:
                 await feedback.tell_closed(session, target, now_ms=now_ms)
             record.incident_id = target.id
+        session.add(record)
         await session.flush()
         return Ingested(key=key, incident=target, duplicate=False, changed=changed)
     queued = 0
@@ -190,6 +191,7 @@ async def ingest(*, session: AsyncSession, event: EdgeEvent, now_ms: int) -> Ing
             session=session, event=event, stored_key=key.removeprefix(scope), reason=unassigned, now_ms=now_ms
         )
     record.incident_id = opened.incident.id
+    session.add(record)
     await session.flush()
     return Ingested(
         key=key,
