@@ -10,7 +10,11 @@ COPY firmware_sim firmware_sim
 COPY anxin anxin
 COPY broker broker
 RUN pip install --no-cache-dir .
-RUN useradd --system --home /var/lib/anxin anxin && mkdir -p /var/lib/anxin && chown anxin /var/lib/anxin
+# Data folders are private (0700): named volumes mounted on them start with this owner and mode.
+# /srv/mosquitto-auth and /srv/anxin-sim belong to Mosquitto's uid (1883): broker-sync writes there.
+RUN useradd --system --home /var/lib/anxin anxin \
+ && install -d -m 0700 -o anxin -g anxin /var/lib/anxin /var/lib/anxin/edge \
+ && install -d -m 0700 -o 1883 -g 1883 /srv/mosquitto-auth /srv/anxin-sim
 USER anxin
 WORKDIR /var/lib/anxin
 ENTRYPOINT ["anxin"]

@@ -16,6 +16,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("anxin.demo", "run the whole system on embedded defaults (broker, cloud, edge, fleet)"),
     "cloud": ("cloud.main", "run the district center's alert-dispatch service (HTTP API + console)"),
     "edge": ("edge.main", "run an edge gateway (MQTT ingest, detection, outbox to the cloud)"),
+    "broker": (
+        "anxin.broker_sync",
+        "broker tools: write Mosquitto's logins and ACL from the device registry",
+    ),
     "sim": ("firmware_sim.cli", "simulate a fleet of devices against an MQTT broker"),
     "contracts": ("contracts.cli", "wire contract tools: JSON Schema export, example payloads"),
     "bench": ("tools.bench", "benchmarks: fall/vitals detection accuracy, throughput"),

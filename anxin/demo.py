@@ -4,6 +4,10 @@ Broker (the ``mosquitto`` binary when installed, else amqtt in-process, or an ex
 ``ANXIN_MQTT_URL``), the district center (cloud) on 127.0.0.1, one edge gateway, and a small simulated
 fleet that presses SOS now and then. Ctrl-C stops everything cleanly.
 
+The demo's own broker runs as production does: every demo device gets a secret from the registry and logs
+in as itself, the gateway has its own account, and the files come from ``anxin broker sync`` — so a
+forged uplink for another device is refused here too. An external broker (``--mqtt-url``) is used as is.
+
 Before the gateway starts, the simulated children's home and school (the simulator's fleet manifest) are
 written into their care plans at the center (``PUT /api/v1/subjects/{id}/care-plan``), so the fences the
 gateway watches are where the simulated children live.
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import secrets
@@ -23,11 +28,20 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
-from broker.runner import AmqttBroker, BrokerError, free_port, mosquitto_binary, port_is_free, start_mosquitto
+from broker.runner import (
+    AmqttBroker,
+    BrokerAuth,
+    BrokerError,
+    free_port,
+    mosquitto_binary,
+    port_is_free,
+    start_mosquitto,
+)
+from cloud.private_files import private_dir
 from contracts.topics import UplinkChannel, uplink_topic
 
 log = logging.getLogger(__name__)
@@ -36,6 +50,7 @@ EDGE_ID = "edge-xiqing-01"
 AMQTT_COMFORT_MSG_S = 1_000
 FIRST_SOS_S = 3.0  # a newcomer sees an alarm in the console within seconds of start
 API_TIMEOUT_S = 10.0
+CREDENTIALS_FILE = "credentials.json"  # the simulated devices' broker secrets (0600)
 
 
 @dataclass(frozen=True)
@@ -57,22 +72,62 @@ def _say(text: str) -> None:
     sys.stderr.flush()
 
 
+def uses_mosquitto(config: DemoConfig) -> bool:
+    """Whether the demo starts its own ``mosquitto`` (else amqtt in-process, or an external broker)."""
+    if config.mqtt_url:
+        return False
+    return config.broker == "mosquitto" or (config.broker == "auto" and mosquitto_binary() is not None)
+
+
+def starts_own_broker(config: DemoConfig) -> bool:
+    """The demo's own broker (Mosquitto or amqtt) runs with per-device logins and the ACL."""
+    return not config.mqtt_url
+
+
+@dataclass(frozen=True)
+class DemoLogins:
+    """The broker logins of a demo run: the gateway's, and every device's (``credentials.json``)."""
+
+    gateway_password: str
+    devices: dict[str, str]
+    auth: BrokerAuth
+
+
+async def provision_logins(config: DemoConfig, cloud_db_url: str) -> DemoLogins:
+    """Give every demo device a secret (as provisioning would) and write Mosquitto's files from the
+    registry, exactly as ``anxin broker sync`` does in production."""
+    from anxin.broker_sync import sync_broker_files
+
+    gateway_password = secrets.token_urlsafe(24)
+    credentials = config.data_dir / CREDENTIALS_FILE
+    result = await sync_broker_files(
+        database_url=cloud_db_url,
+        gateways={EDGE_ID: gateway_password},
+        out_dir=config.data_dir / "broker",
+        issue_missing_to=credentials,
+    )
+    devices: dict[str, str] = json.loads(credentials.read_text(encoding="utf-8"))
+    return DemoLogins(gateway_password, devices, BrokerAuth(result.password_file, result.acl_file))
+
+
 @contextlib.asynccontextmanager
-async def embedded_broker(config: DemoConfig) -> AsyncIterator[str]:
+async def embedded_broker(config: DemoConfig, auth: BrokerAuth | None = None) -> AsyncIterator[str]:
     """Yield the MQTT URL of the broker the demo uses, starting one when needed."""
     if config.mqtt_url:
         _say(f"  MQTT 代理 broker: external {config.mqtt_url}")
         yield config.mqtt_url
         return
     port = config.mqtt_port or (1883 if port_is_free(1883) else free_port())
-    use_mosquitto = config.broker == "mosquitto" or (config.broker == "auto" and mosquitto_binary())
-    if use_mosquitto:
-        broker = start_mosquitto(port, workdir=config.data_dir / "mosquitto")
+    if uses_mosquitto(config):
+        broker = start_mosquitto(port, workdir=config.data_dir / "mosquitto", auth=auth)
         try:
             yield broker.url
         finally:
             broker.stop()
         return
+    from anxin.amqtt_auth import amqtt_plugins
+
+    plugins = amqtt_plugins(auth.password_file, [EDGE_ID]) if auth is not None else None
     rate = config.devices * 2  # wearables send ~1 accel batch + telemetry per second
     if rate > AMQTT_COMFORT_MSG_S:
         log.warning(
@@ -81,7 +136,7 @@ async def embedded_broker(config: DemoConfig) -> AsyncIterator[str]:
             config.devices,
             rate,
         )
-    embedded = AmqttBroker(port)
+    embedded = AmqttBroker(port, plugins=plugins)
     await embedded.start()
     try:
         yield embedded.url
@@ -99,56 +154,63 @@ async def run_demo(config: DemoConfig, *, ready: asyncio.Event | None = None) ->
 
     if config.data_dir.exists() and not config.keep_data:
         shutil.rmtree(config.data_dir)
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(config.data_dir)  # databases, logins and telemetry of the demo: 0700
     edge_token = secrets.token_urlsafe(24)
     cloud_url = f"http://127.0.0.1:{config.http_port}"
-
-    async with embedded_broker(config) as mqtt_url:
-        cloud_settings = CloudSettings(
-            database_url=f"sqlite+aiosqlite:///{config.data_dir / 'cloud.db'}",
-            edge_tokens={EDGE_ID: edge_token},
-            operator_password=config.operator_password,
-            session_secret=secrets.token_urlsafe(32),
-            demo_data=True,
-            public_url=cloud_url,
+    cloud_settings = CloudSettings(
+        database_url=f"sqlite+aiosqlite:///{config.data_dir / 'cloud.db'}",
+        edge_tokens={EDGE_ID: edge_token},
+        operator_password=config.operator_password,
+        session_secret=secrets.token_urlsafe(32),
+        demo_data=True,
+        public_url=cloud_url,
+        api_docs=True,
+    )
+    cloud_started, edge_started, fleet_started = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    # the broker outlives the task group: it stops after the gateway and the fleet have
+    async with contextlib.AsyncExitStack() as broker_scope, asyncio.TaskGroup() as tasks:
+        tasks.create_task(
+            serve(cloud_settings, host="127.0.0.1", port=config.http_port, started=cloud_started)
+        )
+        await asyncio.wait_for(cloud_started.wait(), 30)
+        logins = (
+            await provision_logins(config, cloud_settings.database_url) if starts_own_broker(config) else None
+        )
+        mqtt_url = await broker_scope.enter_async_context(
+            embedded_broker(config, logins.auth if logins else None)
         )
         edge_settings = EdgeSettings(
             edge_id=EDGE_ID,
-            mqtt_url=mqtt_url,
+            mqtt_url=_with_login(mqtt_url, EDGE_ID, logins.gateway_password) if logins else mqtt_url,
             cloud_url=cloud_url,
             cloud_token=edge_token,
             data_dir=config.data_dir / "edge",
             metrics_port=free_port(),
         )
-        cloud_started, edge_started, fleet_started = asyncio.Event(), asyncio.Event(), asyncio.Event()
-        async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(
-                serve(cloud_settings, host="127.0.0.1", port=config.http_port, started=cloud_started)
-            )
-            await asyncio.wait_for(cloud_started.wait(), 30)
-            fleet = _pick_fleet(demo_devices(), config.devices)
-            await push_child_fences(cloud_url, config.operator_password, sim_child_plans(fleet, config.seed))
-            tasks.create_task(run_gateway(edge_settings, started=edge_started))
-            await asyncio.wait_for(edge_started.wait(), 30)
-            if config.devices > 0:
-                from firmware_sim.runner import run_fleet
+        fleet = _pick_fleet(demo_devices(), config.devices)
+        await push_child_fences(cloud_url, config.operator_password, sim_child_plans(fleet, config.seed))
+        tasks.create_task(run_gateway(edge_settings, started=edge_started))
+        await asyncio.wait_for(edge_started.wait(), 30)
+        if config.devices > 0:
+            from firmware_sim.runner import run_fleet
 
-                tasks.create_task(
-                    run_fleet(
-                        mqtt_url=mqtt_url,
-                        devices=fleet,
-                        seed=config.seed,
-                        speed=1.0,
-                        sos_every_s=config.sos_every_s,
-                        ground_truth=config.data_dir / "ground-truth.jsonl",
-                        started=fleet_started,
-                        first_sos_s=FIRST_SOS_S,
-                    )
+            tasks.create_task(
+                run_fleet(
+                    mqtt_url=mqtt_url,
+                    devices=fleet,
+                    seed=config.seed,
+                    speed=1.0,
+                    sos_every_s=config.sos_every_s,
+                    ground_truth=config.data_dir / "ground-truth.jsonl",
+                    started=fleet_started,
+                    first_sos_s=FIRST_SOS_S,
+                    credentials=logins.devices if logins else None,
                 )
-                await asyncio.wait_for(fleet_started.wait(), 60)
-            _banner(config, mqtt_url, cloud_url, edge_settings.metrics_port)
-            if ready is not None:
-                ready.set()
+            )
+            await asyncio.wait_for(fleet_started.wait(), 60)
+        _banner(config, mqtt_url, cloud_url, edge_settings.metrics_port, logins is not None)
+        if ready is not None:
+            ready.set()
 
 
 def sim_child_plans(devices: list[Any], seed: int) -> dict[str, Any]:
@@ -207,8 +269,16 @@ def _pick_fleet(devices: list[Any], count: int) -> list[Any]:
     return picked
 
 
-def _banner(config: DemoConfig, mqtt_url: str, cloud_url: str, metrics_port: int) -> None:
+def _with_login(url: str, username: str, password: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{quote(username, safe='')}:{quote(password, safe='')}@{parts.netloc}"
+
+
+def _banner(config: DemoConfig, mqtt_url: str, cloud_url: str, metrics_port: int, logins: bool) -> None:
     broker = urlsplit(mqtt_url)
+    login = ""
+    if logins:
+        login = f"-u card-0001 -P <card-0001 in {CREDENTIALS_FILE}> "
     _say(
         "\n"
         "安心 Anxin demo is running — 演示系统已启动\n"
@@ -219,7 +289,14 @@ def _banner(config: DemoConfig, mqtt_url: str, cloud_url: str, metrics_port: int
         f"  网关指标 Gateway metrics: http://127.0.0.1:{metrics_port}/metrics\n"
         f"  MQTT 代理 Broker        : {broker.hostname} port {broker.port}\n"
         f"  模拟设备 Simulated fleet: {config.devices} devices (SOS about every {config.sos_every_s:.0f} s)\n"
-        f"  Try: mosquitto_pub -p {broker.port} -q 1 -t {uplink_topic('card-0001', UplinkChannel.SOS)} "
+        + (
+            f"  设备登录 Device logins : {config.data_dir / CREDENTIALS_FILE} (username = device id; "
+            "anonymous and cross-device publishes are refused)\n"
+            if logins
+            else "  设备登录 Device logins : none (this broker is anonymous)\n"
+        )
+        + f"  Try: mosquitto_pub -p {broker.port} {login}-q 1 "
+        f"-t {uplink_topic('card-0001', UplinkChannel.SOS)} "
         """-m '{"v":1,"device_id":"card-0001","seq":101,"ts":1764513600000,"type":"sos"}'\n"""
         "  Ctrl-C 停止 stops everything.\n"
     )
@@ -252,7 +329,20 @@ def _run(args: argparse.Namespace) -> int:
     except BrokerError as exc:
         _say(f"anxin demo: could not start the MQTT broker: {exc}")
         return 1
+    except ExceptionGroup as group:  # the broker starts inside the demo's task group
+        failed, _ = group.split(BrokerError)
+        if failed is None:
+            raise
+        _say(f"anxin demo: could not start the MQTT broker: {_leaves(failed)[0]}")
+        return 1
     return 0
+
+
+def _leaves(group: BaseExceptionGroup[Any]) -> list[BaseException]:
+    found: list[BaseException] = []
+    for exc in group.exceptions:
+        found += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
+    return found
 
 
 def register(sub: Any) -> None:

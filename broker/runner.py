@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from broker.privileges import broker_user
+from broker.privileges import BrokerUser, broker_user
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +29,7 @@ MOSQUITTO_CONF_TEMPLATE = """\
 # deploy/mosquitto/mosquitto.conf for the production broker (the same limits and persistence).
 per_listener_settings false
 listener {port} {host}
-allow_anonymous true
+{auth}
 set_tcp_nodelay true
 # QoS 1 messages in flight to one client (the gateway's Receive Maximum is the same 1,000).
 max_inflight_messages 1000
@@ -49,6 +51,12 @@ log_type warning
 connection_messages false
 """
 
+TLS_LISTENER_TEMPLATE = """\
+listener {port} {host}
+certfile {certfile}
+keyfile {keyfile}
+"""
+
 # Production ACL: each device (username = device id) may only write its uplink subtree and read its own
 # downlinks; the gateway account reads every uplink and writes every downlink.
 MOSQUITTO_ACL_EXAMPLE = """\
@@ -63,6 +71,31 @@ pattern read anxin/v1/down/%u/#
 
 class BrokerError(RuntimeError):
     """The broker could not be started."""
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAuth:
+    """Logins and ACL (files as ``anxin broker sync`` writes them); without it the broker is anonymous."""
+
+    password_file: Path
+    acl_file: Path
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerTls:
+    """A second, TLS listener on ``port`` (same auth and ACL as the plain one)."""
+
+    port: int
+    certfile: Path
+    keyfile: Path
+
+
+def auth_lines(auth: BrokerAuth | None) -> str:
+    """The config lines for ``auth`` (anonymous without it). The files are private (0600): a broker
+    started by root then stays root instead of dropping to the ``mosquitto`` user (see start_mosquitto)."""
+    if auth is None:
+        return "allow_anonymous true\n"
+    return f"allow_anonymous false\npassword_file {auth.password_file}\nacl_file {auth.acl_file}\n"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -119,10 +152,15 @@ class MosquittoBroker:
     port: int
     process: subprocess.Popen[bytes]
     workdir: Path
+    tls_port: int | None = None
 
     @property
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
+
+    def reload(self) -> None:
+        """SIGHUP: Mosquitto re-reads its password file and ACL (after ``anxin broker sync``)."""
+        self.process.send_signal(signal.SIGHUP)
 
     def stop(self, timeout: float = 5.0) -> None:
         if self.process.poll() is None:
@@ -141,8 +179,11 @@ def start_mosquitto(
     workdir: Path | None = None,
     persistence: bool = True,
     timeout: float = 10.0,
+    auth: BrokerAuth | None = None,
+    tls: BrokerTls | None = None,
 ) -> MosquittoBroker:
-    """Start the ``mosquitto`` binary on ``host:port`` (a free port when ``port`` is None).
+    """Start the ``mosquitto`` binary on ``host:port`` (a free port when ``port`` is None), anonymous
+    unless ``auth`` is given, with a TLS listener too when ``tls`` is given.
 
     ``workdir`` holds the config, the broker's log (``mosquitto.log``) and, with ``persistence``, its
     database (``data/mosquitto.db``); start again on the same ``workdir`` to restore sessions and
@@ -158,20 +199,31 @@ def start_mosquitto(
     data_dir.mkdir(parents=True, exist_ok=True)
     user = broker_user(data_dir)
     conf = workdir / "mosquitto.conf"
-    conf.write_text(
-        MOSQUITTO_CONF_TEMPLATE.format(
-            port=port,
-            host=host,
-            data_dir=data_dir,
-            persistence="true" if persistence else "false",
-            user_line=f"user {user.name}\n" if user.name else "",
-        )
+    private_files = auth is not None or tls is not None  # 0600 logins and keys: only root reads them
+    if private_files and os.geteuid() == 0:
+        user = BrokerUser("root", "private_files")
+    else:
+        user = broker_user(data_dir)
+    text = MOSQUITTO_CONF_TEMPLATE.format(
+        port=port,
+        host=host,
+        data_dir=data_dir,
+        persistence="true" if persistence else "false",
+        user_line=f"user {user.name}\n" if user.name else "",
+        auth=auth_lines(auth),
     )
+    if tls is not None:
+        text += TLS_LISTENER_TEMPLATE.format(
+            port=tls.port, host=host, certfile=tls.certfile, keyfile=tls.keyfile
+        )
+    conf.write_text(text)
     log_path = workdir / "mosquitto.log"
     with log_path.open("ab") as log_file:  # a file, not a pipe nobody reads: a full pipe blocks the broker
         process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=log_file)
     try:
         wait_for_port(host, port, timeout, process)
+        if tls is not None:
+            wait_for_port(host, tls.port, timeout, process)
         if persistence:
             check_can_save(process, data_dir / "mosquitto.db", timeout)
     except BrokerError as exc:
@@ -180,7 +232,9 @@ def start_mosquitto(
         tail = log_path.read_text(errors="replace").strip()[-500:]
         raise BrokerError(f"{exc} (runs as {user.name or 'this user'}): {tail}") from exc
     log.info("broker.started kind=mosquitto port=%d user=%s", port, user.name or "self")
-    return MosquittoBroker(host=host, port=port, process=process, workdir=workdir)
+    return MosquittoBroker(
+        host=host, port=port, process=process, workdir=workdir, tls_port=tls.port if tls else None
+    )
 
 
 def check_can_save(process: subprocess.Popen[bytes], database: Path, timeout: float) -> None:
@@ -212,9 +266,13 @@ def running_mosquitto(port: int | None = None, **kwargs: Any) -> Iterator[Mosqui
 class AmqttBroker:
     """amqtt in-process: the embedded fallback for a small demo fleet (≈1k msg/s at most)."""
 
-    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, port: int, host: str = "127.0.0.1", plugins: dict[str, dict[str, Any]] | None = None
+    ) -> None:
+        """``plugins``: amqtt plugin class path -> its config (default: anonymous clients allowed)."""
         self.host = host
         self.port = port
+        self._plugins = plugins
         self._broker: Any = None
 
     @property
@@ -226,7 +284,8 @@ class AmqttBroker:
 
         config: dict[str, Any] = {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
-            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+            "plugins": self._plugins
+            or {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
         }
         for name in ("amqtt", "transitions"):
             logging.getLogger(name).setLevel(logging.WARNING)

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -31,7 +31,7 @@ from cloud.inbound import webhooks as notify_webhooks
 from cloud.intake import views as intake_views
 from cloud.live.hub import LiveHub
 from cloud.live.stream import router as stream_router
-from cloud.metrics import CloudMetrics
+from cloud.metrics import CloudMetrics, scrape_allowed
 from cloud.notify.console import ConsoleNotifier
 from cloud.notify.port import Notifier
 from cloud.notify.twilio import TwilioNotifier
@@ -40,6 +40,8 @@ from cloud.registry import service as registry_service
 from cloud.registry import views as registry_views
 from cloud.registry.demo import load_demo
 from cloud.response import views as incident_views
+from cloud.retention.policy import RetentionPolicy
+from cloud.retention.purge import RetentionJob
 from cloud.settings import CloudSettings
 from cloud.state import CloudState
 
@@ -136,9 +138,16 @@ def create_app(
                 max_attempts=settings.notify_retry_max,
                 send_timeout_s=settings.notify_timeout_s,
             )
+            retention = RetentionJob(
+                sessions=db.sessions,
+                policy=RetentionPolicy(incident_days=settings.incident_retention_days),
+                now_ms=now_ms,
+                interval_s=settings.retention_interval_s,
+            )
             app.state.cloud = state
             async with asyncio.TaskGroup() as tg:
                 worker_task = tg.create_task(worker.run(), name="notify-outbox")
+                retention_task = tg.create_task(retention.run(), name="retention")
                 log.info(
                     "cloud.started backend=%s notifier=%s",
                     db.engine.url.get_backend_name(),
@@ -149,6 +158,7 @@ def create_app(
                 finally:
                     hub.close()
                     worker_task.cancel()
+                    retention_task.cancel()
         finally:
             app.state.cloud = None
             hub.close()
@@ -161,8 +171,8 @@ def create_app(
         title="Anxin 安心 — district alert dispatch",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/api/docs",
-        openapi_url="/api/openapi.json",
+        docs_url="/api/docs" if settings.api_docs else None,
+        openapi_url="/api/openapi.json" if settings.api_docs else None,
     )
     app.state.hub = hub
     app.state.metrics = metrics
@@ -198,8 +208,25 @@ def create_app(
             return JSONResponse({"status": "db_unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    @app.get("/metrics", tags=["ops"], include_in_schema=False)
-    async def prometheus_metrics() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    _add_metrics_route(app, metrics, settings)
 
     return app
+
+
+def _add_metrics_route(app: FastAPI, metrics: CloudMetrics, settings: CloudSettings) -> None:
+    """``GET /metrics``: to ``Bearer <metrics_token>`` only, or to loopback clients when there is none."""
+    metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    async def prometheus_metrics(request: Request) -> Response:
+        client = request.client.host if request.client else None
+        if not scrape_allowed(
+            token=metrics_token, authorization=request.headers.get("authorization"), client_host=client
+        ):
+            return Response(
+                "metrics need a bearer token (ANXIN_CLOUD_METRICS_TOKEN)\n",
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+                media_type="text/plain",
+            )
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,8 +1,10 @@
 """Database engine, sessions and migrations.
 
 At startup :func:`open_database` creates the engine and runs ``alembic upgrade head`` on one of its
-connections (``run_sync``), so a fresh SQLite file just works. SQLite gets WAL, foreign keys, a busy
-timeout, and ``BEGIN IMMEDIATE`` transactions so that concurrent writers queue instead of failing.
+connections (``run_sync``), so a fresh SQLite file just works. SQLite gets WAL with ``synchronous=FULL``
+(a committed incident survives a power cut), foreign keys, a busy timeout, and ``BEGIN IMMEDIATE``
+transactions so that concurrent writers queue instead of failing; its file is created 0600 in a 0700
+folder (:mod:`cloud.private_files`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from cloud.private_files import private_file
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +80,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA synchronous=FULL")  # an incident is on disk when its commit returns
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
 
@@ -89,8 +93,8 @@ def create_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            private_file(Path(database))  # 0600 before SQLite creates it (and its -wal, -shm)
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -70,3 +72,15 @@ class CloudMetrics:
             "anxin_cloud_auth_failures", "Rejected credentials", ["kind"], registry=r
         )
         self.notify = NotifyMetrics.create(r)
+
+
+def scrape_allowed(*, token: str | None, authorization: str | None, client_host: str | None) -> bool:
+    """Whether a ``GET /metrics`` may be answered: with a configured token only to ``Bearer <token>``
+    (constant-time); without one only to a loopback client (the operator on the machine itself)."""
+    if token is None:
+        try:
+            return client_host is not None and ipaddress.ip_address(client_host).is_loopback
+        except ValueError:
+            return False
+    scheme, _, presented = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())

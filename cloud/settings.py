@@ -33,7 +33,7 @@ SESSION_SECRET_MIN_LEN = 16
 
 def refuse_placeholder(value: str, *, what: str, min_len: int) -> str:
     """Raise ``ValueError`` when ``value`` looks like a placeholder or is too short to be a secret."""
-    if value.strip().lower() in PLACEHOLDER_SECRETS:
+    if value.strip().lower() in PLACEHOLDER_SECRETS or value.strip().lower().startswith("replace-with"):
         raise ValueError(f"{what} is a placeholder; choose a real secret")
     if len(value) < min_len:
         raise ValueError(f"{what} must be at least {min_len} characters")
@@ -69,6 +69,15 @@ class CloudSettings(BaseSettings):
     sse_keepalive_s: float = Field(default=15.0, gt=0, le=300)
     notify_retry_max: int = Field(default=6, ge=1, le=50)
     notify_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token Prometheus presents at /metrics; unset = /metrics answers loopback only",
+    )
+    api_docs: bool = Field(default=False, description="serve the OpenAPI docs at /api/docs")
+    incident_retention_days: float = Field(
+        default=365.0, gt=0, le=36_500, description="closed incidents older than this are purged"
+    )
+    retention_interval_s: float = Field(default=3600.0, gt=0, le=86_400, description="purge job period")
 
     @field_validator("edge_tokens")
     @classmethod
@@ -79,6 +88,13 @@ class CloudSettings(BaseSettings):
             refuse_placeholder(
                 token.get_secret_value(), what=f"token of edge {edge_id!r}", min_len=EDGE_TOKEN_MIN_LEN
             )
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token_is_real(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            refuse_placeholder(value.get_secret_value(), what="metrics_token", min_len=EDGE_TOKEN_MIN_LEN)
         return value
 
     @field_validator("operator_password")

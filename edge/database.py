@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from edge.errors import OutboxError
+from edge.private_files import private_file
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class Database:
         self._conn: sqlite3.Connection | None = None
 
     def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)  # 0600 in a 0700 folder, before SQLite creates it (and its -wal, -shm)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
@@ -84,7 +85,7 @@ class Database:
     async def open(self) -> None:
         try:
             await asyncio.get_running_loop().run_in_executor(self._executor, self._open)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise OutboxError(f"cannot open the edge database: {exc}") from exc
         log.info("database.opened")
 

@@ -253,7 +253,13 @@ class Gateway:
                 metrics_ready = asyncio.Event()
                 if s.worker_metrics_port > 0:
                     tasks.create_task(
-                        serve_metrics(self.meters, s.metrics_host, s.worker_metrics_port, metrics_ready)
+                        serve_metrics(
+                            self.meters,
+                            s.metrics_host,
+                            s.worker_metrics_port,
+                            metrics_ready,
+                            s.metrics_token.get_secret_value() if s.metrics_token else None,
+                        )
                     )
                 else:
                     metrics_ready.set()
@@ -261,9 +267,7 @@ class Gateway:
                 tasks.create_task(self.alarms.run(self._handle_alarm))
                 tasks.create_task(self._consume())
                 tasks.create_task(self.forwarder.run())
-                if (
-                    s.partition.index == 0
-                ):  # one command stream per gateway: any worker can publish a downlink
+                if s.partition.index == 0:  # one command stream: any worker can publish a downlink
                     tasks.create_task(self.commands.run())
                 tasks.create_task(self.registry_sync.run(fetched=fetched))
                 tasks.create_task(self._housekeeping())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -112,23 +113,44 @@ class EdgeMetrics:
         return generate_latest(self.registry)
 
 
-async def serve_metrics(metrics: EdgeMetrics, host: str, port: int, ready: asyncio.Event) -> None:
-    """A tiny HTTP server answering ``GET /metrics``; runs until cancelled."""
+def bearer_matches(headers: list[bytes], token: str | None) -> bool:
+    """Whether the request headers carry ``Authorization: Bearer <token>`` (always True without a token)."""
+    if token is None:
+        return True
+    for line in headers:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"authorization":
+            scheme, _, presented = value.strip().partition(b" ")
+            return scheme.lower() == b"bearer" and hmac.compare_digest(presented.strip(), token.encode())
+    return False
+
+
+async def serve_metrics(
+    metrics: EdgeMetrics, host: str, port: int, ready: asyncio.Event, token: str | None = None
+) -> None:
+    """A tiny HTTP server answering ``GET /metrics`` (to ``Bearer <token>`` only, when a token is set);
+    runs until cancelled."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
+            headers: list[bytes] = []
             async with asyncio.timeout(5):
                 request_line = await reader.readline()
-                while (await reader.readline()) not in (b"\r\n", b"\n", b""):
-                    pass
+                while (line := await reader.readline()) not in (b"\r\n", b"\n", b"") and len(headers) < 100:
+                    headers.append(line)
             parts = request_line.split()
-            if len(parts) >= 2 and parts[0] == b"GET" and parts[1].split(b"?")[0] == b"/metrics":
-                body, status, ctype = metrics.exposition(), b"200 OK", CONTENT_TYPE_LATEST.encode()
-            else:
+            extra = b""
+            if len(parts) < 2 or parts[0] != b"GET" or parts[1].split(b"?")[0] != b"/metrics":
                 body, status, ctype = b"not found\n", b"404 Not Found", b"text/plain"
+            elif not bearer_matches(headers, token):
+                body, status, ctype = b"metrics need a bearer token\n", b"401 Unauthorized", b"text/plain"
+                extra = b"\r\nWWW-Authenticate: Bearer"
+            else:
+                body, status, ctype = metrics.exposition(), b"200 OK", CONTENT_TYPE_LATEST.encode()
             writer.write(
                 b"HTTP/1.1 "
                 + status
+                + extra
                 + b"\r\nContent-Type: "
                 + ctype
                 + b"\r\nContent-Length: "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -14,6 +15,14 @@ from contracts import MAX_PAYLOAD_BYTES
 from edge.ingest.partition import Partition
 
 _PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "changethis", "secret", "token", "xxx"})
+PLACEHOLDER_PREFIX = "replace-with"  # what .env.example holds
+
+
+def _is_placeholder(value: str) -> bool:
+    text = value.strip().lower()
+    return text in _PLACEHOLDER_SECRETS or text.startswith(PLACEHOLDER_PREFIX)
+
+
 NAME_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 
 
@@ -26,9 +35,14 @@ class MqttEndpoint:
     tls: bool
     username: str | None
     password: str | None
+    ca_file: Path | None = None  # CA of the broker's certificate (TLS); None = the system's CAs
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Verify the broker's certificate and host name against ``ca_file`` (or the system's CAs)."""
+        return ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
 
 
-def parse_mqtt_url(url: str) -> MqttEndpoint:
+def parse_mqtt_url(url: str, ca_file: Path | None = None) -> MqttEndpoint:
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts", "tcp"):
         raise ValueError("mqtt_url must start with mqtt:// or mqtts://")
@@ -47,6 +61,7 @@ def parse_mqtt_url(url: str) -> MqttEndpoint:
         tls=tls,
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
+        ca_file=ca_file,
     )
 
 
@@ -60,6 +75,9 @@ class EdgeSettings(BaseSettings):
     )
     mqtt_url: str = Field(
         "mqtt://127.0.0.1:1883", description="broker, mqtt://[user[:password]@]host[:port] (mqtts:// = TLS)"
+    )
+    mqtt_ca_file: Path | None = Field(
+        None, description="CA certificate of the broker's TLS listener (mqtts://); default: system CAs"
     )
     mqtt_protocol: Literal["auto", "5", "3.1.1"] = Field(
         "auto", description="MQTT version; auto = 5, falling back to 3.1.1 if the broker refuses it"
@@ -81,6 +99,9 @@ class EdgeSettings(BaseSettings):
     data_dir: Path = Field(Path("var/edge"), description="folder of the outbox database (edge.sqlite3)")
     metrics_port: Annotated[int, Field(ge=0, le=65535)] = Field(0, description="/metrics port, 0 = off")
     metrics_host: str = Field("127.0.0.1", description="/metrics listen address")
+    metrics_token: SecretStr | None = Field(
+        None, description="bearer token Prometheus presents at /metrics (needed off loopback)"
+    )
     accept_unknown_devices: bool = Field(
         False, description="accept devices missing from the registry snapshot (tests and demo only)"
     )
@@ -120,6 +141,9 @@ class EdgeSettings(BaseSettings):
     influx_org: str = Field("anxin", description="InfluxDB organization")
     influx_bucket: str = Field("telemetry", description="InfluxDB bucket")
     influx_token: SecretStr | None = Field(None, description="InfluxDB API token with write access")
+    influx_token_file: Path | None = Field(
+        None, description="file holding the InfluxDB token (instead of influx_token), e.g. a compose volume"
+    )
     telemetry_batch: Annotated[int, Field(ge=1, le=50_000)] = 500
     telemetry_flush_s: Annotated[float, Field(gt=0, le=300, description="telemetry flush interval")] = 1.0
     telemetry_buffer: Annotated[int, Field(ge=1, le=10_000_000, description="points kept in memory")] = 50_000
@@ -130,6 +154,13 @@ class EdgeSettings(BaseSettings):
     @classmethod
     def _check_mqtt_url(cls, value: str) -> str:
         parse_mqtt_url(value)
+        return value
+
+    @field_validator("mqtt_ca_file")
+    @classmethod
+    def _ca_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"mqtt_ca_file {value} does not exist")
         return value
 
     @field_validator("cloud_url")
@@ -143,7 +174,7 @@ class EdgeSettings(BaseSettings):
     @field_validator("cloud_token")
     @classmethod
     def _refuse_placeholder(cls, value: SecretStr) -> SecretStr:
-        if value.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:
+        if _is_placeholder(value.get_secret_value()):
             raise ValueError("cloud_token is empty or a placeholder; set the edge's real token")
         return value
 
@@ -164,10 +195,26 @@ class EdgeSettings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _open_metrics_need_a_token(self) -> EdgeSettings:
+        loopback = self.metrics_host in ("127.0.0.1", "::1", "localhost")
+        if self.metrics_port and not loopback and self.metrics_token is None:
+            raise ValueError("metrics_host is not loopback: set metrics_token so only Prometheus can scrape")
+        if self.metrics_token is not None:
+            value = self.metrics_token.get_secret_value()
+            if _is_placeholder(value) or len(value) < 16:
+                raise ValueError("metrics_token must be a real secret of at least 16 characters")
+        return self
+
+    @model_validator(mode="after")
     def _influx_needs_a_token(self) -> EdgeSettings:
+        if self.influx_token is None and self.influx_token_file is not None:
+            try:
+                self.influx_token = SecretStr(self.influx_token_file.read_text(encoding="utf-8").strip())
+            except OSError as exc:
+                raise ValueError(f"cannot read influx_token_file: {exc.strerror}") from None
         if self.telemetry == "influx":
             token = "" if self.influx_token is None else self.influx_token.get_secret_value()
-            if token.strip().lower() in _PLACEHOLDER_SECRETS:
+            if _is_placeholder(token):
                 raise ValueError("telemetry=influx needs influx_token; it is empty or a placeholder")
         return self
 
@@ -186,7 +233,7 @@ class EdgeSettings(BaseSettings):
 
     @property
     def mqtt(self) -> MqttEndpoint:
-        return parse_mqtt_url(self.mqtt_url)
+        return parse_mqtt_url(self.mqtt_url, self.mqtt_ca_file)
 
     @property
     def client_id(self) -> str:

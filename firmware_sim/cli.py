@@ -22,7 +22,7 @@ from firmware_sim.scenario import Scenario, ScenarioError, build_timeline, load_
 from firmware_sim.settings import SimSettings
 from firmware_sim.simulation import FleetSimulation
 from firmware_sim.timeparse import TimeFormatError, parse_duration_s, parse_start
-from firmware_sim.transport import TransportError
+from firmware_sim.transport import TransportError, load_credentials
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,18 @@ def register(subparsers: Any) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--mqtt-url", help="broker, mqtt://host:port (default $ANXIN_SIM_MQTT_URL or 127.0.0.1:1883)"
+        "--mqtt-url",
+        help="broker, mqtt://host:port or mqtts://host:8883 for TLS "
+        "(default $ANXIN_SIM_MQTT_URL or mqtt://127.0.0.1:1883)",
+    )
+    parser.add_argument(
+        "--ca-file", type=Path, help="CA certificate of the broker's TLS listener (env ANXIN_SIM_CA_FILE)"
+    )
+    parser.add_argument(
+        "--credentials",
+        type=Path,
+        help="JSON file of device id -> broker secret; each device logs in as itself "
+        "(env ANXIN_SIM_CREDENTIALS_FILE; `anxin broker sync --issue-missing FILE` writes one)",
     )
     parser.add_argument("--devices", type=int, help="number of devices (split by --mix)")
     parser.add_argument("--mix", default=None, help="shares per kind, e.g. card=0.5,wearable=0.4,child=0.1")
@@ -98,6 +109,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_config(args: argparse.Namespace) -> tuple[RunConfig, Scenario | None]:
     settings = SimSettings()
+    if args.ca_file:
+        settings = settings.model_copy(update={"ca_file": args.ca_file})
+    credentials_file = args.credentials or settings.credentials_file
+    credentials = load_credentials(credentials_file) if credentials_file else {}
     scenario = load_scenario(args.scenario) if args.scenario else None
     fleet: list[DeviceSpec] | None
     if args.fleet:
@@ -138,6 +153,7 @@ def build_config(args: argparse.Namespace) -> tuple[RunConfig, Scenario | None]:
         sos_every_s=args.sos_every,
         progress=not args.no_progress,
         settings=settings,
+        credentials=credentials,
     )
     return config, scenario
 

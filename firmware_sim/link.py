@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from ssl import SSLContext
 
 from firmware_sim import mqtt_packets as mp
 from firmware_sim.faults import WireMessage
@@ -59,8 +60,10 @@ class DeviceLink(asyncio.Protocol):
         keepalive_s: int = 60,
         acked: asyncio.Event | None = None,
         on_lost: Callable[[], None] | None = None,
+        password: str | None = None,
     ) -> None:
         self.client_id = client_id
+        self._password = password
         self._acked = acked
         self._on_lost = on_lost
         self.stats = stats
@@ -82,16 +85,23 @@ class DeviceLink(asyncio.Protocol):
         self.closed.set()
 
     # -- connection -----------------------------------------------------------------------------
-    async def connect(self, host: str, port: int, within_s: float, online: WireMessage) -> None:
-        """Open TCP, CONNECT, wait for CONNACK, subscribe, announce presence, re-send the session."""
+    async def connect(
+        self, host: str, port: int, within_s: float, online: WireMessage, ssl: SSLContext | None = None
+    ) -> None:
+        """Open TCP (TLS with ``ssl``), CONNECT (username = device id), wait for CONNACK, subscribe,
+        announce presence, re-send the session."""
         loop = asyncio.get_running_loop()
         self._connack = loop.create_future()
         try:
             async with asyncio.timeout(within_s):
-                await loop.create_connection(lambda: self, host, port)
+                await loop.create_connection(lambda: self, host, port, ssl=ssl)
                 self._write(
                     mp.connect(
-                        self.client_id, keepalive_s=self.keepalive_s, username=self.client_id, will=self.will
+                        self.client_id,
+                        keepalive_s=self.keepalive_s,
+                        username=self.client_id,
+                        password=self._password,
+                        will=self.will,
                     )
                 )
                 self.session_present, code = await self._connack

@@ -48,9 +48,10 @@ def connect(
     keepalive_s: int,
     clean_session: bool = False,
     username: str | None = None,
+    password: str | None = None,
     will: tuple[str, bytes, int, bool] | None = None,
 ) -> bytes:
-    """CONNECT; ``will`` is (topic, payload, qos, retain)."""
+    """CONNECT; ``will`` is (topic, payload, qos, retain); a password needs a username."""
     flags = 0x02 if clean_session else 0
     payload = _str(client_id)
     if will is not None:
@@ -60,6 +61,9 @@ def connect(
     if username is not None:
         flags |= 0x80
         payload += _str(username)
+        if password is not None:
+            flags |= 0x40
+            payload += _str(password)
     header = _str("MQTT") + bytes((4, flags)) + struct.pack("!H", keepalive_s)
     return _packet(CONNECT << 4, header + payload)
 

@@ -44,6 +44,7 @@ class RunConfig:
     first_sos_s: float | None = None  # first periodic SOS after this many simulated seconds
     progress: bool = False
     settings: SimSettings = field(default_factory=SimSettings)
+    credentials: dict[str, str] = field(default_factory=dict)  # device id -> broker secret
 
 
 @dataclass
@@ -92,6 +93,8 @@ class FleetRun:
             presence_ts=lambda i: self.sim.devices[i].ts(self.now_ms()),
             connect_concurrency=config.settings.connect_concurrency,
             keepalive_s=config.settings.keepalive_s,
+            credentials=config.credentials,
+            ca_file=config.settings.ca_file,
         )
         self.clock: SimClock | None = None
         self.downlink_applied = asyncio.Event()
@@ -245,6 +248,7 @@ async def run_fleet(
     ground_truth: Path | None,
     started: asyncio.Event | None = None,
     first_sos_s: float | None = None,
+    credentials: dict[str, str] | None = None,
 ) -> None:
     """Run ``devices`` against the broker at ``mqtt_url`` until cancelled (used by ``anxin demo``).
 
@@ -261,5 +265,6 @@ async def run_fleet(
         first_sos_s=first_sos_s,
         ground_truth=ground_truth,
         accel_mode=AccelMode.FULL,
+        credentials=credentials or {},
     )
     await run_simulation(config, started=started)

@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
+import json
 import logging
 import random
 import resource
+import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from contracts import downlink_filter, encode, uplink_topic
@@ -33,15 +36,37 @@ class TransportError(ValueError):
     """Bad transport settings (e.g. an MQTT URL that is not ``mqtt://host:port``)."""
 
 
-def parse_mqtt_url(url: str) -> tuple[str, int]:
+def parse_mqtt_url(url: str) -> tuple[str, int, bool]:
+    """``(host, port, tls)`` of ``mqtt://host[:1883]`` or ``mqtts://host[:8883]`` (TLS)."""
     parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-        raise TransportError(f"MQTT URL must look like mqtt://host:1883, got {url!r}")
+    if parts.scheme not in ("mqtt", "mqtts", "tcp") or not parts.hostname:
+        raise TransportError(f"MQTT URL must look like mqtt://host:1883 or mqtts://host:8883, got {url!r}")
+    tls = parts.scheme == "mqtts"
     try:
-        port = parts.port or 1883
+        port = parts.port or (8883 if tls else 1883)
     except ValueError:
         raise TransportError(f"bad port in {url!r}") from None
-    return parts.hostname, port
+    return parts.hostname, port, tls
+
+
+def tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """Verify the broker's certificate (and host name) against ``ca_file``, or the system's CAs."""
+    try:
+        return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    except (OSError, ssl.SSLError) as exc:
+        raise TransportError(f"cannot load the CA file {ca_file}: {exc}") from exc
+
+
+def load_credentials(path: Path) -> dict[str, str]:
+    """Device secrets from a JSON object ``{"card-0001": "<secret>", …}`` (``anxin broker sync
+    --issue-missing`` writes one)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise TransportError(f"cannot read the credentials file {path}: {exc}") from exc
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise TransportError(f"{path} must hold a JSON object of device id -> secret")
+    return {str(k): v for k, v in data.items()}
 
 
 def raise_fd_limit(wanted: int) -> int:
@@ -65,8 +90,12 @@ class FleetTransport:
         presence_ts: Callable[[int], int | None],
         connect_concurrency: int = 64,
         keepalive_s: int = 60,
+        credentials: Mapping[str, str] | None = None,
+        ca_file: Path | None = None,
     ) -> None:
-        self.host, self.port = parse_mqtt_url(url)
+        self.host, self.port, tls = parse_mqtt_url(url)
+        self._ssl = tls_context(ca_file) if tls else None
+        self._credentials = credentials or {}
         self.stats = LinkStats()
         self.acked = asyncio.Event()  # set on every PUBACK (for draining before shutdown)
         self.device_ids = device_ids
@@ -101,6 +130,7 @@ class FleetTransport:
             keepalive_s=keepalive_s,
             acked=self.acked,
             on_lost=lambda: self._lost(i),
+            password=self._credentials.get(device_id),
         )
 
     # -- commands from the simulation ---------------------------------------------------------
@@ -163,7 +193,7 @@ class FleetTransport:
                 True,
             )
             try:
-                await link.connect(self.host, self.port, CONNECT_TIMEOUT_S, online)
+                await link.connect(self.host, self.port, CONNECT_TIMEOUT_S, online, self._ssl)
             except LinkError:
                 self.stats.errors += 1
                 self._schedule_retry(i, lost=False)

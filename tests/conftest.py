@@ -19,15 +19,18 @@ __all__ = ["fail_on_logged_errors"]  # the autouse log gate, for every test
 PROCESS_FIXTURES = frozenset(
     {
         "amqtt_broker",
+        "amqtt_with_logins",
         "browser",
         "cloud",
         "device",
+        "district",
         "gateway_factory",
         "influx",
         "mosquitto",
         "real_cloud",
         "serve_app",
         "serve_context",
+        "shipped_broker",
         "start_cloud",
     }
 )
@@ -44,7 +47,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = set(getattr(item, "fixturenames", ()))
         if PROCESS_FIXTURES & fixtures:
             item.add_marker(pytest.mark.integration)
-        if "amqtt_broker" in fixtures:
+        if {"amqtt_broker", "amqtt_with_logins"} & fixtures:
             item.add_marker(AMQTT_LEAK)
 
 

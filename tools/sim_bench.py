@@ -53,7 +53,7 @@ def _count_uplinks(path: Path) -> int:
 
 def measure(url: str, devices: int, speed: float, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     fleet = fleet_from_mix(devices, parse_mix(args.mix) if args.mix else DEFAULT_MIX)
-    host, port = parse_mqtt_url(url)
+    host, port, _tls = parse_mqtt_url(url)
     counted = workdir / f"sub-{devices}-{speed}.txt"
     sub = None
     if shutil.which("mosquitto_sub"):

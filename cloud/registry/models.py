@@ -87,6 +87,8 @@ class Device(Base):
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
     edge_id: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[int] = mapped_column(EpochMs)
+    # the device's MQTT secret as a Mosquitto ``$7$`` hash (cloud.registry.secrets); None = no login yet
+    mqtt_secret_hash: Mapped[str | None] = mapped_column(String(160), default=None)
 
 
 class Guardian(Base):

@@ -101,6 +101,22 @@ class DeviceOut(BaseModel):
     edge_id: str
 
 
+class DeviceCreated(DeviceOut):
+    """A device just registered: ``mqtt_secret`` is its broker password, shown this once and never again
+    (the center keeps only a hash). Load it into the device; ``anxin broker sync`` lets it log in."""
+
+    mqtt_username: str
+    mqtt_secret: str
+
+
+class DeviceSecret(BaseModel):
+    """A device's new broker password after a rotation (shown once; the old one stops at the next sync)."""
+
+    device_id: str
+    mqtt_username: str
+    mqtt_secret: str
+
+
 class EdgeDevice(BaseModel):
     """One row of an edge's registry snapshot (``care_plan`` added later: old gateways ignore it)."""
 

@@ -9,13 +9,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from cloud.errors import Conflict, InvalidInput, NotFound
+from cloud.registry import secrets
 from cloud.registry.district import XIQING_STREETS
 from cloud.registry.models import Community, Device, Guardian, Street, Subject
 from cloud.registry.schemas import (
     CommunityOut,
     CommunityRef,
+    DeviceCreated,
     DeviceIn,
     DeviceOut,
+    DeviceSecret,
     GuardianIn,
     GuardianOut,
     StreetOut,
@@ -140,17 +143,66 @@ async def subject_summary(*, session: AsyncSession, subject_id: int) -> SubjectS
     )
 
 
-async def create_device(*, session: AsyncSession, data: DeviceIn, now_ms: int) -> DeviceOut:
+async def create_device(*, session: AsyncSession, data: DeviceIn, now_ms: int) -> DeviceCreated:
+    """Register a device and give it a broker secret (returned here once; only its hash is kept)."""
     if await session.get(Subject, data.subject_id) is None:
         raise InvalidInput("no such subject", field="subject_id")
     if await session.get(Device, data.device_id) is not None:
         raise Conflict("device already registered", field="device_id")
-    device = Device(**data.model_dump(mode="json"), created_at=now_ms)
+    secret = secrets.new_secret()
+    device = Device(
+        **data.model_dump(mode="json"), created_at=now_ms, mqtt_secret_hash=secrets.mosquitto_hash(secret)
+    )
     session.add(device)
     await session.flush()
-    return DeviceOut(
-        device_id=device.device_id, kind=data.kind, subject_id=device.subject_id, edge_id=device.edge_id
+    return DeviceCreated(
+        device_id=device.device_id,
+        kind=data.kind,
+        subject_id=device.subject_id,
+        edge_id=device.edge_id,
+        mqtt_username=device.device_id,
+        mqtt_secret=secret,
     )
+
+
+async def rotate_device_secret(*, session: AsyncSession, device_id: str) -> DeviceSecret:
+    """A new broker secret for ``device_id`` (returned once); the old one works until the next sync."""
+    device = await session.get(Device, device_id)
+    if device is None:
+        raise NotFound(f"no device {device_id}", field="device_id")
+    secret = secrets.new_secret()
+    device.mqtt_secret_hash = secrets.mosquitto_hash(secret)
+    await session.flush()
+    return DeviceSecret(device_id=device_id, mqtt_username=device_id, mqtt_secret=secret)
+
+
+async def device_logins(*, session: AsyncSession) -> list[tuple[str, str]]:
+    """``(device_id, mosquitto hash)`` of every device that has a secret, by device id."""
+    rows = await session.execute(
+        select(Device.device_id, Device.mqtt_secret_hash)
+        .where(Device.mqtt_secret_hash.is_not(None))
+        .order_by(Device.device_id)
+    )
+    return [(device_id, hashed) for device_id, hashed in rows if hashed]
+
+
+async def issue_missing_secrets(
+    *, session: AsyncSession, device_ids: set[str] | None = None
+) -> dict[str, str]:
+    """Give a secret to every device (of ``device_ids``, or all) that has none; returns the new secrets.
+
+    For simulated and lab fleets, whose secrets go to a file the simulator reads; a real device gets
+    its secret when it is registered (:func:`create_device`).
+    """
+    query = select(Device).where(Device.mqtt_secret_hash.is_(None)).order_by(Device.device_id)
+    if device_ids is not None:
+        query = query.where(Device.device_id.in_(sorted(device_ids)))
+    issued: dict[str, str] = {}
+    for device in await session.scalars(query):
+        issued[device.device_id] = secret = secrets.new_secret()
+        device.mqtt_secret_hash = secrets.mosquitto_hash(secret)
+    await session.flush()
+    return issued
 
 
 async def get_device(*, session: AsyncSession, device_id: str) -> Device | None:

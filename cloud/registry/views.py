@@ -12,8 +12,10 @@ from cloud.errors import Forbidden, InvalidInput
 from cloud.registry import care_plans, service
 from cloud.registry.schemas import (
     CarePlanOut,
+    DeviceCreated,
     DeviceIn,
     DeviceOut,
+    DeviceSecret,
     EdgeDevice,
     GuardianIn,
     GuardianOut,
@@ -86,10 +88,19 @@ async def list_devices(
 
 
 @router.post("/devices", status_code=201)
-async def create_device(body: DeviceIn, session: SessionDep, now: ClockDep, _op: OperatorDep) -> DeviceOut:
+async def create_device(body: DeviceIn, session: SessionDep, now: ClockDep, op: OperatorDep) -> DeviceCreated:
     device = await service.create_device(session=session, data=body, now_ms=now())
     await session.commit()
+    log.info("device.registered device=%s edge=%s operator=%s", device.device_id, device.edge_id, op)
     return device
+
+
+@router.post("/devices/{device_id}/secret")
+async def rotate_device_secret(device_id: str, session: SessionDep, op: OperatorDep) -> DeviceSecret:
+    secret = await service.rotate_device_secret(session=session, device_id=device_id)
+    await session.commit()
+    log.info("device.secret_rotated device=%s operator=%s", device_id, op)
+    return secret
 
 
 @router.get("/edges/{edge_id}/devices")

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import ssl
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -109,7 +108,7 @@ class AlarmLane:
             keepalive=self.keepalive_s,
             timeout=self.timeout_s,
             properties=properties,
-            tls_context=ssl.create_default_context() if self.endpoint.tls else None,
+            tls_context=self.endpoint.tls_context() if self.endpoint.tls else None,
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
             max_inflight_messages=RECEIVE_MAXIMUM,
         )

@@ -24,7 +24,6 @@ import collections
 import contextlib
 import logging
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -236,7 +235,7 @@ class MqttIngest:
         if self.endpoint.username is not None:
             client.username_pw_set(self.endpoint.username, self.endpoint.password)
         if self.endpoint.tls:
-            client.tls_set_context(ssl.create_default_context())
+            client.tls_set_context(self.endpoint.tls_context())
         properties: Properties | None = None
         if v5:
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]

@@ -24,6 +24,7 @@ from typing import TypeVar
 import orjson
 
 from edge.delivery.backoff import Backoff
+from edge.private_files import private_file
 from edge.telemetry.buffer import BufferedSink, encode_in_slices
 from edge.telemetry.sink import Point, TelemetryError, TelemetryRejected, TelemetryUnavailable
 
@@ -127,7 +128,7 @@ class SqliteTelemetryStore(BufferedSink):
 
     async def _open(self) -> None:
         def open_file() -> None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # 0600 in a 0700 folder (telemetry is health data)
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             try:
                 conn.execute("PRAGMA journal_mode=WAL")

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from cloud_harness import StartCloud, edge_event
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -107,3 +107,22 @@ async def test_migration_0005_up_and_down_on_postgres(postgres_url: str) -> None
     from test_cloud_migration_0005 import upgrade_and_downgrade_with_data
 
     await upgrade_and_downgrade_with_data(postgres_url)
+
+
+async def test_retention_purge_on_postgres(postgres_url: str) -> None:
+    from test_cloud_retention import NOW, POLICY, _world
+
+    from cloud.db import open_database
+    from cloud.incidents.models import Incident
+    from cloud.retention.purge import purge_expired
+
+    db = await open_database(postgres_url)
+    try:
+        ids = await _world(db)
+        result = await purge_expired(sessions=db.sessions, policy=POLICY, now_ms=NOW)
+        assert (result.incidents, result.console_sms, result.commands) == (1, 1, 1)
+        async with db.sessions() as session:
+            left = set(await session.scalars(select(Incident.id)))
+        assert left == {ids["kept"], ids["open"]}
+    finally:
+        await db.close()

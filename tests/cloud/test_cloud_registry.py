@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sqlite3
+from pathlib import Path
+
 import httpx
 from cloud_harness import OTHER_EDGE_TOKEN, RunningCloud, StartCloud
 
 from cloud.registry.demo import demo_devices
 from cloud.registry.district import XIQING_STREETS
+from cloud.registry.secrets import matches
 
 
 async def test_district_and_demo_are_loaded(operator: httpx.AsyncClient, edge: httpx.AsyncClient) -> None:
@@ -63,6 +69,42 @@ async def test_create_subject_device_and_guardian(
     [entry] = [d for d in snapshot if d["device_id"] == "card-9001"]
     assert (entry["kind"], entry["subject_id"]) == ("sos_card", subject["id"])
     assert entry["care_plan"]["vitals"]["hr_high_bpm"] == 130  # no plan stored: the defaults
+
+
+async def test_a_new_device_gets_its_broker_secret_once_and_the_center_keeps_only_a_hash(
+    cloud: RunningCloud, operator: httpx.AsyncClient
+) -> None:
+    body = {"device_id": "card-9002", "kind": "sos_card", "subject_id": 1, "edge_id": "edge-xiqing-01"}
+    created = await operator.post("/api/v1/devices", json=body)
+    assert created.status_code == 201, created.text
+    answer = created.json()
+    secret = answer["mqtt_secret"]
+    assert answer["mqtt_username"] == "card-9002" and len(secret) >= 24
+    listed = await operator.get("/api/v1/devices", params={"limit": 500})
+    assert secret not in listed.text and "mqtt_secret" not in listed.text
+    database = Path(cloud.settings.database_url.removeprefix("sqlite+aiosqlite:///"))
+    stored = _stored_hash(database, "card-9002")
+    assert stored != secret and matches(secret, stored)
+    assert secret.encode() not in await asyncio.to_thread(_database_bytes, database)  # nor in the WAL
+    rotated = await operator.post("/api/v1/devices/card-9002/secret")
+    assert rotated.status_code == 200, rotated.text
+    new_secret = rotated.json()["mqtt_secret"]
+    assert new_secret != secret and matches(new_secret, _stored_hash(database, "card-9002"))
+    assert (await operator.post("/api/v1/devices/card-0000/secret")).status_code == 404
+    async with httpx.AsyncClient(base_url=cloud.url) as anonymous:
+        assert (await anonymous.post("/api/v1/devices/card-9002/secret")).status_code == 401
+
+
+def _database_bytes(database: Path) -> bytes:
+    return b"".join(path.read_bytes() for path in database.parent.glob(database.name + "*"))
+
+
+def _stored_hash(database: Path, device_id: str) -> str:
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        row = conn.execute(
+            "SELECT mqtt_secret_hash FROM devices WHERE device_id = ?", (device_id,)
+        ).fetchone()
+    return str(row[0])
 
 
 async def test_registry_validation_names_the_field(operator: httpx.AsyncClient) -> None:

@@ -72,7 +72,7 @@ def test_line_protocol_types_and_escapes() -> None:
     point = Point(
         "vitals", {"edge_id": "e 1", "device_id": "a,b=c"}, {"hr_bpm": 7, "ok": True, "x": 1.5, "s": 'q"'}, 9
     )
-    assert line_of(point) == 'vitals,device_id=a\\,b\\=c,edge_id=e\\ 1 hr_bpm=7i,ok=true,x=1.5,s="q\\"" 9'
+    assert line_of(point) == 'vitals,device_id=a\\,b\\=c,edge_id=e\\ 1 hr_bpm=7i,ok=true,s="q\\"",x=1.5 9'
 
 
 # -- buffer ----------------------------------------------------------------------------------------

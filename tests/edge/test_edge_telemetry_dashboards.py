@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from edge_testkit import BASE_TS
+from flux_check import FluxError, check_query, check_variable_query
 
 from contracts import AccelBatch, AnyUplink, Location, LocationSource, Presence, Status, Vitals, WearState
 from edge.metrics import EdgeMetrics
 from edge.telemetry.points import forward_fields, gateway_fields, points_of, sink_fields
-from edge.telemetry.sink import MEASUREMENTS, SinkStats
+from edge.telemetry.sink import MEASUREMENTS, TAG_KEYS, SinkStats
 
 DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards"
 NAMES = ["anxin-vitals.json", "anxin-device-health.json", "anxin-gateway.json"]
@@ -96,3 +97,66 @@ def test_the_dashboards_cover_what_the_brief_asks_for() -> None:
     assert all(f in text["anxin-device-health.json"] for f in ("battery_pct", "silent_min", "last_seen"))
     gateway = text["anxin-gateway.json"]
     assert all(f in gateway for f in ("accepted_", "rejected_", "outbox_pending", "forward_ms_mean"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_flux_query_parses_as_a_pipeline_over_what_the_sink_writes(name: str) -> None:
+    board = load(name)
+    known = written_fields()
+    for panel in panels_of(board):
+        for target in panel.get("targets", []):
+            try:
+                query = check_query(target["query"])
+            except FluxError as exc:
+                pytest.fail(f"{name} / {panel['title']}: {exc}")
+            assert query.measurements <= set(MEASUREMENTS), (panel["title"], query.measurements)
+            assert query.fields <= known, (panel["title"], query.fields - known)
+            for prefix in query.field_prefixes:
+                assert any(f.startswith(prefix) for f in known), (panel["title"], prefix)
+    for variable in board["templating"]["list"]:
+        if variable["type"] == "query":
+            args = check_variable_query(variable["query"])
+            assert args["measurement"] in MEASUREMENTS and args["tag"] in TAG_KEYS, args
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        (
+            'from(bucket: "b") |> range(start: -1h |> filter(fn: (r) => r._measurement == "vitals")',
+            "unclosed",
+        ),
+        (
+            'from(bucket: "b") |> range(start: -1h)) |> filter(fn: (r) => r._measurement == "vitals")',
+            "unbalanced",
+        ),
+        ('from(bucket: "b") |> |> range(start: -1h)', "empty"),
+        ('from(bucket: "b") |> filter(fn: (r) => r._measurement == "vitals")', "from → range → filter"),
+        ('from(bucket: "b") |> range(stop: -1h) |> filter(fn: (r) => r._measurement == "vitals")', "start"),
+        ('from(b: "b") |> range(start: -1h) |> filter(fn: (r) => r._measurement == "vitals")', "bucket"),
+        ('from(bucket: "b") |> range(start: -1h) |> filter(fn: (r) => r._field == "hr_bpm")', "measurement"),
+        (
+            'from(bucket: "b") |> range(start: -1h) |> filter(fn: (r) => r._measurement == "v") last',
+            "not a call",
+        ),
+        (
+            'from(bucket: "b") |> range(start: 1)'
+            ' |> filter(fn: (r) => r._field =~ /hr/ and r._measurement == "v")',
+            "prefix",
+        ),
+    ],
+)
+def test_the_flux_checker_catches_broken_queries(query: str, problem: str) -> None:
+    with pytest.raises(FluxError, match=problem):
+        check_query(query)
+
+
+def test_the_flux_checker_reads_measurements_and_fields() -> None:
+    query = check_query(
+        'from(bucket: "${bucket}")\n  |> range(start: v.timeRangeStart)\n'
+        '  |> filter(fn: (r) => r._measurement == "vitals"'
+        ' and (r._field == "hr_bpm" or r._field =~ /^spo2_/))\n'
+        "  |> aggregateWindow(every: 1m, fn: mean, createEmpty: false)"
+    )
+    assert query.stages == ["from", "range", "filter", "aggregateWindow"]
+    assert (query.measurements, query.fields, query.field_prefixes) == ({"vitals"}, {"hr_bpm"}, {"spo2_"})

@@ -1,7 +1,8 @@
 """The InfluxDB sink against a real HTTP server speaking InfluxDB 2's write API, and the gateway with it.
 
 ``FakeInflux`` is a FastAPI app on uvicorn: ``POST /api/v2/write`` checks the token, parses the line
-protocol and records the points; tests script its answers (204, 503 for a while, 401) or make it hang.
+protocol and records the points (a point of an existing series and time overwrites it, as in InfluxDB);
+tests script its answers (204, 503 for a while, 401) or make it hang.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ class FakeInflux:
         self.points: list[Written] = []
         self.statuses: list[int] = []
         self.params: list[dict[str, str]] = []
+        self.agents: list[str] = []
         self.changed = asyncio.Condition()
         self.app = FastAPI()
         self.app.post("/api/v2/write")(self._write)
@@ -114,6 +116,18 @@ class FakeInflux:
         async with asyncio.timeout(within_s), self.changed:
             await self.changed.wait_for(predicate)
 
+    def _store(self, point: Written) -> None:
+        """As InfluxDB does: a point with the series and time of a stored one overwrites it, so a batch
+        written twice (cancelled after the server took it, then sent again at close) is stored once."""
+        series = (point.measurement, tuple(sorted(point.tags.items())), point.ts_ms)
+        for i, stored in enumerate(self.points):
+            if (stored.measurement, tuple(sorted(stored.tags.items())), stored.ts_ms) == series:
+                self.points[i] = Written(
+                    point.measurement, point.tags, {**stored.fields, **point.fields}, point.ts_ms
+                )
+                return
+        self.points.append(point)
+
     def of(self, measurement: str) -> list[Written]:
         return [p for p in self.points if p.measurement == measurement]
 
@@ -122,6 +136,7 @@ class FakeInflux:
     ) -> Response:
         body = (await request.body()).decode()
         self.params.append(dict(request.query_params))
+        self.agents.append(request.headers.get("user-agent", ""))
         if self.hang:
             self.hanging += 1
             await self._notify()
@@ -131,7 +146,8 @@ class FakeInflux:
         if authorization != f"Token {TOKEN}":
             status = 401
         if status == 204:
-            self.points += [parse_line(line) for line in body.splitlines() if line]
+            for point in (parse_line(line) for line in body.splitlines() if line):
+                self._store(point)
         self.statuses.append(status)
         await self._notify()
         if status == 401:
@@ -198,6 +214,7 @@ async def test_points_arrive_as_line_protocol_with_org_bucket_and_ms_precision(
         sink.write(points(120))
         await wait_written(sink, 120)
     assert fake.params[0] == {"org": ORG, "bucket": BUCKET, "precision": "ms"}
+    assert fake.agents[0].startswith("influxdb-client-python/")  # written by the library's async client
     assert fake.points[0] == Written(
         VITALS,
         {"device_id": "wear-1", "kind": "wearable", "edge_id": EDGE_ID},
@@ -249,6 +266,15 @@ async def test_while_influx_is_down_the_buffer_stays_bounded(influx: tuple[FakeI
         await wait_written(sink, 110)
     kept = [p.ts_ms - BASE_TS for p in fake.points]
     assert kept == list(range(10)) + list(range(410, 510))  # the batch in flight, then the newest
+
+
+async def test_an_unreachable_influxdb_is_retried_not_dropped() -> None:
+    sink = make_sink(f"http://127.0.0.1:{free_port()}", batch_size=5)  # nothing listens there
+    async with running(sink):
+        sink.write(points(5))
+        async with asyncio.timeout(10), sink.progress:
+            await sink.progress.wait_for(lambda: sink.stats.retries >= 2)
+        assert (sink.stats.dropped_rejected, sink.stats.written, sink.stats.buffered) == (0, 0, 5)
 
 
 async def test_close_sends_what_is_left(influx: tuple[FakeInflux, str]) -> None:

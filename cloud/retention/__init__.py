@@ -1,0 +1,1 @@
+"""Retention at the center: closed incidents (and what hangs off them) are purged after a set time."""
