@@ -35,6 +35,8 @@ from contracts.ids import DeviceId
 from contracts.uplink import SEQ_MAX, Fix
 
 INTAKE_PATH = "/api/v1/intake/events"
+INTAKE_BATCH_PATH = "/api/v1/intake/events/batch"
+INTAKE_BATCH_MAX = 500
 COMMANDS_PATH = "/api/v1/edges/{edge_id}/commands"
 COMMAND_ACK_PATH = "/api/v1/edges/{edge_id}/commands/{command_id}/ack"
 EVIDENCE_MAX_ITEMS = 2_000
@@ -176,6 +178,34 @@ class IntakeAck(BaseModel):
     key: str
     incident_id: str
     duplicate: bool = False
+
+
+class IntakeBatch(BaseModel):
+    """Many events in one ``POST``: a draining gateway's backlog. Stored in the order given (a device's
+    events in its order), each exactly as if posted alone."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    events: Annotated[list[EdgeEvent], Field(min_length=1, max_length=INTAKE_BATCH_MAX)]
+
+
+class IntakeResult(BaseModel):
+    """One event's answer in a batch: ``status`` is what the single ``POST`` would have answered
+    (201 new, 200 duplicate, 403/422 refused for good, 409 retry); ``error`` says why when refused."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    key: str
+    status: int
+    incident_id: str = ""
+    duplicate: bool = False
+    error: str | None = None
+
+
+class IntakeBatchAck(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    results: list[IntakeResult]
 
 
 class EdgeCommand(BaseModel):

@@ -151,6 +151,8 @@ class Gateway:
             clock_ms=clock_ms,
             on_connected=lambda up: self.meters.mqtt_connected.set(1 if up else 0),
             on_shed=lambda channel: self.meters.shed.labels(channel=channel).inc(),
+            owns=None if s.workers == 1 else s.partition.owns_topic,
+            on_skipped=self.meters.partition_skipped.inc,
         )
 
         def backoff() -> Backoff:
@@ -167,6 +169,8 @@ class Gateway:
             clock_ms=clock_ms,
             backoff=Backoff(0.2, 5.0),
             on_connected=lambda up: self.meters.alarm_lane_connected.set(1 if up else 0),
+            owns=None if s.workers == 1 else s.partition.owns_topic,
+            on_skipped=self.meters.partition_skipped.inc,
         )
         self.tick_clock = TickClock()
 
@@ -310,13 +314,13 @@ class Gateway:
                 log.info("liveness.restored devices=%d", restored)
             async with asyncio.TaskGroup() as tasks:
                 metrics_ready = asyncio.Event()
-                if s.metrics_port > 0:
+                if s.worker_metrics_port > 0:
                     dev_sms = self._dev_sms if s.notifier == "console" else None
                     tasks.create_task(
                         serve_metrics(
                             self.meters,
                             s.metrics_host,
-                            s.metrics_port,
+                            s.worker_metrics_port,
                             metrics_ready,
                             s.metrics_token.get_secret_value() if s.metrics_token else None,
                             dev_sms=dev_sms,
@@ -328,9 +332,10 @@ class Gateway:
                 tasks.create_task(self.alarms.run(self._handle_alarm))
                 tasks.create_task(self._consume())
                 tasks.create_task(self.forwarder.run())
-                if self.degraded is not None:
+                if self.degraded is not None:  # every worker: each owns its partition's outbox
                     tasks.create_task(self.degraded.run())
-                tasks.create_task(self.commands.run())
+                if s.partition.index == 0:  # one command stream: any worker can publish a downlink
+                    tasks.create_task(self.commands.run())
                 tasks.create_task(self.registry_sync.run(fetched=fetched))
                 tasks.create_task(self._housekeeping())
                 tasks.create_task(self._ticker())

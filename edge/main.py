@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from edge.gateway import Gateway
 from edge.settings import EdgeSettings
+from edge.workers import run_workers
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ def _main(args: argparse.Namespace) -> int:
             where = ".".join(str(p) for p in error["loc"])
             sys.stderr.write(f"anxin edge: {where}: {error['msg']}\n")
         return 2
+    if settings.workers > 1 and settings.worker is None:
+        return run_workers(settings)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_gateway(settings))
     return 0

@@ -92,6 +92,11 @@ class EdgeMetrics:
             ["channel"],
             registry=r,
         )
+        self.partition_skipped = Counter(
+            "anxin_edge_partition_skipped",
+            "uplinks of devices another gateway worker owns (--workers), received and left to it",
+            registry=r,
+        )
         self.ingest_lag = Gauge(
             "anxin_edge_ingest_lag_seconds", "wait of the oldest telemetry message in the queue", registry=r
         )

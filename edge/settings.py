@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts import MAX_PAYLOAD_BYTES
+from edge.ingest.partition import Partition
 
 _PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "changethis", "secret", "token", "xxx"})
 PLACEHOLDER_PREFIX = "replace-with"  # what .env.example holds
@@ -86,6 +87,12 @@ class EdgeSettings(BaseSettings):
     )
     shared_group: Annotated[str, Field(pattern=NAME_PATTERN)] | None = Field(
         None, description="MQTT 5 shared-subscription group, so several gateway workers split the load"
+    )
+    workers: Annotated[int, Field(ge=1, le=32)] = Field(
+        1, description="gateway worker processes; devices are partitioned among them by a hash of their id"
+    )
+    worker: Annotated[int, Field(ge=0, le=31)] | None = Field(
+        None, description="this process's partition (set by the --workers supervisor, not by hand)"
     )
     cloud_url: str = Field("http://127.0.0.1:8000", description="district center base URL")
     cloud_token: SecretStr = Field(..., description="bearer token of this edge at the cloud")
@@ -202,6 +209,14 @@ class EdgeSettings(BaseSettings):
         return value.rstrip("/")
 
     @model_validator(mode="after")
+    def _worker_is_one_of_the_workers(self) -> EdgeSettings:
+        if self.worker is not None and self.worker >= self.workers:
+            raise ValueError(
+                f"worker {self.worker} is not one of --workers {self.workers} (0..{self.workers - 1})"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _open_metrics_need_a_token(self) -> EdgeSettings:
         loopback = self.metrics_host in ("127.0.0.1", "::1", "localhost")
         if self.metrics_port and not loopback and self.metrics_token is None:
@@ -237,8 +252,17 @@ class EdgeSettings(BaseSettings):
         return self
 
     @property
+    def partition(self) -> Partition:
+        return Partition(self.worker or 0, self.workers)
+
+    @property
+    def _worker_suffix(self) -> str:
+        """``.w<index>`` for the files of one worker of several, else nothing."""
+        return f".w{self.worker or 0}" if self.workers > 1 else ""
+
+    @property
     def telemetry_path(self) -> Path:
-        return self.data_dir / "telemetry.sqlite3"
+        return self.data_dir / f"telemetry{self._worker_suffix}.sqlite3"
 
     @property
     def mqtt(self) -> MqttEndpoint:
@@ -246,8 +270,14 @@ class EdgeSettings(BaseSettings):
 
     @property
     def client_id(self) -> str:
-        return self.mqtt_client_id or f"anxin-edge-{self.edge_id}"
+        base = self.mqtt_client_id or f"anxin-edge-{self.edge_id}"
+        return f"{base}-w{self.worker or 0}" if self.workers > 1 else base
 
     @property
     def database_path(self) -> Path:
-        return self.data_dir / "edge.sqlite3"
+        return self.data_dir / f"edge{self._worker_suffix}.sqlite3"
+
+    @property
+    def worker_metrics_port(self) -> int:
+        """Each worker's /metrics: ``metrics_port + index`` (0 = off)."""
+        return self.metrics_port + (self.worker or 0) if self.metrics_port > 0 else 0

@@ -30,6 +30,7 @@ from broker.runner import free_port, start_mosquitto
 from contracts import SosPress, Vitals, downlink_filter, encode, uplink_filter, uplink_topic
 from edge.gateway import Gateway
 from edge.settings import EdgeSettings
+from tools.ladder_bench import add_arguments as add_ladder_arguments
 
 TS = 1_764_000_000_000
 IN_FLIGHT = 500
@@ -226,6 +227,10 @@ def run(count: int, devices: int, alarms: int) -> dict[str, float]:
 
 
 def _main(args: argparse.Namespace) -> int:
+    if args.ladder:
+        from tools.ladder_bench import main_ladder
+
+        return main_ladder(args)
     result = run(args.messages, args.devices, args.alarms)
     print(
         f"gateway bench: {result['messages']:.0f} vitals uplinks"
@@ -250,4 +255,5 @@ def register(bench_sub: Any) -> None:
     parser.add_argument("--messages", type=int, default=10_000, help="uplinks to send (<= 10,000)")
     parser.add_argument("--devices", type=int, default=1_000, help="distinct device ids")
     parser.add_argument("--alarms", type=int, default=200, help="SOS round trips to time")
+    add_ladder_arguments(parser)
     parser.set_defaults(func=_main)

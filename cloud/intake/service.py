@@ -187,8 +187,8 @@ async def ingest(
         ref_key=event.ref_key,
         payload=event.model_dump(mode="json", exclude_none=True),
     )
-    session.add(record)
-    await session.flush()
+    # The row is added once its incident is known: one INSERT, no UPDATE. A concurrent writer of the
+    # same key still makes the final flush raise IntegrityError (the caller rolls back and retries).
     subject_id = device.subject_id if device is not None and unassigned is None else None
     if event.kind is EventKind.SOS_CANCEL:
         ref_key = scope + event.ref_key if event.ref_key else None
@@ -213,6 +213,7 @@ async def ingest(
                     session=session, incident=target, closed=True, now_ms=now_ms, effects=effects
                 )
             record.incident_id = target.id
+        session.add(record)
         await session.flush()
         return Ingested(key=key, incident=target, duplicate=False, changed=changed, effects=effects)
     if unassigned is None:
@@ -246,6 +247,7 @@ async def ingest(
             session=session, incident=incident, reason="repeat_press", now_ms=now_ms, effects=effects
         )
     record.incident_id = opened.incident.id
+    session.add(record)
     await session.flush()
     return Ingested(
         key=key,

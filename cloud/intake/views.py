@@ -1,24 +1,42 @@
-"""``POST /api/v1/intake/events``: the edge's alarm events (contracts/intake.py)."""
+"""``POST /api/v1/intake/events`` (one event) and ``POST /api/v1/intake/events/batch`` (a draining
+gateway's backlog, one transaction): the edge's alarm events (contracts/intake.py)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from fastapi import APIRouter, Response
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.deps import ClockDep, EdgeDep, SessionDep, StateDep
 from cloud.errors import Conflict, Forbidden
+from cloud.http_errors import status_of
+from cloud.incidents.models import Incident
+from cloud.incidents.schemas import IncidentItem
 from cloud.intake import service
 from cloud.intake.service import Ingested, RefusedEvent
-from cloud.live.broadcast import announce_incident, wake_edge
+from cloud.live.broadcast import present_incidents, publish_incidents, wake_edge
+from cloud.registry.models import Device
 from cloud.state import CloudState
-from contracts.intake import INTAKE_PATH, EdgeEvent, IntakeAck
+from contracts.intake import (
+    INTAKE_BATCH_PATH,
+    INTAKE_PATH,
+    EdgeEvent,
+    IntakeAck,
+    IntakeBatch,
+    IntakeBatchAck,
+    IntakeResult,
+)
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["intake"])
 
 ATTEMPTS = 3
+Presented = tuple[IncidentItem, bool]  # an incident as the operators see it, and whether it is new
+EDGE_MISMATCH = "edge_id does not match the bearer token"
 
 
 @router.post(INTAKE_PATH, status_code=201, responses={200: {"model": IntakeAck, "description": "duplicate"}})
@@ -33,42 +51,155 @@ async def post_event(
 ) -> IntakeAck:
     if event.edge_id != edge:
         _refused(state, "edge_mismatch", event)
-        raise Forbidden("edge_id does not match the bearer token", field="edge_id")
+        raise Forbidden(EDGE_MISMATCH, field="edge_id")
     try:
-        result = await _ingest_once(event, session, now(), state)
+        result, presented = await _ingest_once(event, session, now(), state)
     except RefusedEvent as exc:  # nothing was written
         _refused(state, exc.reason, event)
         raise
     if result.duplicate:
         response.status_code = 200
+    _account(state, event, result, now())
+    await _publish(state, session, presented, [result])
+    return IntakeAck(key=event.key, incident_id=result.incident_id, duplicate=result.duplicate)
+
+
+@router.post(INTAKE_BATCH_PATH, status_code=200)
+async def post_events(
+    batch: IntakeBatch,
+    *,
+    session: SessionDep,
+    state: StateDep,
+    now: ClockDep,
+    edge: EdgeDep,
+) -> IntakeBatchAck:
+    """Each event stored exactly as ``POST /events`` would, in the order given, in one transaction; the
+    answer holds each event's own status. A write race rolls the whole batch back and runs it again (what
+    the racer stored is then a duplicate); after ``ATTEMPTS`` every event is answered 409 (retry)."""
+    now_ms = now()
+    for _ in range(ATTEMPTS):
+        try:
+            await _load_devices(session, batch.events)
+            outcomes = [await _ingest_in_batch(event, edge, session, now_ms, state) for event in batch.events]
+            presented = await _present(session, outcomes)
+            await session.commit()
+            break
+        except IntegrityError:
+            await session.rollback()
+            log.info("intake.batch_race size=%d", len(batch.events))
+    else:
+        return IntakeBatchAck(
+            results=[
+                IntakeResult(key=e.key, status=409, error="collided with concurrent writes; retry")
+                for e in batch.events
+            ]
+        )
+    results: list[IntakeResult] = []
+    for event, outcome in zip(batch.events, outcomes, strict=True):
+        if isinstance(outcome, RefusedEvent):
+            _refused(state, outcome.reason, event)
+            results.append(IntakeResult(key=event.key, status=status_of(outcome), error=str(outcome)))
+            continue
+        _account(state, event, outcome, now_ms)
+        results.append(
+            IntakeResult(
+                key=event.key,
+                status=200 if outcome.duplicate else 201,
+                incident_id=outcome.incident_id,
+                duplicate=outcome.duplicate,
+            )
+        )
+    await _publish(state, session, presented, outcomes)
+    return IntakeBatchAck(results=results)
+
+
+async def _load_devices(session: AsyncSession, events: Sequence[EdgeEvent]) -> None:
+    """Every device of the batch in one query: the session then has them (no query per event)."""
+    ids = sorted({event.device_id for event in events})
+    (await session.scalars(select(Device).where(Device.device_id.in_(ids)))).all()
+
+
+async def _ingest_in_batch(
+    event: EdgeEvent, edge: str, session: AsyncSession, now_ms: int, state: CloudState
+) -> Ingested | RefusedEvent:
+    """One event of a batch (flushed, not committed); a refusal (nothing written) is returned."""
+    if event.edge_id != edge:
+        return _EdgeMismatch(EDGE_MISMATCH, field="edge_id")
+    try:
+        return await service.ingest(session=session, event=event, now_ms=now_ms, policies=state.policies)
+    except RefusedEvent as exc:
+        return exc
+
+
+class _EdgeMismatch(Forbidden, RefusedEvent):
+    reason = "edge_mismatch"
+
+
+def _account(state: CloudState, event: EdgeEvent, result: Ingested, now_ms: int) -> None:
+    """Metrics and logs of one stored event (after the commit)."""
+    if result.duplicate:
         state.metrics.intake_events.labels("duplicate").inc()
         log.info("intake.duplicate key=%s", event.key)
-        if result.changed and result.incident is not None:  # the edge texted guardians meanwhile
-            await announce_incident(session=session, hub=state.hub, incident=result.incident, created=False)
-        return IntakeAck(key=event.key, incident_id=result.incident_id, duplicate=True)
+        return
     state.metrics.intake_events.labels("new").inc()
-    state.metrics.edge_to_cloud_seconds.observe(max(0.0, (now() - event.edge_ts) / 1000))
-    if result.incident is not None:
-        incident = result.incident
-        if result.created:
-            state.metrics.incidents_created.labels(incident.kind, incident.severity).inc()
-            log.info(
-                "incident.created id=%d key=%s kind=%s severity=%s",
-                incident.id,
-                event.key,
-                incident.kind,
-                incident.severity,
-            )
-        if result.changed:
-            await announce_incident(session=session, hub=state.hub, incident=incident, created=result.created)
-            wake_edge(state.hub, incident.edge_id)
-            state.escalation_wakeup.set()  # its timers are new, or were just cancelled
-        if result.effects:
-            await result.effects.publish(session=session, hub=state.hub, outbox_wakeup=state.outbox_wakeup)
-    return IntakeAck(key=event.key, incident_id=result.incident_id, duplicate=False)
+    state.metrics.edge_to_cloud_seconds.observe(max(0.0, (now_ms - event.edge_ts) / 1000))
+    incident = result.incident
+    if incident is None:
+        return
+    if result.created:
+        state.metrics.incidents_created.labels(incident.kind, incident.severity).inc()
+        log.info(
+            "incident.created id=%d key=%s kind=%s severity=%s",
+            incident.id,
+            event.key,
+            incident.kind,
+            incident.severity,
+        )
 
 
-def _refused(state: StateDep, reason: str, event: EdgeEvent) -> None:
+async def _present(session: AsyncSession, outcomes: Sequence[Ingested | RefusedEvent]) -> list[Presented]:
+    """The operators' view of every incident the events changed (read before the commit, so the
+    announcement costs no second transaction); an incident changed twice is presented once. A duplicate
+    counts when it changed its incident (the edge texted guardians meanwhile: ``edge_notified``)."""
+    changed: dict[int, tuple[Incident, bool]] = {}
+    for outcome in outcomes:
+        if isinstance(outcome, RefusedEvent) or not outcome.changed:
+            continue
+        if outcome.incident is None:
+            continue
+        before = changed.get(outcome.incident.id)
+        changed[outcome.incident.id] = (
+            outcome.incident,
+            outcome.created or (before is not None and before[1]),
+        )
+    return await present_incidents(session=session, changed=list(changed.values())) if changed else []
+
+
+async def _publish(
+    state: CloudState,
+    session: AsyncSession,
+    presented: list[Presented],
+    outcomes: Sequence[Ingested | RefusedEvent],
+) -> None:
+    """After the commit: the operators' stream; for each new event that changed an incident, the command
+    stream of its gateway and the escalation loop (its timers are new, or were just cancelled); then each
+    event's escalation effects."""
+    publish_incidents(state.hub, presented)
+    stored = [outcome for outcome in outcomes if not isinstance(outcome, RefusedEvent)]
+    edges: set[str] = set()
+    for outcome in stored:
+        if not outcome.duplicate and outcome.changed and outcome.incident is not None:
+            edges.add(outcome.incident.edge_id)
+    for edge_id in sorted(edges):
+        wake_edge(state.hub, edge_id)
+    if edges:
+        state.escalation_wakeup.set()
+    for outcome in stored:
+        if outcome.effects:
+            await outcome.effects.publish(session=session, hub=state.hub, outbox_wakeup=state.outbox_wakeup)
+
+
+def _refused(state: CloudState, reason: str, event: EdgeEvent) -> None:
     state.metrics.intake_events.labels("rejected").inc()
     state.metrics.intake_refused.labels(reason).inc()
     log.warning(
@@ -80,16 +211,22 @@ def _refused(state: StateDep, reason: str, event: EdgeEvent) -> None:
     )
 
 
-async def _ingest_once(event: EdgeEvent, session: SessionDep, now_ms: int, state: CloudState) -> Ingested:
-    """Ingest and commit; a unique-constraint race is rolled back and retried (then it is a duplicate)."""
+async def _ingest_once(
+    event: EdgeEvent, session: SessionDep, now_ms: int, state: CloudState
+) -> tuple[Ingested, list[Presented]]:
+    """Ingest and commit (one transaction); a unique-constraint race is rolled back and retried (then it
+    is a duplicate). Also the changed incident as the operators see it, read before the commit. A
+    duplicate is committed only when it changed its incident (guardians the edge texted meanwhile)."""
     for _ in range(ATTEMPTS):
         try:
             result = await service.ingest(
                 session=session, event=event, now_ms=now_ms, policies=state.policies
             )
-            if not result.duplicate or result.changed:
-                await session.commit()
-            return result
+            if result.duplicate and not result.changed:
+                return result, []
+            presented = await _present(session, [result])
+            await session.commit()
+            return result, presented
         except IntegrityError:
             await session.rollback()
             log.info("intake.race key=%s", event.key)

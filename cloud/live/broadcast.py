@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.incidents.models import Incident
-from cloud.incidents.presentation import incident_item
+from cloud.incidents.presentation import incident_item, incident_items
 from cloud.incidents.schemas import IncidentItem
 from cloud.live.hub import OPERATORS, LiveEvent, LiveHub, edge_channel
 
@@ -23,3 +25,18 @@ async def announce_incident(
 
 def wake_edge(hub: LiveHub, edge_id: str) -> None:
     hub.publish(edge_channel(edge_id), LiveEvent(name=COMMANDS_WAKEUP, data={}))
+
+
+async def present_incidents(
+    *, session: AsyncSession, changed: Sequence[tuple[Incident, bool]]
+) -> list[tuple[IncidentItem, bool]]:
+    """The operators' view of changed incidents (``(incident, created)``), one query for their subjects;
+    read inside the writing transaction, published after its commit (:func:`publish_incidents`)."""
+    items = await incident_items(session=session, incidents=[incident for incident, _ in changed])
+    return [(item, created) for item, (_, created) in zip(items, changed, strict=True)]
+
+
+def publish_incidents(hub: LiveHub, presented: Sequence[tuple[IncidentItem, bool]]) -> None:
+    for item, created in presented:
+        name = "incident.created" if created else "incident.updated"
+        hub.publish(OPERATORS, LiveEvent(name=name, data=item.model_dump(mode="json"), id=None))

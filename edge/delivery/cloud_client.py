@@ -20,7 +20,14 @@ import orjson
 from pydantic import ValidationError
 
 from contracts import IntakeAck
-from contracts.intake import COMMAND_ACK_PATH, COMMANDS_PATH, INTAKE_PATH
+from contracts.intake import (
+    COMMAND_ACK_PATH,
+    COMMANDS_PATH,
+    INTAKE_BATCH_PATH,
+    INTAKE_PATH,
+    IntakeBatchAck,
+    IntakeResult,
+)
 from edge.errors import CloudRejected, CloudUnavailable
 
 REGISTRY_PATH = "/api/v1/edges/{edge_id}/devices"
@@ -38,13 +45,18 @@ def _detail(response: httpx.Response) -> str:
     return str(body)[:200]
 
 
-def raise_for_answer(response: httpx.Response) -> None:
-    status = response.status_code
+def raise_for_status(status: int, detail: str) -> None:
+    """:class:`CloudUnavailable` (try again) or :class:`CloudRejected` (for good) for an error status."""
     if status < 400:
         return
     if status >= 500 or status in _RETRYABLE_4XX:
         raise CloudUnavailable(f"cloud answered HTTP {status}", reachable=True)
-    raise CloudRejected(status, _detail(response))
+    raise CloudRejected(status, detail)
+
+
+def raise_for_answer(response: httpx.Response) -> None:
+    if response.status_code >= 400:
+        raise_for_status(response.status_code, _detail(response))
 
 
 class CloudClient:
@@ -122,6 +134,29 @@ class CloudClient:
         if self._on_event_posted is not None:
             self._on_event_posted(body, time.perf_counter() - started)
         return ack
+
+    async def post_events(self, bodies: list[bytes]) -> list[IntakeResult]:
+        """Post many outbox bodies in one request; one :class:`IntakeResult` per body, in order.
+
+        Raises :class:`CloudRejected` for the request as a whole (404/405: a center without the batch
+        route) and :class:`CloudUnavailable` as :meth:`post_event` does."""
+        started = time.perf_counter()
+        content = b'{"events":[' + b",".join(bodies) + b"]}"
+        response = await self._request(
+            "POST", INTAKE_BATCH_PATH, content=content, headers={"Content-Type": "application/json"}
+        )
+        try:
+            results = IntakeBatchAck.model_validate_json(response.content).results
+        except ValidationError as exc:
+            raise CloudUnavailable("cloud answered 2xx with a malformed IntakeBatchAck") from exc
+        if len(results) != len(bodies):
+            raise CloudUnavailable("cloud answered a batch with the wrong number of results")
+        if self._on_event_posted is not None:
+            seconds = time.perf_counter() - started
+            for body, result in zip(bodies, results, strict=True):
+                if result.status < 300:
+                    self._on_event_posted(body, seconds)
+        return results
 
     async def fetch_devices(self) -> Any:
         response = await self._request("GET", REGISTRY_PATH.format(edge_id=self.edge_id))

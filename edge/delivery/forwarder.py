@@ -14,6 +14,11 @@ keeps a sick cloud from being hammered: when the cloud said it was well but then
 (5xx), its health check is believed again only after it failed once (the backoff runs meanwhile).
 An event that degraded mode is working on (:class:`~edge.delivery.claims.KeyClaims`) is skipped for
 the round, with its device's later events, and sent once it is released.
+
+A round with more than one head goes as one batch (``POST /events/batch``, one head per device so each
+device's order holds), every key of it claimed first and the rows read again after claiming; each
+per-event answer is settled as the single ``POST``'s would be. A center answering 404/405 to the batch
+route gets single posts from then on.
 """
 
 from __future__ import annotations
@@ -25,18 +30,30 @@ from http import HTTPStatus
 
 import orjson
 
-from contracts.intake import LIFE_ALARM_KINDS
+from contracts.intake import LIFE_ALARM_KINDS, IntakeAck, IntakeResult
 from edge.delivery.backoff import Backoff
 from edge.delivery.claims import KeyClaims
-from edge.delivery.cloud_client import CloudClient
+from edge.delivery.cloud_client import CloudClient, raise_for_status
 from edge.delivery.outbox import Outbox, OutboxRow
-from edge.errors import CloudRejected, CloudUnavailable
+from edge.errors import CloudError, CloudRejected, CloudUnavailable
 from edge.metrics import EdgeMetrics
 
 log = logging.getLogger(__name__)
 
 _NEVER_DUE = 2**62
 _LIFE_ALARMS = frozenset(kind.value for kind in LIFE_ALARM_KINDS)
+_NO_BATCH_ROUTE = frozenset({HTTPStatus.NOT_FOUND, HTTPStatus.METHOD_NOT_ALLOWED})
+
+
+def _outcome(result: IntakeResult) -> IntakeAck | CloudError:
+    """One batch answer as the single ``POST``'s: an ack, or the error its status means."""
+    if result.status < 300:
+        return IntakeAck(key=result.key, incident_id=result.incident_id, duplicate=result.duplicate)
+    try:
+        raise_for_status(result.status, result.error or "")
+    except (CloudRejected, CloudUnavailable) as exc:
+        return exc
+    return CloudUnavailable(f"cloud answered {result.status} for one event of a batch")
 
 
 class _Unavailable:
@@ -83,6 +100,7 @@ class Forwarder:
         self._trust_health = True  # a good /healthz ends the pause (see the module)
         self._health_ended_pause = False
         self._wake = asyncio.Event()
+        self._batch_route = True  # the center has the batch intake (cleared on its 404/405)
         self.cloud_down = False
         self.rounds = 0  # completed send rounds; ``progress`` is notified after each
         self.progress = asyncio.Condition()
@@ -155,49 +173,90 @@ class Forwarder:
     async def _send_round(self, rows: list[OutboxRow]) -> tuple[int, _Unavailable]:
         results: list[str] = []
         unavailable = _Unavailable()
-        async with asyncio.TaskGroup() as group:
-            for row in rows:
-                if self._claims.try_claim(row.key):
-                    group.create_task(self._send_one(row, results, unavailable))
+        claimed = [row for row in rows if self._claims.try_claim(row.key)]
+        try:
+            fresh = await self._reread(claimed)
+            if len(fresh) > 1 and self._batch_route:
+                await self._send_batch(fresh, results, unavailable)
+            else:
+                await self._send_each(fresh, results, unavailable)
+        finally:
+            for row in claimed:
+                self._claims.release(row.key)
         return results.count("delivered") + results.count("duplicate"), unavailable
 
-    async def _send_one(self, row: OutboxRow, results: list[str], unavailable: _Unavailable) -> None:
-        try:
-            async with self._sem:
-                await self._send_claimed(row, results, unavailable)
-        finally:
-            self._claims.release(row.key)
+    async def _reread(self, rows: list[OutboxRow]) -> list[OutboxRow]:
+        """The claimed rows as they are now: degraded mode may have changed a body since ``heads``."""
+        if self._claims.rewrites == self._rewrites_seen:
+            return rows
+        fresh = [await self._outbox.pending_row(row.id) for row in rows]
+        return [row for row in fresh if row is not None]
 
-    async def _send_claimed(self, row: OutboxRow, results: list[str], unavailable: _Unavailable) -> None:
-        if self._claims.rewrites != self._rewrites_seen:  # degraded mode changed a body since ``heads``
-            fresh = await self._outbox.pending_row(row.id)
-            if fresh is None:
-                return
-            row = fresh
+    async def _send_each(self, rows: list[OutboxRow], results: list[str], unavailable: _Unavailable) -> None:
+        async with asyncio.TaskGroup() as group:
+            for row in rows:
+                group.create_task(self._send_one(row, results, unavailable))
+
+    async def _send_batch(self, rows: list[OutboxRow], results: list[str], unavailable: _Unavailable) -> None:
+        """The round's heads (one per device, so each device's order holds; all claimed) in one batch
+        request; each answer is settled as the single ``POST`` would be. A center without the batch route
+        (404/405) gets single posts from then on; a batch refused as a whole gets single posts this round,
+        so each event gets its own answer."""
+        outcomes: list[IntakeAck | CloudError]
         try:
-            ack = await self._cloud.post_event(row.body)
+            answers = await self._cloud.post_events([row.body for row in rows])
         except CloudRejected as exc:
-            if await self._reroute(row, exc):
+            if exc.status in _NO_BATCH_ROUTE:
+                self._batch_route = False
+                log.warning("forwarder.batch_unsupported status=%d", exc.status)
+            else:
+                log.warning("forwarder.batch_refused status=%d size=%d", exc.status, len(rows))
+            await self._send_each(rows, results, unavailable)
+            return
+        except CloudUnavailable as exc:
+            outcomes = [exc] * len(rows)
+        else:
+            outcomes = [_outcome(answer) for answer in answers]
+        for row, outcome in zip(rows, outcomes, strict=True):
+            results.append(await self._settle(row, outcome, unavailable))
+
+    async def _send_one(self, row: OutboxRow, results: list[str], unavailable: _Unavailable) -> None:
+        async with self._sem:
+            outcome: IntakeAck | CloudError
+            try:
+                outcome = await self._cloud.post_event(row.body)
+            except (CloudRejected, CloudUnavailable) as exc:
+                outcome = exc
+            results.append(await self._settle(row, outcome, unavailable))
+
+    async def _settle(
+        self, row: OutboxRow, outcome: IntakeAck | CloudError, unavailable: _Unavailable
+    ) -> str:
+        """Record the cloud's answer to ``row`` (claimed); the result label."""
+        if isinstance(outcome, CloudRejected):
+            if await self._reroute(row, outcome):
                 result = "rerouted"
             else:
-                await self._outbox.mark_rejected(row.id, now_ms=self._clock_ms(), error=str(exc))
-                log.error("outbox.rejected key=%s status=%d", row.key, exc.status)
+                await self._outbox.mark_rejected(row.id, now_ms=self._clock_ms(), error=str(outcome))
+                log.error("outbox.rejected key=%s status=%d", row.key, outcome.status)
                 result = "rejected"
-        except CloudUnavailable as exc:
+        elif isinstance(outcome, CloudError):
             unavailable.count += 1
-            unavailable.reachable = unavailable.reachable or exc.reachable
+            unavailable.reachable = unavailable.reachable or (
+                isinstance(outcome, CloudUnavailable) and outcome.reachable
+            )
             delay = self._row_backoff.ceiling(row.attempts + 1)
             await self._outbox.retry_later(
-                row.id, next_try_ms=self._clock_ms() + int(delay * 1000), error=str(exc)
+                row.id, next_try_ms=self._clock_ms() + int(delay * 1000), error=str(outcome)
             )
-            log.info("outbox.retry key=%s attempts=%d error=%s", row.key, row.attempts + 1, exc)
+            log.info("outbox.retry key=%s attempts=%d error=%s", row.key, row.attempts + 1, outcome)
             result = "retry"
         else:
             await self._outbox.mark_delivered(row.id, now_ms=self._clock_ms())
-            result = "duplicate" if ack.duplicate else "delivered"
-            log.info("outbox.delivered key=%s duplicate=%s", row.key, ack.duplicate)
+            result = "duplicate" if outcome.duplicate else "delivered"
+            log.info("outbox.delivered key=%s duplicate=%s", row.key, outcome.duplicate)
         self._metrics.forwarded.labels(result=result).inc()
-        results.append(result)
+        return result
 
     async def _reroute(self, row: OutboxRow, exc: CloudRejected) -> bool:
         """An SOS or fall the center refused as another gateway's device (403) is sent again flagged

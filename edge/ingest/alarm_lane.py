@@ -52,8 +52,12 @@ class AlarmLane:
         clock_ms: Callable[[], int],
         backoff: Backoff,
         on_connected: Callable[[bool], None] | None = None,
+        owns: Callable[[str], bool] | None = None,
+        on_skipped: Callable[[], None] | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self._owns = owns  # one worker of several: is this topic's device ours? (None: every device)
+        self._on_skipped = on_skipped
         self.client_id = client_id
         self.topic_filters = list(topic_filters)
         self._version = version  # resolves to paho's MQTTv5 / MQTTv311 (auto: what the broker took)
@@ -133,6 +137,15 @@ class AlarmLane:
                 self._lost()
 
     async def _handle(self, client: aiomqtt.Client, message: aiomqtt.Message, handler: AlarmHandler) -> None:
+        if self._owns is not None and not self._owns(str(message.topic)):
+            # another worker's device: that worker's own subscription gets its own copy
+            if message.qos > 0:
+                client._client.ack(message.mid, message.qos)
+            if self._on_skipped is not None:
+                self._on_skipped()
+            if not len(client.messages):
+                self._idle.set()
+            return
         self._handling = True
         self.received += 1
         payload = message.payload

@@ -77,8 +77,12 @@ class MqttIngest:
         clock_ms: Callable[[], int],
         on_connected: Callable[[bool], None] | None = None,
         on_shed: Callable[[str], None] | None = None,
+        owns: Callable[[str], bool] | None = None,
+        on_skipped: Callable[[], None] | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self._owns = owns  # one worker of several: is this topic's device ours? (None: every device)
+        self._on_skipped = on_skipped
         self.client_id = client_id
         self.topic_filters = list(topic_filters)
         self.protocol = protocol
@@ -152,6 +156,10 @@ class MqttIngest:
             self._go.wait(HOLD_MAX_S)
         if message.qos > 0:  # cheap here on the network thread; from the loop thread it costs a wake-up
             client.ack(message.mid, message.qos)
+        if self._owns is not None and not self._owns(message.topic):  # another worker's device
+            if self._on_skipped is not None:
+                self._on_skipped()
+            return
         now_ms = self._clock_ms()
         if self._buffer and self._shedding(now_ms, message.topic.rpartition("/")[2]):
             return

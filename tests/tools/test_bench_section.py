@@ -20,5 +20,14 @@ def test_section_is_replaced_and_others_kept(tmp_path: Path) -> None:
 
 def test_dataset_benches_are_skipped_without_data(tmp_path: Path) -> None:
     runs, skipped = planned_runs(tmp_path, quick=True)
-    assert [r.argv[0] for r in runs] == ["gateway", "overload", "sim", "sim-falls", "homes"]
+    assert [r.argv[0] for r in runs] == [
+        "gateway",
+        "gateway",
+        "intake",
+        "overload",
+        "sim",
+        "sim-falls",
+        "homes",
+    ]
+    assert "--ladder" in runs[1].argv
     assert len(skipped) == 2

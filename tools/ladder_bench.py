@@ -1,0 +1,352 @@
+"""``anxin bench gateway --ladder``: the gateway's sustained rate under a rising offered load.
+
+1,000 device connections (``--connections``; paho clients driven by one selector loop in this process)
+publish vitals uplinks at QoS 1 at each rate of ``--rates`` for ``--step-seconds``; the gateway runs as
+``anxin edge --workers N`` (each N of ``--workers``) in its own process tree, with no cloud (events
+stay in the outbox). Per step: the offered rate actually achieved, the rate the gateway accepted (its
+``/metrics``), what it shed, and the CPU of its worker processes (``/proc``). The reference, measured in
+the same run on the same broker: Mosquitto's client→client QoS 1 rate (one paho publisher with 500 in
+flight → one paho subscriber). ``--plot`` writes a PNG (matplotlib, imported only then).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import selectors
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from broker.runner import free_port, start_mosquitto
+from contracts import Vitals, encode, uplink_filter, uplink_topic
+
+TS = 1_764_000_000_000
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+REFERENCE_MESSAGES = 30_000
+_SAMPLE = re.compile(r"^anxin_edge_(accepted|shed)_total\{[^}]*\} ([0-9.e+]+)$", re.MULTILINE)
+
+
+@dataclass
+class Step:
+    workers: int
+    target: float
+    offered: float = 0.0
+    accepted: float = 0.0
+    shed: float = 0.0
+    cpu_cores: float = 0.0
+
+    @property
+    def cpu_us_per_msg(self) -> float:
+        return self.cpu_cores / self.accepted * 1e6 if self.accepted else float("nan")
+
+
+@dataclass
+class Fleet:
+    """``count`` device connections in one thread: paho clients on a selector (no thread per client)."""
+
+    host: str
+    port: int
+    count: int
+    clients: list[mqtt.Client] = field(default_factory=list)
+    sent: int = 0  # uplinks published so far (each device's seq follows from it)
+
+    def __post_init__(self) -> None:
+        self.selector = selectors.DefaultSelector()
+        for i in range(self.count):
+            client = mqtt.Client(
+                CallbackAPIVersion.VERSION2, client_id=f"ladder-{i:05d}", protocol=mqtt.MQTTv5
+            )
+            client.max_inflight_messages_set(100)
+            client.connect(self.host, self.port, keepalive=120)
+            sock = client.socket()
+            assert sock is not None
+            self.selector.register(sock, selectors.EVENT_READ, client)
+            self.clients.append(client)
+        deadline = time.monotonic() + 60
+        while not all(c.is_connected() for c in self.clients):
+            self.pump(0.05)
+            if time.monotonic() > deadline:
+                raise RuntimeError("the fleet did not connect within 60 s")
+
+    def pump(self, timeout: float) -> None:
+        for key, _ in self.selector.select(timeout):
+            client: mqtt.Client = key.data
+            client.loop_read()
+        for client in self.clients:
+            if client.want_write():
+                client.loop_write()
+
+    def _messages(self, count: int) -> list[tuple[mqtt.Client, str, bytes]]:
+        """The next ``count`` uplinks, round robin; each device's seq continues where it stopped."""
+        out = []
+        for n in range(self.sent, self.sent + count):
+            index = n % self.count
+            device, seq = f"ladder-{index:05d}", n // self.count + 1
+            msg = Vitals(device_id=device, seq=seq, ts=TS + seq * 1000, hr_bpm=60 + n % 30, spo2_pct=97)
+            out.append((self.clients[index], uplink_topic(device, "vitals"), encode(msg)))
+        return out
+
+    def offer(self, rate: float, seconds: float) -> float:
+        """Publish at ``rate`` msg/s (QoS 1, vitals, round robin) for ``seconds``; the rate achieved.
+        The messages are encoded before the clock starts (the publisher shares the machine)."""
+        planned = self._messages(int(rate * seconds))
+        started = time.perf_counter()
+        sent = 0
+        while (elapsed := time.perf_counter() - started) < seconds:
+            due = min(int(rate * elapsed), len(planned))
+            for client, topic, payload in planned[sent:due]:
+                client.publish(topic, payload, qos=1)
+            sent = max(sent, due)
+            self.pump(0.002)
+        self.sent += sent
+        return sent / (time.perf_counter() - started)
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.disconnect()
+
+
+def reference_rate(host: str, port: int) -> float:
+    """Mosquitto client→client at QoS 1: one publisher (500 in flight) → one live subscriber, msg/s."""
+    from tools.gateway_bench import _client, _publish_all
+
+    messages = [
+        (
+            uplink_topic(f"ref-{i % 1000:05d}", "vitals"),
+            encode(Vitals(device_id=f"ref-{i % 1000:05d}", seq=i + 1, ts=TS, hr_bpm=70, spo2_pct=97)),
+        )
+        for i in range(REFERENCE_MESSAGES)
+    ]
+    done, subscribed = threading.Event(), threading.Event()
+    got = 0
+    first = 0.0
+
+    def on_message(*_a: Any) -> None:
+        nonlocal got, first
+        if got == 0:
+            first = time.perf_counter()
+        got += 1
+        if got >= len(messages):
+            done.set()
+
+    sub = _client("ladder-reference-sub", host, port)
+    sub.on_message = on_message
+    sub.on_subscribe = lambda *_a: subscribed.set()
+    sub.loop_start()
+    try:
+        sub.subscribe(uplink_filter(), qos=1)
+        if not subscribed.wait(10):
+            raise RuntimeError("reference subscriber not subscribed")
+        _publish_all(host, port, messages)
+        if not done.wait(120):
+            raise RuntimeError(f"reference subscriber got {got} of {len(messages)}")
+        return (len(messages) - 1) / (time.perf_counter() - first)
+    finally:
+        sub.loop_stop()
+        sub.disconnect()
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found.extend(int(p) for p in text)
+    return found
+
+
+def _cpu_s(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return total
+
+
+def _counts(ports: list[int]) -> tuple[float, float]:
+    accepted = shed = 0.0
+    for port in ports:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        for name, value in _SAMPLE.findall(text):
+            if name == "accepted":
+                accepted += float(value)
+            else:
+                shed += float(value)
+    return accepted, shed
+
+
+def _start_gateway(url: str, workers: int, data_dir: Path, metrics_port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "ANXIN_EDGE_CLOUD_TOKEN": "ladder-bench-token-0123456789"}
+    argv = [
+        sys.executable, "-m", "anxin", "--log-level", "WARNING", "edge", "--workers", str(workers),
+        "--edge-id", "edge-ladder", "--mqtt-url", url, "--cloud-url", f"http://127.0.0.1:{free_port()}",
+        "--data-dir", str(data_dir), "--metrics-port", str(metrics_port), "--accept-unknown-devices",
+        "--http-timeout-s", "1",
+    ]  # fmt: skip
+    return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL)  # our own CLI, fixed arguments
+
+
+def _wait_ready(ports: list[int], proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the gateway ended (exit {proc.returncode})")
+        try:
+            _counts(ports)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the gateway's /metrics did not answer within 90 s") from None
+            time.sleep(0.2)  # polling a child process's port
+
+
+def ladder(args: argparse.Namespace) -> tuple[float, list[Step]]:
+    rates = [float(r) for r in args.rates.split(",")]
+    steps: list[Step] = []
+    with tempfile.TemporaryDirectory(prefix="anxin-bench-ladder-") as tmp:
+        broker = start_mosquitto(workdir=Path(tmp) / "broker", persistence=False)
+        try:
+            reference = reference_rate(broker.host, broker.port)
+            fleet = Fleet(broker.host, broker.port, args.connections)
+            try:
+                for workers in (int(w) for w in args.workers.split(",")):
+                    steps.extend(
+                        _climb(broker.url, workers, rates, fleet, Path(tmp) / f"w{workers}", args=args)
+                    )
+            finally:
+                fleet.close()
+        finally:
+            broker.stop()
+    return reference, steps
+
+
+def _climb(
+    url: str, workers: int, rates: list[float], fleet: Fleet, data: Path, *, args: argparse.Namespace
+) -> list[Step]:
+    port = free_port()
+    ports = [port + i for i in range(workers)]
+    proc = _start_gateway(url, workers, data, port)
+    steps: list[Step] = []
+    try:
+        _wait_ready(ports, proc)
+        pids = _children(proc.pid) or [proc.pid]  # the workers, or the one gateway process
+        fleet.offer(min(rates), 2.0)  # warm-up: every device known to its worker
+        for rate in rates:
+            step = Step(workers=workers, target=rate)
+            accepted0, shed0 = _counts(ports)
+            cpu0, t0 = _cpu_s(pids), time.perf_counter()
+            step.offered = fleet.offer(rate, args.step_seconds)
+            seconds = time.perf_counter() - t0
+            accepted1, shed1 = _counts(ports)
+            step.accepted = (accepted1 - accepted0) / seconds
+            step.shed = (shed1 - shed0) / seconds
+            step.cpu_cores = (_cpu_s(pids) - cpu0) / seconds
+            steps.append(step)
+            print(
+                f"  workers={workers} offered {step.offered:7,.0f} msg/s → accepted {step.accepted:7,.0f}, "
+                f"shed {step.shed:6,.0f}, gateway CPU {step.cpu_cores:.2f} cores",
+                file=sys.stderr,
+                flush=True,
+            )
+            fleet.offer(0.0, 2.0)  # let a backlog of this step drain before the next
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return steps
+
+
+def sustained(steps: list[Step], workers: int) -> float:
+    """The highest accepted rate of a step that kept up (≥ 95 % of what was offered, nothing shed)."""
+    kept = [
+        s.accepted for s in steps if s.workers == workers and s.accepted >= 0.95 * s.offered and s.shed == 0
+    ]
+    return max(kept, default=0.0)
+
+
+def plot(reference: float, steps: list[Step], path: Path, *, connections: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    for workers in sorted({s.workers for s in steps}):
+        mine = [s for s in steps if s.workers == workers]
+        ax.plot(
+            [s.offered for s in mine],
+            [s.accepted for s in mine],
+            marker="o",
+            label=f"gateway, {workers} worker(s)",
+        )
+    top = max([s.offered for s in steps] + [reference])
+    ax.plot([0, top], [0, top], linestyle=":", color="grey", label="accepted = offered")
+    ax.axhline(
+        reference, linestyle="--", color="black", label=f"Mosquitto client→client QoS 1 ({reference:,.0f}/s)"
+    )
+    ax.set_xlabel(f"offered vitals uplinks, msg/s (QoS 1, {connections:,} connections)")
+    ax.set_ylabel("accepted by the gateway, msg/s")
+    ax.set_title("Gateway sustained load (same-run broker reference)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main_ladder(args: argparse.Namespace) -> int:
+    load = os.getloadavg()
+    reference, steps = ladder(args)
+    print(
+        f"gateway ladder: {args.connections} device connections, vitals QoS 1, "
+        f"{args.step_seconds:.0f} s per step; "
+        f"load average at start {load[0]:.1f}\n"
+        f"reference: Mosquitto client→client QoS 1 {reference:,.0f} msg/s (same run)\n\n"
+        "| workers | offered msg/s | accepted msg/s | shed msg/s | gateway CPU (cores) | CPU µs/msg "
+        "| × reference |\n"
+        "|---|---|---|---|---|---|---|"
+    )
+    for s in steps:
+        print(
+            f"| {s.workers} | {s.offered:,.0f} | {s.accepted:,.0f} | {s.shed:,.0f} | {s.cpu_cores:.2f} | "
+            f"{s.cpu_us_per_msg:.0f} | {s.accepted / reference:.2f} |"
+        )
+    for workers in sorted({s.workers for s in steps}):
+        best = sustained(steps, workers)
+        print(
+            f"\nsustained with {workers} worker(s): {best:,.0f} msg/s = {best / reference:.2f} × reference",
+            end="",
+        )
+    print()
+    if args.plot:
+        plot(reference, steps, Path(args.plot), connections=args.connections)
+        print(f"plot: {args.plot}")
+    return 0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ladder", action="store_true", help="sustained offered-load ladder instead of the drain"
+    )
+    parser.add_argument(
+        "--connections", type=int, default=1_000, help="ladder: device connections (default 1000)"
+    )
+    parser.add_argument(
+        "--rates", default="500,1000,2000,3000,4000", help="ladder: offered msg/s, comma-separated"
+    )
+    parser.add_argument("--step-seconds", type=float, default=10.0, help="ladder: seconds per step")
+    parser.add_argument("--workers", default="1,2", help="ladder: gateway worker counts to climb with")
+    parser.add_argument("--plot", default=None, metavar="PNG", help="ladder: write a plot (needs matplotlib)")
