@@ -42,7 +42,7 @@ def test_the_guardian_sms_says_what_the_home_reported_masked_in_both_languages()
     )
     assert (
         zh == "【安心】您的家人王**的智慧助老服务包于12:10检测到烟雾报警（厨房），"
-        "中心已受理，正在联系。回复1表示您已知悉。"
+        "已发出警报。回复1表示您正前往，回复2表示无法前往。"
     )
     en = alert_text(
         language="en",
