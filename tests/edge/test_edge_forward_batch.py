@@ -17,6 +17,7 @@ from contracts.identity import event_key
 from contracts.intake import INTAKE_BATCH_PATH, INTAKE_PATH, EventKind, Severity
 from edge.database import Database
 from edge.delivery.backoff import Backoff
+from edge.delivery.claims import KeyClaims
 from edge.delivery.cloud_client import CloudClient
 from edge.delivery.forwarder import Forwarder
 from edge.delivery.outbox import Outbox
@@ -112,3 +113,57 @@ async def test_a_backlog_drains_in_batches_each_event_once_in_device_order(tmp_p
     for device in {device for _, device, _ in stored}:
         seqs = [seq for _, d, seq in stored if d == device]
         assert seqs == sorted(seqs)  # each device's events stored in its order
+
+
+async def test_a_batch_skips_an_event_degraded_mode_holds_until_it_is_released(tmp_path: Path) -> None:
+    settings = CloudSettings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'cloud.db'}",
+        edge_tokens={EDGE: TOKEN},
+        operator_password="forward-batch-operator",
+        session_secret="forward-batch-session-0123456789",
+        demo_data=True,
+    )
+    backlog = [sos(EDGE, f"card-{n:04d}", 1) for n in range(1, 5)]
+    held = backlog[0].key
+    claims = KeyClaims()
+    assert claims.try_claim(held)  # degraded mode is texting this alarm's guardians
+    transport = CountingTransport()
+    db = Database(tmp_path / "edge.sqlite3")
+    await db.open()
+    async with serving(create_app(settings)) as url:
+        cloud = CloudClient(base_url=url, token=TOKEN, edge_id=EDGE, timeout_s=10.0, transport=transport)
+        outbox = Outbox(db)
+        for event in backlog:
+            await outbox.add(event, now_ms=NOW)
+        forwarder = Forwarder(
+            outbox=outbox,
+            cloud=cloud,
+            metrics=EdgeMetrics(),
+            clock_ms=lambda: NOW,
+            backoff=Backoff(0.05, 0.2),
+            row_backoff=Backoff(0.05, 0.2),
+            batch=32,
+            concurrency=4,
+            claims=claims,
+        )
+        task = asyncio.create_task(forwarder.run())
+        try:
+            async with asyncio.timeout(30):
+                async with forwarder.progress:
+                    await forwarder.progress.wait_for(lambda: forwarder.rounds >= 1)
+                assert (await outbox.counts()).pending == 1  # the held one only
+                assert transport.paths[INTAKE_BATCH_PATH] == 1
+                assert claims.held(held)  # the forwarder did not release what it had not claimed
+                claims.release(held)
+                forwarder.wake()
+                async with forwarder.progress:
+                    while (await outbox.counts()).pending:
+                        await forwarder.progress.wait()
+        finally:
+            task.cancel()
+            await cloud.aclose()
+            await db.close()
+    with sqlite3.connect(tmp_path / "cloud.db") as conn:
+        stored = [key for (key,) in conn.execute("SELECT key FROM edge_events ORDER BY id")]
+    assert sorted(stored) == sorted(e.key for e in backlog)
+    assert stored[-1] == held  # sent once released
