@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from cloud.registry.demo import DEMO_EDGE_ID
 from cloud.settings import CloudSettings
 from contracts import intake as c
 from contracts.uplink import Fix, LocationSource
+from tests.console.shift_harness import post_event
 
 pytestmark = pytest.mark.e2e
 
@@ -80,39 +80,6 @@ async def edge(cloud: str) -> AsyncIterator[httpx.AsyncClient]:
 
 def has_class(name: str) -> re.Pattern[str]:
     return re.compile(rf"(^|\s){name}(\s|$)")
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-async def post_event(
-    edge: httpx.AsyncClient,
-    device_id: str,
-    seq: int,
-    kind: c.EventKind,
-    *,
-    ago_ms: int = 2_000,
-    fix: Fix | None = None,
-    evidence: dict[str, Any] | None = None,
-) -> c.IntakeAck:
-    now = now_ms()
-    key = c.event_key(device_id, seq)
-    event = c.EdgeEvent(
-        key=key if kind in c.DEVICE_ALARM_KINDS else f"{key}.{kind.value}",
-        edge_id=DEMO_EDGE_ID,
-        device_id=device_id,
-        seq=seq,
-        kind=kind,
-        severity=c.DEFAULT_SEVERITY[kind],
-        device_ts=now - ago_ms,
-        edge_ts=now - ago_ms + 180,
-        fix=fix,
-        evidence=evidence,
-    )
-    response = await edge.post(c.INTAKE_PATH, json=event.model_dump(mode="json"))
-    assert response.status_code == 201, response.text
-    return c.IntakeAck.model_validate(response.json())
 
 
 async def log_in(page: Page, cloud: str, path: str = "/console") -> None:
