@@ -55,3 +55,19 @@ class LiveIncidents:
         except TimeoutError:
             seen = sorted({(i["device_id"], i["kind"], i["status"]) for i in self.by_id.values()})
             pytest.fail(f"condition not met within {within_s} s; incidents seen: {seen}")
+
+    async def first(
+        self, what: str, predicate: Callable[[dict[str, Any]], bool], within_s: float = 15
+    ) -> dict[str, Any]:
+        """The first incident for which ``predicate`` holds; fail naming ``what`` and what was seen."""
+
+        def found() -> list[dict[str, Any]]:
+            return [i for i in self.by_id.values() if predicate(i)]
+
+        try:
+            async with self._changed:
+                await asyncio.wait_for(self._changed.wait_for(lambda: bool(found())), within_s)
+        except TimeoutError:
+            seen = sorted((i["id"], i["device_id"], i["kind"], i["status"]) for i in self.by_id.values())
+            pytest.fail(f"{what}: not on the console within {within_s} s; incidents seen: {seen}")
+        return found()[0]

@@ -22,6 +22,7 @@ from broker.runner import MosquittoBroker, free_port
 from contracts import downlink_filter, uplink_topic
 from edge.gateway import Gateway
 from edge.settings import EdgeSettings
+from tests.e2e.e2e_live import LiveIncidents
 
 EDGE_A = "edge-xiqing-01"  # the demo district's gateway
 EDGE_B = "edge-b"
@@ -150,41 +151,16 @@ class Console:
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
-        self.by_id: dict[int, dict[str, Any]] = {}
-        self._changed = asyncio.Condition()
-        self.connected = asyncio.Event()
+        self.live = LiveIncidents(client)
+        self.by_id = self.live.by_id
+        self.connected = self.live.connected
 
     async def follow(self) -> None:
-        async with self.client.stream("GET", "/api/v1/stream", timeout=None) as response:
-            response.raise_for_status()
-            self.connected.set()
-            event, data = "", ""
-            async for line in response.aiter_lines():
-                if line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("data:"):
-                    data += line[5:].strip()
-                elif not line:
-                    if event in ("incident.created", "incident.updated") and data:  # not realert/escalated
-                        item = orjson.loads(data)
-                        async with self._changed:
-                            self.by_id[item["id"]] = item
-                            self._changed.notify_all()
-                    event, data = "", ""
+        await self.live.follow()
 
     async def wait_for(self, what: str, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
         """The first incident on the live stream for which ``predicate`` holds."""
-
-        def found() -> list[dict[str, Any]]:
-            return [i for i in self.by_id.values() if predicate(i)]
-
-        try:
-            async with asyncio.timeout(WAIT_S), self._changed:
-                await self._changed.wait_for(lambda: bool(found()))
-        except TimeoutError:
-            seen = sorted((i["id"], i["device_id"], i["kind"], i["status"]) for i in self.by_id.values())
-            pytest.fail(f"{what}: not on the console within {WAIT_S} s; incidents seen: {seen}")
-        return found()[0]
+        return await self.live.first(what, predicate, WAIT_S)
 
     async def incidents(self, status: str = "open") -> list[dict[str, Any]]:
         answer = await self.client.get("/api/v1/incidents", params={"status": status})
