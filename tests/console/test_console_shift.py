@@ -193,6 +193,8 @@ async def test_after_a_close_nothing_is_selected_and_a_reflex_key_claims_nothing
     await page.keyboard.press("a")
     await page.keyboard.press("Enter")
     await expect(rows.filter(has_text="已接警")).to_have_count(1)
+    # the claim's answer re-renders the detail; the key acts once its button is live again
+    await expect(page.get_by_role("button", name="办结")).to_be_enabled()
     await page.keyboard.press("r")
     resolve = page.get_by_role("dialog", name="办结警情")
     await expect(resolve).to_be_visible()  # a destructive key asks once
