@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.escalation.contacts import guardian_key
+from cloud.escalation.models import EscalationRecord
 from cloud.incidents.models import Incident
 from cloud.notify.models import Notification
 from cloud.notify.service import QUEUED, SENT, SKIPPED
@@ -45,6 +46,9 @@ async def record_edge_notices(*, session: AsyncSession, incident: Incident, even
     )
     if any(entry.data.get("key") == event.key for entry in entries):
         return False
+    # the ladder decides whom it has reached and queues its text under this row's lock: taking it here
+    # orders the two, so its text is either queued before (and skipped below) or decided after these rows
+    await session.get(EscalationRecord, incident.id, with_for_update=True)
     notices = event.edge_notified or []
     add_entry(
         session,
