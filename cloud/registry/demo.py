@@ -36,6 +36,8 @@ DEMO_SEED = 20_240_611
 DEMO_EDGE_ID = "edge-xiqing-01"
 ELDER_COUNT = 40
 CHILD_COUNT = 3
+# elders with no family to call: their ladder goes to the community's grid worker (网格员)
+ALONE = frozenset({38, 39})
 HOME_COUNT = 6  # elders 1..6 also have a smart service pack at home: hub-0001.. with its sensors
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
@@ -117,6 +119,8 @@ def demo_people(community_count: int, seed: int = DEMO_SEED) -> list[DemoPerson]
             )
         if i % 10 == 0:
             guardians.append(("Alex Chen", _test_phone(rng), "亲属", "en"))
+        if i in ALONE:  # drawn like everyone else's, so the people around them stay the same
+            guardians = []
         community = (i - 1) % community_count
         devices = [(f"card-{i:04d}", DeviceKind.SOS_CARD), (f"wear-{i:04d}", DeviceKind.WEARABLE)]
         if i <= HOME_COUNT:

@@ -47,3 +47,12 @@ def test_demo_population_is_deterministic_and_uses_test_numbers() -> None:
     for device_id, _ in demo_devices():
         validate_device_id(device_id)
     assert DEMO_EDGE_ID
+
+
+def test_the_demo_has_elders_living_alone_with_no_family_to_call() -> None:
+    """Their ladder goes to the community's grid worker; everyone else keeps at least one guardian."""
+    people = demo_people(11)
+    alone = [p for p in people if not p.guardians]
+    assert len(alone) == 2 and all(p.kind == "elder" for p in alone)
+    assert {d for p in alone for d, _ in p.devices} >= {"card-0038", "card-0039"}
+    assert len(people[0].guardians) >= 2  # card-0001: the tests' person with two guardians
