@@ -310,7 +310,7 @@ def _banner(config: DemoConfig, mqtt_url: str, cloud_url: str, metrics_port: int
 def _run(args: argparse.Namespace) -> int:
     password = args.operator_password or secrets.token_urlsafe(9)
     config = DemoConfig(
-        http_port=args.http_port,
+        http_port=args.http_port or free_port(),  # 0: any free port (the banner prints it)
         mqtt_port=args.mqtt_port,
         mqtt_url=args.mqtt_url or os.environ.get("ANXIN_MQTT_URL"),
         devices=args.devices,
@@ -362,7 +362,10 @@ def register(sub: Any) -> None:
         ),
     )
     parser.add_argument(
-        "--http-port", type=int, default=8000, help="port of the console and API (default 8000)"
+        "--http-port",
+        type=int,
+        default=8000,
+        help="port of the console and API (default 8000; 0 picks a free one)",
     )
     parser.add_argument(
         "--mqtt-port", type=int, default=None, help="broker port (default: 1883 if free, else a free port)"
