@@ -457,12 +457,16 @@ class Gateway:
                 log.exception("liveness.flush_failed")
 
     async def _housekeeping(self) -> None:
-        """Every minute: forget old delivered events, refresh gauges."""
+        """Every minute: forget old delivered events and finished edge texts, refresh gauges."""
         while True:
             retention_ms = int(self.settings.delivered_retention_s * 1000)
-            pruned = await self.outbox.prune_delivered(older_than_ms=self._clock_ms() - retention_ms)
+            cutoff_ms = self._clock_ms() - retention_ms
+            pruned = await self.outbox.prune_delivered(older_than_ms=cutoff_ms)
             if pruned:
                 log.info("outbox.pruned rows=%d", pruned)
+            texts = await self.sms_records.prune(older_than_ms=cutoff_ms)
+            if texts:
+                log.info("edge_sms.pruned rows=%d", texts)
             counts = await self.outbox.counts()
             self.meters.outbox_pending.set(counts.pending)
             self.meters.queue_depth.set(self.ingest.qsize())

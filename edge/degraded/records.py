@@ -80,6 +80,19 @@ class SmsRecords:
 
         await self._db.run(update)
 
+    async def prune(self, *, older_than_ms: int) -> int:
+        """Forget finished texts (sent, or failed for good) created before ``older_than_ms``: the same
+        retention as the outbox's delivered events they belong to. A text still being sent stays."""
+
+        def delete(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "DELETE FROM edge_sms WHERE status IN (?, ?) AND created_ms < ?",
+                (SENT, FAILED, older_than_ms),
+            )
+            return cur.rowcount
+
+        return await self._db.run(delete)
+
     async def recent(self, limit: int = 200) -> list[SmsView]:
         def select(conn: sqlite3.Connection) -> list[SmsView]:
             rows = conn.execute(

@@ -311,6 +311,23 @@ async def test_a_send_cut_off_by_a_crash_is_sent_again(rig: Rig) -> None:
     assert sorted(m.to for m in console.messages) == sorted([ZH.phone, EN.phone])
 
 
+async def test_finished_texts_are_forgotten_after_the_retention_and_unfinished_ones_kept(rig: Rig) -> None:
+    for guardian, status in ((1, "sent"), (2, "failed"), (3, "sending")):
+        await rig.records.begin(
+            "card-1:9", guardian, to_masked="x", body="x", provider="console", now_ms=1_000
+        )
+        if status == "sent":
+            await rig.records.sent("card-1:9", guardian, provider_id="m1", now_ms=1_500)
+        elif status == "failed":
+            await rig.records.failed("card-1:9", guardian, error="x", retryable=False, next_try_ms=0)
+    await rig.records.begin("card-1:10", 1, to_masked="x", body="x", provider="console", now_ms=5_000)
+    await rig.records.sent("card-1:10", 1, provider_id="m2", now_ms=5_000)
+    assert await rig.records.prune(older_than_ms=1_000) == 0  # nothing is older than the cutoff yet
+    assert await rig.records.prune(older_than_ms=2_000) == 2
+    left = sorted((v.event_key, v.guardian_id, v.status) for v in await rig.records.recent())
+    assert left == [("card-1:10", 1, "sent"), ("card-1:9", 3, "sending")]
+
+
 async def test_console_refuses_a_number_that_is_not_e164() -> None:
     with pytest.raises(NotifierError) as caught:
         await ConsoleNotifier(clock_ms=lambda: 0).send_sms(to="13800001234", body="x")
