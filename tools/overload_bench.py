@@ -14,6 +14,7 @@ presses SOS every ``--probe-every`` seconds and waits for ``alarm_received``.
 For each phase: telemetry offered (the simulator's publishes), handled and shed by the gateway
 (from its ``/metrics``), and per press: press → ``alarm_received`` at the card, press → cloud intake, and
 the raw-broker reference press → a bare subscriber of the same topic (what no gateway can beat).
+``--plot`` writes a PNG of the latency distributions per phase (matplotlib, imported only then).
 """
 
 from __future__ import annotations
@@ -357,9 +358,48 @@ async def bench(args: argparse.Namespace, workdir: Path) -> list[Phase]:
     return phases
 
 
+def plot(phases: list[Phase], path: Path) -> None:
+    """Press → ``alarm_received`` and press → cloud, as cumulative distributions, one line per phase,
+    beside the raw broker's press → subscriber of the idle phase."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), dpi=110, sharey=True)
+    for ax, attr, title in (
+        (axes[0], "ack_ms", "press → alarm_received at the device"),
+        (axes[1], "cloud_ms", "press → event at the center's intake"),
+    ):
+        for phase in phases:
+            values = sorted(getattr(phase, attr))
+            if values:
+                share = [(i + 1) / len(values) for i in range(len(values))]
+                ax.step(values, share, where="post", label=f"{phase.name} (n={len(values)})")
+        raw = sorted(phases[0].raw_ms) if phases else []
+        if raw:
+            share = [(i + 1) / len(raw) for i in range(len(raw))]
+            ax.step(raw, share, where="post", linestyle=":", color="black", label="raw broker (idle)")
+        ax.set_xscale("log")
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("ms (log scale)")
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("share of presses")
+    fig.suptitle("SOS latency under overload (same-run broker reference)", fontsize=11)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def _main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="anxin-bench-overload-") as tmp:
         phases = asyncio.run(bench(args, Path(tmp)))
+    if args.plot is not None:
+        plot(phases, args.plot)
+        print(f"plot written to {args.plot}")
     over = phases[-1]
     ack99, cloud99 = percentile(over.ack_ms, 0.99), percentile(over.cloud_ms, 0.99)
     raw50 = statistics.median(over.raw_ms or [float("nan")])
@@ -387,4 +427,7 @@ def register(bench_sub: Any) -> None:
     parser.add_argument("--factor", type=float, default=2.0, help="overload = factor × capacity")
     parser.add_argument("--seconds", type=float, default=30.0, help="seconds of overload")
     parser.add_argument("--probe-every", type=float, default=0.25, help="seconds between SOS presses")
+    parser.add_argument(
+        "--plot", type=Path, default=None, metavar="PNG", help="write the latency distributions to this PNG"
+    )
     parser.set_defaults(func=_main)
