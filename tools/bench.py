@@ -49,6 +49,13 @@ def planned_runs(data_root: Path, *, quick: bool) -> tuple[list[BenchRun], list[
         )
     else:
         skipped.append(f"falls: no dataset at {falls}")
+    for placement, folder in (("waist", "waist"), ("pendant", "neck"), ("wrist", "wrist")):
+        other = data_root / "falls" / f"fallalld-{folder}-50hz"
+        if (other / "manifest.csv").exists():
+            title = f"Fall detection, {placement} model, FallAllD {folder} (shipped model, per trial)"
+            runs.append(BenchRun(title, ["falls", "--data", str(other), "--placement", placement]))
+        else:
+            skipped.append(f"falls ({placement}): no dataset at {other}")
     vitals = sorted((data_root / "vitals").glob("*.csv")) if (data_root / "vitals").is_dir() else []
     if vitals:
         runs.append(BenchRun("Vital-sign alarms (MIMIC numerics)", ["vitals", "--data", *map(str, vitals)]))

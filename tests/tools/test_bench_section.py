@@ -30,4 +30,13 @@ def test_dataset_benches_are_skipped_without_data(tmp_path: Path) -> None:
         "homes",
     ]
     assert "--ladder" in runs[1].argv
-    assert len(skipped) == 2
+    assert len(skipped) == 5  # SisFall, the three FallAllD placements, vitals
+
+
+def test_each_placement_model_runs_on_its_fallalld_data(tmp_path: Path) -> None:
+    for folder in ("waist", "neck", "wrist"):
+        (tmp_path / "falls" / f"fallalld-{folder}-50hz").mkdir(parents=True)
+        (tmp_path / "falls" / f"fallalld-{folder}-50hz" / "manifest.csv").write_text("trial\n")
+    runs, _ = planned_runs(tmp_path, quick=True)
+    placements = [r.argv[r.argv.index("--placement") + 1] for r in runs if "--placement" in r.argv]
+    assert placements == ["waist", "pendant", "wrist"]
