@@ -43,7 +43,9 @@ TS = 1_764_000_000_000
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 REFERENCE_MESSAGES = 30_000
 _SAMPLE = re.compile(
-    r"^anxin_edge_(accepted|shed|partition_skipped)_total(?:\{[^}]*\})? ([0-9.e+]+)$", re.MULTILINE
+    r"^anxin_edge_(accepted_total|shed_total|partition_skipped_total|subscribed_devices)"
+    r"(?:\{[^}]*\})? ([0-9.e+]+)$",
+    re.MULTILINE,
 )
 EDGE_ID = "edge-ladder"
 
@@ -188,14 +190,17 @@ def _cpu_s(pids: list[int]) -> float:
     return total
 
 
-def _counts(ports: list[int]) -> tuple[float, float, float]:
-    """Accepted, shed and partition-skipped uplinks so far, summed over the workers."""
-    totals = {"accepted": 0.0, "shed": 0.0, "partition_skipped": 0.0}
+def _counts(ports: list[int]) -> dict[str, float]:
+    """Accepted, shed and partition-skipped uplinks so far, and devices subscribed by name: summed
+    over the workers."""
+    totals = dict.fromkeys(
+        ("accepted_total", "shed_total", "partition_skipped_total", "subscribed_devices"), 0.0
+    )
     for port in ports:
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
         for name, value in _SAMPLE.findall(text):
             totals[name] += float(value)
-    return totals["accepted"], totals["shed"], totals["partition_skipped"]
+    return totals
 
 
 @contextlib.contextmanager
@@ -223,7 +228,11 @@ def registry_endpoint(device_ids: list[str]) -> Iterator[str]:
         def log_message(self, *_a: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Registry)
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, *_a: Any) -> None:
+            pass  # a gateway that gave up waiting (it retries)
+
+    server = Server(("127.0.0.1", 0), Registry)
     thread = threading.Thread(target=server.serve_forever, name="ladder-registry", daemon=True)
     thread.start()
     try:
@@ -241,25 +250,28 @@ def _start_gateway(
         sys.executable, "-m", "anxin", "--log-level", "WARNING", "edge", "--workers", str(workers),
         "--edge-id", EDGE_ID, "--mqtt-url", url,
         "--cloud-url", cloud_url or f"http://127.0.0.1:{free_port()}",
-        "--data-dir", str(data_dir), "--metrics-port", str(metrics_port), "--http-timeout-s", "1",
+        "--data-dir", str(data_dir), "--metrics-port", str(metrics_port),
+        "--http-timeout-s", "1" if cloud_url is None else "10",
     ]  # fmt: skip
     if cloud_url is None:
         argv.append("--accept-unknown-devices")
     return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL)  # our own CLI, fixed arguments
 
 
-def _wait_ready(ports: list[int], proc: subprocess.Popen[bytes]) -> None:
+def _wait_ready(ports: list[int], proc: subprocess.Popen[bytes], *, by_name: int) -> None:
+    """Until every worker's /metrics answers and ``by_name`` devices are subscribed by name."""
     deadline = time.monotonic() + 90
     while True:
         if proc.poll() is not None:
             raise RuntimeError(f"the gateway ended (exit {proc.returncode})")
         try:
-            _counts(ports)
-            return
+            if _counts(ports)["subscribed_devices"] >= by_name:
+                return
         except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the gateway's /metrics did not answer within 90 s") from None
-            time.sleep(0.2)  # polling a child process's port
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the gateway was not ready (metrics, subscriptions) within 90 s")
+        time.sleep(0.2)  # polling a child process's port
 
 
 def ladder(args: argparse.Namespace) -> tuple[float, list[Step]]:
@@ -301,19 +313,19 @@ def _climb(
     proc = _start_gateway(url, workers, data, port, cloud_url)
     steps: list[Step] = []
     try:
-        _wait_ready(ports, proc)
+        _wait_ready(ports, proc, by_name=fleet.count if cloud_url is not None and workers > 1 else 0)
         pids = _children(proc.pid) or [proc.pid]  # the workers, or the one gateway process
         fleet.offer(min(rates), 2.0)  # warm-up: every device known to its worker
         for rate in rates:
             step = Step(workers=workers, target=rate)
-            accepted0, shed0, skipped0 = _counts(ports)
+            before = _counts(ports)
             cpu0, t0 = _cpu_s(pids), time.perf_counter()
             step.offered = fleet.offer(rate, args.step_seconds)
             seconds = time.perf_counter() - t0
-            accepted1, shed1, skipped1 = _counts(ports)
-            step.accepted = (accepted1 - accepted0) / seconds
-            step.shed = (shed1 - shed0) / seconds
-            step.skipped = (skipped1 - skipped0) / seconds
+            after = _counts(ports)
+            step.accepted = (after["accepted_total"] - before["accepted_total"]) / seconds
+            step.shed = (after["shed_total"] - before["shed_total"]) / seconds
+            step.skipped = (after["partition_skipped_total"] - before["partition_skipped_total"]) / seconds
             step.cpu_cores = (_cpu_s(pids) - cpu0) / seconds
             steps.append(step)
             print(
