@@ -14,8 +14,9 @@ in the network thread: from the event loop an ack costs a wake-up per message (m
 The session is persistent (stable client id, ``clean_start=False``), so telemetry queued by the broker
 while the gateway was away arrives after a restart. What the lane subscribes to (the site-wide filters,
 or one worker's devices by name) is kept by :meth:`MqttIngest.want_devices` and
-:class:`~edge.ingest.subscriptions.SubscriptionBook`, from the event loop: every change subscribes and
-waits for the SUBACKs before it unsubscribes, in packets under the broker's size limit.
+:class:`~edge.ingest.subscriptions.SubscriptionBook`: everything wanted is subscribed on each connect
+(from the network thread, at once), and every later change from the event loop subscribes and waits
+for the SUBACKs before it unsubscribes, in packets under the broker's size limit.
 
 Protocol: MQTT 5; with ``protocol="auto"`` a broker answering "unsupported protocol version" gets a
 3.1.1 client instead. Reconnects use paho's capped backoff.
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -50,7 +51,7 @@ _UNSUPPORTED_PROTOCOL = (1, 132)  # 3.1.1 CONNACK rc 1 / MQTT 5 reason 0x84
 RECEIVE_MAXIMUM = 1000  # QoS 1 messages the broker may have in flight to us (paho wraps at 65,535)
 BULK_CHANNELS = frozenset({"accel", "vitals"})  # shed first (QoS 0 is allowed for them by the contract)
 HOLD_MAX_S = 0.1  # the network thread pauses for an alarm in hand at most this long per message
-RETRY_SUBSCRIBE_S = 1.0  # a subscription change the broker did not confirm is tried again after this
+RETRY_SUBSCRIBE_S = 5.0  # a subscription change the broker did not confirm is tried again after this
 
 
 class MqttError(EdgeError):
@@ -100,6 +101,8 @@ class MqttIngest:
         self.book = SubscriptionBook(tuple(topic_filters), shared_group)
         self._book_changed = asyncio.Event()
         self._acks: dict[int, asyncio.Future[bool]] = {}  # SUBACK / UNSUBACK awaited, by packet id
+        self._connect_mids: dict[int, list[str]] = {}  # network thread: on_connect's SUBSCRIBEs
+        self._connect_pending = 0  # loop: on_connect's SUBSCRIBEs not answered yet
         self.subscribe_timeout_s = subscribe_timeout_s
         self.protocol = protocol
         self.session_expiry_s = session_expiry_s
@@ -146,18 +149,34 @@ class MqttIngest:
             ):
                 self._call(self._downgrade.set)
             return
+        # Subscribe right here, before the broker's queued messages crowd the connection (a SUBSCRIBE
+        # sent from the loop after a backlog's PUBACKs waited ~8 s for its SUBACK under a 20k backlog).
+        self._connect_mids = {}
+        for group in packets(self.book.wanted()):  # ``devices`` is swapped whole by the loop: safe
+            rc, mid = self._subscribe(client, group)
+            if rc == mqtt.MQTT_ERR_SUCCESS and mid is not None:
+                self._connect_mids[mid] = group
         log.info(
             "mqtt.connected version=%s client_id=%s",
             "5" if self.version == mqtt.MQTTv5 else "3.1.1",
             self.client_id,
         )
-        self._call(self._set_connected, True)
+        self._call(self._set_connected, True, list(self._connect_mids.values()))
+
+    def _subscribe(self, client: mqtt.Client, group: list[str]) -> tuple[MQTTErrorCode, int | None]:
+        if self.version == mqtt.MQTTv5:
+            return client.subscribe([(f, SubscribeOptions(qos=1)) for f in group])
+        return client.subscribe([(f, 1) for f in group])
 
     def _on_subscribe(self, _c: mqtt.Client, _u: Any, mid: int, reasons: Any, _p: Any) -> None:
         refused = sum(1 for r in reasons if getattr(r, "is_failure", False))
         if refused:
             log.error("mqtt.subscribe_refused filters=%d of=%d", refused, len(reasons))
-        self._call(self._acked, mid, not refused)
+        group = self._connect_mids.pop(mid, None)  # this thread's own, from on_connect
+        if group is not None:
+            self._call(self._connect_acked, group, not refused)
+        else:
+            self._call(self._acked, mid, not refused)
 
     def _on_unsubscribe(self, _c: mqtt.Client, _u: Any, mid: int, _r: Any, _p: Any) -> None:
         self._call(self._acked, mid, True)  # "no subscription existed" is as good as removed
@@ -225,20 +244,32 @@ class MqttIngest:
         return True
 
     # -- asyncio side ------------------------------------------------------------------------------
-    def _set_connected(self, up: bool) -> None:
+    def _set_connected(self, up: bool, subscribing: Sequence[list[str]] = ()) -> None:
         if up:
             self.connected.set()
             self.book.reconnected()
-            self._book_changed.set()
+            for group in subscribing:  # sent by on_connect; the keeper goes on once they are answered
+                self.book.sending_subscribe(group)
+            self._connect_pending = len(subscribing)
+            if not subscribing:
+                self._book_changed.set()
         else:
             self.connected.clear()
             self.settled.clear()
+            self._connect_pending = 0
             for waiting in self._acks.values():
                 if not waiting.done():
                     waiting.set_result(False)
             self._acks.clear()
         if self._on_connected is not None:
             self._on_connected(up)
+
+    def _connect_acked(self, group: list[str], ok: bool) -> None:
+        if ok:
+            self.book.subscribed(group)
+        self._connect_pending -= 1
+        if self._connect_pending <= 0:
+            self._book_changed.set()
 
     def _acked(self, mid: int, ok: bool) -> None:
         waiting = self._acks.pop(mid, None)
@@ -259,8 +290,8 @@ class MqttIngest:
         while True:
             await self._book_changed.wait()
             self._book_changed.clear()
-            if not self.connected.is_set():
-                continue  # the next connect asks again
+            if not self.connected.is_set() or self._connect_pending > 0:
+                continue  # the next connect, or the last answer to its SUBSCRIBEs, asks again
             adding, removing = book.to_subscribe(), []
             settled = await self._send(adding, subscribe=True)
             if settled and not book.to_subscribe():  # only once every wanted filter is confirmed
@@ -290,10 +321,7 @@ class MqttIngest:
         for group in packets(filters):
             if subscribe:
                 self.book.sending_subscribe(group)
-                if self.version == mqtt.MQTTv5:
-                    rc, mid = client.subscribe([(f, SubscribeOptions(qos=1)) for f in group])
-                else:
-                    rc, mid = client.subscribe([(f, 1) for f in group])
+                rc, mid = self._subscribe(client, group)
             else:
                 rc, mid = client.unsubscribe(group)
             if rc != mqtt.MQTT_ERR_SUCCESS or mid is None:
