@@ -105,6 +105,7 @@ def is_alarm_channel(topic: str) -> bool:
 
 
 TELEMETRY_CHANNELS = frozenset(c for c in UplinkChannel if c not in ALARM_CHANNELS)
+TELEMETRY_CHANNEL_NAMES = frozenset(c.value for c in TELEMETRY_CHANNELS)
 
 
 def uplink_filters(channels: Iterable[UplinkChannel], shared_group: str | None = None) -> list[str]:

@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry
 
 from contracts import DeviceKind
 from contracts.care_plan import CarePlan
-from contracts.topics import ALARM_CHANNELS, TELEMETRY_CHANNELS, uplink_filters
+from contracts.topics import ALARM_CHANNELS, TELEMETRY_CHANNEL_NAMES, TELEMETRY_CHANNELS, uplink_filters
 from edge.database import Database
 from edge.degraded import make_notifier
 from edge.degraded.mode import DegradedMode
@@ -39,6 +39,7 @@ from edge.ingest.alarm_lane import AlarmLane
 from edge.ingest.backlog import TickClock
 from edge.ingest.mqtt import MqttIngest, RawMessage
 from edge.ingest.sequence import SequenceTracker, WindowLimits
+from edge.ingest.subscriptions import owned_devices
 from edge.ingest.uplinks import UplinkHandler
 from edge.ingest.validation import Validator
 from edge.liveness.detector import Liveness
@@ -153,6 +154,10 @@ class Gateway:
             on_shed=lambda channel: self.meters.shed.labels(channel=channel).inc(),
             owns=None if s.workers == 1 else s.partition.owns_topic,
             on_skipped=self.meters.partition_skipped.inc,
+            channels=None if s.workers == 1 else TELEMETRY_CHANNEL_NAMES,
+            shared_group=s.shared_group,
+            on_devices=self.meters.subscribed_devices.set,
+            subscribe_timeout_s=s.mqtt_timeout_s,
         )
 
         def backoff() -> Backoff:
@@ -220,6 +225,7 @@ class Gateway:
             clock_ms=clock_ms,
             backoff=backoff(),
             refresh_s=s.registry_refresh_s,
+            on_replaced=self._follow_registry,
         )
         self.uplinks = UplinkHandler(
             validator=self.validator,
@@ -235,6 +241,13 @@ class Gateway:
         )
         self.handled = 0  # messages taken off the ingest queue and handled (accepted or rejected)
         self._handled_cond = asyncio.Condition()
+
+    def _follow_registry(self) -> None:
+        """One worker of several subscribes to its own devices by name once a snapshot names them
+        (edge.ingest.subscriptions); with one worker, or accepting unregistered devices, site-wide."""
+        s = self.settings
+        if s.workers > 1 and self.registry.loaded and not s.accept_unknown_devices:
+            self.ingest.want_devices(owned_devices(self.registry.device_ids(), s.partition))
 
     def _stored(self) -> None:
         self.forwarder.wake()

@@ -92,6 +92,12 @@ class EdgeMetrics:
             ["channel"],
             registry=r,
         )
+        self.subscribed_devices = Gauge(
+            "anxin_edge_subscribed_devices",
+            "devices whose telemetry this worker subscribes to by name (--workers > 1 with a registry"
+            " snapshot); 0 while it takes the site-wide filters",
+            registry=r,
+        )
         self.partition_skipped = Counter(
             "anxin_edge_partition_skipped",
             "uplinks of devices another gateway worker owns (--workers), received and left to it",

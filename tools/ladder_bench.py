@@ -3,7 +3,10 @@
 1,000 device connections (``--connections``; paho clients driven by one selector loop in this process)
 publish vitals uplinks at QoS 1 at each rate of ``--rates`` for ``--step-seconds``; the gateway runs as
 ``anxin edge --workers N`` (each N of ``--workers``) in its own process tree, with no cloud (events
-stay in the outbox). Per step: the offered rate actually achieved, the rate the gateway accepted (its
+stay in the outbox) but a stand-in registry endpoint that names the fleet's devices (wearables), so
+each worker subscribes to its own devices by name as in production (``--no-registry``: the gateway
+accepts unregistered devices and every worker takes the site-wide filters, the commissioning path).
+Per step: the offered rate actually achieved, the rate the gateway accepted (its
 ``/metrics``), what it shed, and the CPU of its worker processes (``/proc``). The reference, measured in
 the same run on the same broker: Mosquitto's client→client QoS 1 rate (one paho publisher with 500 in
 flight → one paho subscriber). ``--plot`` writes a PNG (matplotlib, imported only then).
@@ -12,6 +15,7 @@ flight → one paho subscriber). ``--plot`` writes a PNG (matplotlib, imported o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import selectors
@@ -20,21 +24,30 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from broker.runner import free_port, start_mosquitto
-from contracts import Vitals, encode, uplink_filter, uplink_topic
+from contracts import DeviceKind, Vitals, encode, uplink_filter, uplink_topic
+from edge.delivery.cloud_client import REGISTRY_PATH
 
 TS = 1_764_000_000_000
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 REFERENCE_MESSAGES = 30_000
-_SAMPLE = re.compile(r"^anxin_edge_(accepted|shed)_total\{[^}]*\} ([0-9.e+]+)$", re.MULTILINE)
+_SAMPLE = re.compile(
+    r"^anxin_edge_(accepted_total|shed_total|partition_skipped_total|subscribed_devices)"
+    r"(?:\{[^}]*\})? ([0-9.e+]+)$",
+    re.MULTILINE,
+)
+EDGE_ID = "edge-ladder"
 
 
 @dataclass
@@ -44,6 +57,7 @@ class Step:
     offered: float = 0.0
     accepted: float = 0.0
     shed: float = 0.0
+    skipped: float = 0.0  # uplinks a worker received for another worker's device, msg/s
     cpu_cores: float = 0.0
 
     @property
@@ -176,41 +190,88 @@ def _cpu_s(pids: list[int]) -> float:
     return total
 
 
-def _counts(ports: list[int]) -> tuple[float, float]:
-    accepted = shed = 0.0
+def _counts(ports: list[int]) -> dict[str, float]:
+    """Accepted, shed and partition-skipped uplinks so far, and devices subscribed by name: summed
+    over the workers."""
+    totals = dict.fromkeys(
+        ("accepted_total", "shed_total", "partition_skipped_total", "subscribed_devices"), 0.0
+    )
     for port in ports:
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
         for name, value in _SAMPLE.findall(text):
-            if name == "accepted":
-                accepted += float(value)
-            else:
-                shed += float(value)
-    return accepted, shed
+            totals[name] += float(value)
+    return totals
 
 
-def _start_gateway(url: str, workers: int, data_dir: Path, metrics_port: int) -> subprocess.Popen[bytes]:
+@contextlib.contextmanager
+def registry_endpoint(device_ids: list[str]) -> Iterator[str]:
+    """A stand-in center that answers only the registry snapshot (everything else: 503); its URL."""
+    body = orjson.dumps(
+        [
+            {"device_id": d, "kind": DeviceKind.WEARABLE.value, "subject_id": f"p-{i}"}
+            for i, d in enumerate(device_ids)
+        ]
+    )
+    path = REGISTRY_PATH.format(edge_id=EDGE_ID)
+
+    class Registry(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            found = self.path == path and self.command == "GET"
+            self.send_response(200 if found else 503)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body) if found else 2))
+            self.end_headers()
+            self.wfile.write(body if found else b"{}")
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *_a: Any) -> None:
+            pass
+
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, *_a: Any) -> None:
+            pass  # a gateway that gave up waiting (it retries)
+
+    server = Server(("127.0.0.1", 0), Registry)
+    thread = threading.Thread(target=server.serve_forever, name="ladder-registry", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _start_gateway(
+    url: str, workers: int, data_dir: Path, metrics_port: int, cloud_url: str | None
+) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ANXIN_EDGE_CLOUD_TOKEN": "ladder-bench-token-0123456789"}
     argv = [
         sys.executable, "-m", "anxin", "--log-level", "WARNING", "edge", "--workers", str(workers),
-        "--edge-id", "edge-ladder", "--mqtt-url", url, "--cloud-url", f"http://127.0.0.1:{free_port()}",
-        "--data-dir", str(data_dir), "--metrics-port", str(metrics_port), "--accept-unknown-devices",
-        "--http-timeout-s", "1",
+        "--edge-id", EDGE_ID, "--mqtt-url", url,
+        "--cloud-url", cloud_url or f"http://127.0.0.1:{free_port()}",
+        "--data-dir", str(data_dir), "--metrics-port", str(metrics_port),
+        "--http-timeout-s", "1" if cloud_url is None else "10",
     ]  # fmt: skip
+    if cloud_url is None:
+        argv.append("--accept-unknown-devices")
     return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL)  # our own CLI, fixed arguments
 
 
-def _wait_ready(ports: list[int], proc: subprocess.Popen[bytes]) -> None:
+def _wait_ready(ports: list[int], proc: subprocess.Popen[bytes], *, by_name: int) -> None:
+    """Until every worker's /metrics answers and ``by_name`` devices are subscribed by name."""
     deadline = time.monotonic() + 90
     while True:
         if proc.poll() is not None:
             raise RuntimeError(f"the gateway ended (exit {proc.returncode})")
         try:
-            _counts(ports)
-            return
+            if _counts(ports)["subscribed_devices"] >= by_name:
+                return
         except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the gateway's /metrics did not answer within 90 s") from None
-            time.sleep(0.2)  # polling a child process's port
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the gateway was not ready (metrics, subscriptions) within 90 s")
+        time.sleep(0.2)  # polling a child process's port
 
 
 def ladder(args: argparse.Namespace) -> tuple[float, list[Step]]:
@@ -221,11 +282,15 @@ def ladder(args: argparse.Namespace) -> tuple[float, list[Step]]:
         try:
             reference = reference_rate(broker.host, broker.port)
             fleet = Fleet(broker.host, broker.port, args.connections)
+            devices = [f"ladder-{i:05d}" for i in range(args.connections)]
             try:
-                for workers in (int(w) for w in args.workers.split(",")):
-                    steps.extend(
-                        _climb(broker.url, workers, rates, fleet, Path(tmp) / f"w{workers}", args=args)
-                    )
+                with registry_endpoint(devices) as registry_url:
+                    cloud_url = registry_url if args.registry else None
+                    for workers in (int(w) for w in args.workers.split(",")):
+                        data = Path(tmp) / f"w{workers}"
+                        steps.extend(
+                            _climb(broker.url, workers, rates, fleet, data, cloud_url=cloud_url, args=args)
+                        )
             finally:
                 fleet.close()
         finally:
@@ -234,30 +299,39 @@ def ladder(args: argparse.Namespace) -> tuple[float, list[Step]]:
 
 
 def _climb(
-    url: str, workers: int, rates: list[float], fleet: Fleet, data: Path, *, args: argparse.Namespace
+    url: str,
+    workers: int,
+    rates: list[float],
+    fleet: Fleet,
+    data: Path,
+    *,
+    cloud_url: str | None,
+    args: argparse.Namespace,
 ) -> list[Step]:
     port = free_port()
     ports = [port + i for i in range(workers)]
-    proc = _start_gateway(url, workers, data, port)
+    proc = _start_gateway(url, workers, data, port, cloud_url)
     steps: list[Step] = []
     try:
-        _wait_ready(ports, proc)
+        _wait_ready(ports, proc, by_name=fleet.count if cloud_url is not None and workers > 1 else 0)
         pids = _children(proc.pid) or [proc.pid]  # the workers, or the one gateway process
         fleet.offer(min(rates), 2.0)  # warm-up: every device known to its worker
         for rate in rates:
             step = Step(workers=workers, target=rate)
-            accepted0, shed0 = _counts(ports)
+            before = _counts(ports)
             cpu0, t0 = _cpu_s(pids), time.perf_counter()
             step.offered = fleet.offer(rate, args.step_seconds)
             seconds = time.perf_counter() - t0
-            accepted1, shed1 = _counts(ports)
-            step.accepted = (accepted1 - accepted0) / seconds
-            step.shed = (shed1 - shed0) / seconds
+            after = _counts(ports)
+            step.accepted = (after["accepted_total"] - before["accepted_total"]) / seconds
+            step.shed = (after["shed_total"] - before["shed_total"]) / seconds
+            step.skipped = (after["partition_skipped_total"] - before["partition_skipped_total"]) / seconds
             step.cpu_cores = (_cpu_s(pids) - cpu0) / seconds
             steps.append(step)
             print(
                 f"  workers={workers} offered {step.offered:7,.0f} msg/s → accepted {step.accepted:7,.0f}, "
-                f"shed {step.shed:6,.0f}, gateway CPU {step.cpu_cores:.2f} cores",
+                f"shed {step.shed:6,.0f}, skipped {step.skipped:6,.0f}, "
+                f"gateway CPU {step.cpu_cores:.2f} cores",
                 file=sys.stderr,
                 flush=True,
             )
@@ -312,16 +386,18 @@ def main_ladder(args: argparse.Namespace) -> int:
     reference, steps = ladder(args)
     print(
         f"gateway ladder: {args.connections} device connections, vitals QoS 1, "
+        f"{'registry snapshot (per-device subscriptions)' if args.registry else 'no registry (site-wide)'}, "
         f"{args.step_seconds:.0f} s per step; "
         f"load average at start {load[0]:.1f}\n"
         f"reference: Mosquitto client→client QoS 1 {reference:,.0f} msg/s (same run)\n\n"
-        "| workers | offered msg/s | accepted msg/s | shed msg/s | gateway CPU (cores) | CPU µs/msg "
-        "| × reference |\n"
-        "|---|---|---|---|---|---|---|"
+        "| workers | offered msg/s | accepted msg/s | shed msg/s | skipped msg/s | gateway CPU (cores) "
+        "| CPU µs/msg | × reference |\n"
+        "|---|---|---|---|---|---|---|---|"
     )
     for s in steps:
         print(
-            f"| {s.workers} | {s.offered:,.0f} | {s.accepted:,.0f} | {s.shed:,.0f} | {s.cpu_cores:.2f} | "
+            f"| {s.workers} | {s.offered:,.0f} | {s.accepted:,.0f} | {s.shed:,.0f} | {s.skipped:,.0f} "
+            f"| {s.cpu_cores:.2f} | "
             f"{s.cpu_us_per_msg:.0f} | {s.accepted / reference:.2f} |"
         )
     for workers in sorted({s.workers for s in steps}):
@@ -349,4 +425,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--step-seconds", type=float, default=10.0, help="ladder: seconds per step")
     parser.add_argument("--workers", default="1,2", help="ladder: gateway worker counts to climb with")
+    parser.add_argument(
+        "--registry",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="ladder: serve a registry snapshot naming the fleet (workers subscribe by device); "
+        "--no-registry: accept unregistered devices (site-wide filters)",
+    )
     parser.add_argument("--plot", default=None, metavar="PNG", help="ladder: write a plot (needs matplotlib)")

@@ -12,9 +12,14 @@ in the network thread: from the event loop an ack costs a wake-up per message (m
 150 µs, half the gateway's time per message).
 
 The session is persistent (stable client id, ``clean_start=False``), so telemetry queued by the broker
-while the gateway was away arrives after a restart. Protocol: MQTT 5; with ``protocol="auto"`` a broker
-answering "unsupported protocol version" gets a 3.1.1 client instead. Reconnects use paho's capped
-backoff.
+while the gateway was away arrives after a restart. What the lane subscribes to (the site-wide filters,
+or one worker's devices by name) is kept by :meth:`MqttIngest.want_devices` and
+:class:`~edge.ingest.subscriptions.SubscriptionBook`: everything wanted is subscribed on each connect
+(from the network thread, at once), and every later change from the event loop subscribes and waits
+for the SUBACKs before it unsubscribes, in packets under the broker's size limit.
+
+Protocol: MQTT 5; with ``protocol="auto"`` a broker answering "unsupported protocol version" gets a
+3.1.1 client instead. Reconnects use paho's capped backoff.
 """
 
 from __future__ import annotations
@@ -31,12 +36,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.errors import EdgeError
+from edge.ingest.subscriptions import SubscriptionBook, packets
 from edge.settings import MqttEndpoint
 
 log = logging.getLogger(__name__)
@@ -45,6 +51,7 @@ _UNSUPPORTED_PROTOCOL = (1, 132)  # 3.1.1 CONNACK rc 1 / MQTT 5 reason 0x84
 RECEIVE_MAXIMUM = 1000  # QoS 1 messages the broker may have in flight to us (paho wraps at 65,535)
 BULK_CHANNELS = frozenset({"accel", "vitals"})  # shed first (QoS 0 is allowed for them by the contract)
 HOLD_MAX_S = 0.1  # the network thread pauses for an alarm in hand at most this long per message
+RETRY_SUBSCRIBE_S = 5.0  # a subscription change the broker did not confirm is tried again after this
 
 
 class MqttError(EdgeError):
@@ -79,12 +86,24 @@ class MqttIngest:
         on_shed: Callable[[str], None] | None = None,
         owns: Callable[[str], bool] | None = None,
         on_skipped: Callable[[], None] | None = None,
+        channels: frozenset[str] | None = None,
+        shared_group: str | None = None,
+        on_devices: Callable[[int], None] | None = None,
+        subscribe_timeout_s: float = 10.0,
     ) -> None:
         self.endpoint = endpoint
         self._owns = owns  # one worker of several: is this topic's device ours? (None: every device)
         self._on_skipped = on_skipped
+        self._channels = channels  # the channels handed on (None: all); a device filter matches all
+        self._on_devices = on_devices  # devices subscribed by name, once the broker confirmed them
         self.client_id = client_id
         self.topic_filters = list(topic_filters)
+        self.book = SubscriptionBook(tuple(topic_filters), shared_group)
+        self._book_changed = asyncio.Event()
+        self._acks: dict[int, asyncio.Future[bool]] = {}  # SUBACK / UNSUBACK awaited, by packet id
+        self._connect_mids: dict[int, list[str]] = {}  # network thread: on_connect's SUBSCRIBEs
+        self._connect_pending = 0  # loop: on_connect's SUBSCRIBEs not answered yet
+        self.subscribe_timeout_s = subscribe_timeout_s
         self.protocol = protocol
         self.session_expiry_s = session_expiry_s
         self.connack_timeout_s = connack_timeout_s
@@ -109,7 +128,8 @@ class MqttIngest:
         self._socket_open = asyncio.Event()
         self._answered = asyncio.Event()  # a CONNACK (success or refusal) arrived
         self.connected = asyncio.Event()
-        self.subscribed = asyncio.Event()
+        self.subscribed = asyncio.Event()  # the first time the wanted filters were all confirmed
+        self.settled = asyncio.Event()  # while the broker holds exactly the filters wanted
         self.version: MQTTProtocolVersion = mqtt.MQTTv5 if protocol in ("auto", "5") else mqtt.MQTTv311
 
     # -- paho thread -------------------------------------------------------------------------------
@@ -129,22 +149,37 @@ class MqttIngest:
             ):
                 self._call(self._downgrade.set)
             return
-        if self.version == mqtt.MQTTv5:
-            client.subscribe([(f, SubscribeOptions(qos=1)) for f in self.topic_filters])
-        else:
-            client.subscribe([(f, 1) for f in self.topic_filters])
+        # Subscribe right here, before the broker's queued messages crowd the connection (a SUBSCRIBE
+        # sent from the loop after a backlog's PUBACKs waited ~8 s for its SUBACK under a 20k backlog).
+        self._connect_mids = {}
+        for group in packets(self.book.wanted()):  # ``devices`` is swapped whole by the loop: safe
+            rc, mid = self._subscribe(client, group)
+            if rc == mqtt.MQTT_ERR_SUCCESS and mid is not None:
+                self._connect_mids[mid] = group
         log.info(
             "mqtt.connected version=%s client_id=%s",
             "5" if self.version == mqtt.MQTTv5 else "3.1.1",
             self.client_id,
         )
-        self._call(self._set_connected, True)
+        self._call(self._set_connected, True, list(self._connect_mids.values()))
 
-    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: Any, _p: Any) -> None:
-        if any(getattr(r, "is_failure", False) for r in reasons):
-            log.error("mqtt.subscribe_refused filters=%s", ",".join(self.topic_filters))
-            return
-        self._call(self.subscribed.set)
+    def _subscribe(self, client: mqtt.Client, group: list[str]) -> tuple[MQTTErrorCode, int | None]:
+        if self.version == mqtt.MQTTv5:
+            return client.subscribe([(f, SubscribeOptions(qos=1)) for f in group])
+        return client.subscribe([(f, 1) for f in group])
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, mid: int, reasons: Any, _p: Any) -> None:
+        refused = sum(1 for r in reasons if getattr(r, "is_failure", False))
+        if refused:
+            log.error("mqtt.subscribe_refused filters=%d of=%d", refused, len(reasons))
+        group = self._connect_mids.pop(mid, None)  # this thread's own, from on_connect
+        if group is not None:
+            self._call(self._connect_acked, group, not refused)
+        else:
+            self._call(self._acked, mid, not refused)
+
+    def _on_unsubscribe(self, _c: mqtt.Client, _u: Any, mid: int, _r: Any, _p: Any) -> None:
+        self._call(self._acked, mid, True)  # "no subscription existed" is as good as removed
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if not self._stopping.is_set():
@@ -156,6 +191,8 @@ class MqttIngest:
             self._go.wait(HOLD_MAX_S)
         if message.qos > 0:  # cheap here on the network thread; from the loop thread it costs a wake-up
             client.ack(message.mid, message.qos)
+        if self._channels is not None and message.topic.rpartition("/")[2] not in self._channels:
+            return  # an alarm channel through a device filter: the alarm lane has its own copy
         if self._owns is not None and not self._owns(message.topic):  # another worker's device
             if self._on_skipped is not None:
                 self._on_skipped()
@@ -207,13 +244,103 @@ class MqttIngest:
         return True
 
     # -- asyncio side ------------------------------------------------------------------------------
-    def _set_connected(self, up: bool) -> None:
+    def _set_connected(self, up: bool, subscribing: Sequence[list[str]] = ()) -> None:
         if up:
             self.connected.set()
+            self.book.reconnected()
+            for group in subscribing:  # sent by on_connect; the keeper goes on once they are answered
+                self.book.sending_subscribe(group)
+            self._connect_pending = len(subscribing)
+            if not subscribing:
+                self._book_changed.set()
         else:
             self.connected.clear()
+            self.settled.clear()
+            self._connect_pending = 0
+            for waiting in self._acks.values():
+                if not waiting.done():
+                    waiting.set_result(False)
+            self._acks.clear()
         if self._on_connected is not None:
             self._on_connected(up)
+
+    def _connect_acked(self, group: list[str], ok: bool) -> None:
+        if ok:
+            self.book.subscribed(group)
+        self._connect_pending -= 1
+        if self._connect_pending <= 0:
+            self._book_changed.set()
+
+    def _acked(self, mid: int, ok: bool) -> None:
+        waiting = self._acks.pop(mid, None)
+        if waiting is not None and not waiting.done():
+            waiting.set_result(ok)
+
+    def want_devices(self, devices: frozenset[str] | None) -> None:
+        """Subscribe to these devices by name (None: the site-wide filters); applied in the background
+        (:meth:`run`), subscribe first, and again after every reconnect."""
+        if devices == self.book.devices:
+            return
+        self.book.devices = devices
+        self.settled.clear()
+        self._book_changed.set()
+
+    async def _keep_subscriptions(self) -> None:
+        book = self.book
+        while True:
+            await self._book_changed.wait()
+            self._book_changed.clear()
+            if not self.connected.is_set() or self._connect_pending > 0:
+                continue  # the next connect, or the last answer to its SUBSCRIBEs, asks again
+            adding, removing = book.to_subscribe(), []
+            settled = await self._send(adding, subscribe=True)
+            if settled and not book.to_subscribe():  # only once every wanted filter is confirmed
+                removing = book.to_unsubscribe()  # may a filter go: a device is never uncovered
+                settled = await self._send(removing, subscribe=False)
+            if settled and book.settled():
+                if adding or removing:
+                    log.info(
+                        "mqtt.subscriptions devices=%s subscribed=%d unsubscribed=%d",
+                        "site" if book.devices is None else len(book.devices),
+                        len(adding),
+                        len(removing),
+                    )
+                self.subscribed.set()
+                self.settled.set()
+                if self._on_devices is not None:
+                    self._on_devices(len(book.devices or ()))
+            elif self.connected.is_set() and not self._book_changed.is_set():
+                await asyncio.sleep(RETRY_SUBSCRIBE_S)  # refused or unanswered: try again
+                self._book_changed.set()
+
+    async def _send(self, filters: list[str], *, subscribe: bool) -> bool:
+        """SUBSCRIBE (or UNSUBSCRIBE) ``filters`` in packets; True once the broker confirmed them all."""
+        client = self._client
+        if client is None:
+            return False
+        for group in packets(filters):
+            if subscribe:
+                self.book.sending_subscribe(group)
+                rc, mid = self._subscribe(client, group)
+            else:
+                rc, mid = client.unsubscribe(group)
+            if rc != mqtt.MQTT_ERR_SUCCESS or mid is None:
+                return False
+            waiting = self._acks[mid] = asyncio.get_running_loop().create_future()
+            try:
+                async with asyncio.timeout(self.subscribe_timeout_s):
+                    if not await waiting:
+                        return False
+            except TimeoutError:
+                log.warning("mqtt.no_suback subscribe=%s filters=%d", subscribe, len(group))
+                return False
+            finally:
+                self._acks.pop(mid, None)
+            if subscribe:
+                self.book.subscribed(group)
+            else:
+                self.book.unsubscribed(group)
+        return True
 
     def _make_client(self) -> mqtt.Client:
         v5 = self.version == mqtt.MQTTv5
@@ -229,6 +356,7 @@ class MqttIngest:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
+        client.on_unsubscribe = self._on_unsubscribe
         client.reconnect_delay_set(1, 30)
         client.max_inflight_messages_set(RECEIVE_MAXIMUM)
         client.max_queued_messages_set(0)
@@ -255,22 +383,27 @@ class MqttIngest:
         self._loop = asyncio.get_running_loop()
         self._stopping.clear()
         try:
-            while True:
-                self._downgrade.clear()
-                self._socket_open.clear()
-                self._answered.clear()
-                client = self._client = self._make_client()
-                client.loop_start()
-                if self.protocol == "auto" and self.version == mqtt.MQTTv5:
-                    await self._watch_first_connack()
-                await self._downgrade.wait()
-                log.warning("mqtt.downgrade to=3.1.1 reason=broker_refused_mqtt5")
-                await asyncio.to_thread(self._shutdown_client, client)
-                self.version = mqtt.MQTTv311
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._keep_subscriptions())
+                await self._run_client()
         finally:
             self._stopping.set()
             if self._client is not None:
                 await asyncio.to_thread(self._shutdown_client, self._client)
+
+    async def _run_client(self) -> None:
+        while True:
+            self._downgrade.clear()
+            self._socket_open.clear()
+            self._answered.clear()
+            client = self._client = self._make_client()
+            client.loop_start()
+            if self.protocol == "auto" and self.version == mqtt.MQTTv5:
+                await self._watch_first_connack()
+            await self._downgrade.wait()
+            log.warning("mqtt.downgrade to=3.1.1 reason=broker_refused_mqtt5")
+            await asyncio.to_thread(self._shutdown_client, client)
+            self.version = mqtt.MQTTv311
 
     async def _watch_first_connack(self) -> None:
         """Some 3.1.1-only brokers (amqtt) never answer an MQTT 5 CONNECT: treat silence as a refusal."""

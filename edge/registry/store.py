@@ -122,6 +122,9 @@ class DeviceRegistry:
     def get(self, device_id: str) -> RegisteredDevice | None:
         return self._devices.get(device_id)
 
+    def device_ids(self) -> list[str]:
+        return list(self._devices)
+
     def knows(self, device_id: str) -> bool:
         return device_id in self._devices
 

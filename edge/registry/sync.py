@@ -31,6 +31,7 @@ class RegistrySync:
         backoff: Backoff,
         refresh_s: float,
         min_interval_s: float = 30.0,
+        on_replaced: Callable[[], None] | None = None,
     ) -> None:
         self.registry = registry
         self._store = store
@@ -41,6 +42,7 @@ class RegistrySync:
         self._refresh_s = refresh_s
         self._min_interval_s = min(min_interval_s, refresh_s)
         self._asked = asyncio.Event()
+        self._on_replaced = on_replaced  # after every new snapshot (e.g. the lane's subscriptions follow)
 
     def request_refresh(self) -> None:
         self._asked.set()
@@ -52,6 +54,7 @@ class RegistrySync:
             self.registry.replace(devices, fetched_ms=fetched_ms)
             self._metrics.registry_devices.set(len(devices))
             log.info("registry.loaded_cache devices=%d", len(devices))
+            self._replaced()
 
     async def refresh(self) -> bool:
         """Fetch and store one snapshot; False (logged) when the cloud could not give one."""
@@ -68,7 +71,12 @@ class RegistrySync:
         self.registry.replace(devices, fetched_ms=now)
         self._metrics.registry_devices.set(len(devices))
         log.info("registry.refreshed devices=%d bad_entries=%d", len(devices), bad)
+        self._replaced()
         return True
+
+    def _replaced(self) -> None:
+        if self._on_replaced is not None:
+            self._on_replaced()
 
     async def run(self, *, fetched: bool = False) -> None:
         """Refresh forever; ``fetched`` says a snapshot was just taken (start with a wait)."""
