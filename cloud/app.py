@@ -29,7 +29,7 @@ from cloud.auth.seed import seed_staff
 from cloud.auth.tokens import SessionSigner
 from cloud.commands import views as command_views
 from cloud.console.pages import router as console_router
-from cloud.db import Database, open_database
+from cloud.db import STARTUP_LOCK, Database, open_database
 from cloud.drills import views as drill_views
 from cloud.escalation import views as escalation_views
 from cloud.escalation.policy import center_policies
@@ -38,7 +38,9 @@ from cloud.http_errors import install_error_handlers
 from cloud.inbound import dev_phone as notify_views
 from cloud.inbound import webhooks as notify_webhooks
 from cloud.intake import views as intake_views
+from cloud.live.broadcast import load_incident_event
 from cloud.live.hub import LiveHub
+from cloud.live.relay import PostgresRelay, asyncpg_connection
 from cloud.live.stream import router as stream_router
 from cloud.metrics import CloudMetrics, scrape_allowed
 from cloud.notify.console import ConsoleNotifier
@@ -123,6 +125,23 @@ async def _prepare_registry(db: Database, settings: CloudSettings, passwords: Pa
         log.info("registry.seeded district=%s demo=%s", seeded, demo)
 
 
+def _live_relay(settings: CloudSettings, db: Database, hub: LiveHub, metrics: CloudMetrics) -> PostgresRelay | None:
+    """On PostgreSQL, the relay that shares live events with the other center workers (None on SQLite,
+    where one process is the unit)."""
+    if not db.shared:
+        return None
+
+    async def load(incident_id: int) -> dict[str, Any] | None:
+        return await load_incident_event(db, incident_id)
+
+    return PostgresRelay(
+        hub=hub,
+        connect=lambda: asyncpg_connection(settings.database_url),
+        load_incident=load,
+        metrics=metrics,
+    )
+
+
 def _background_jobs(
     settings: CloudSettings, state: CloudState, now_ms: Callable[[], int]
 ) -> list[tuple[str, Coroutine[Any, Any, None]]]:
@@ -179,7 +198,8 @@ def create_app(
             passwords = await asyncio.to_thread(
                 Passwords, settings.password_hash_memory_kib, settings.password_hash_time_cost
             )
-            await _prepare_registry(db, settings, passwords, now_ms())
+            async with db.exclusive(STARTUP_LOCK):  # workers starting together: one seeds, once
+                await _prepare_registry(db, settings, passwords, now_ms())
             notifier = build_notifier(settings, db, hub, now_ms, twilio_transport)
             state = CloudState(
                 settings=settings,
@@ -193,14 +213,19 @@ def create_app(
                 now_ms=now_ms,
             )
             app.state.cloud = state
+            relay = _live_relay(settings, db, hub, metrics)
+            app.state.live_relay = relay
+            jobs = _background_jobs(settings, state, now_ms)
+            if relay is not None:
+                hub.attach_relay(relay.forward)
+                jobs.append(("live-relay", relay.run()))
             async with asyncio.TaskGroup() as tg:
-                tasks = [
-                    tg.create_task(job, name=name) for name, job in _background_jobs(settings, state, now_ms)
-                ]
+                tasks = [tg.create_task(job, name=name) for name, job in jobs]
                 log.info(
-                    "cloud.started backend=%s notifier=%s",
+                    "cloud.started backend=%s notifier=%s live_relay=%s",
                     db.engine.url.get_backend_name(),
                     settings.notifier,
+                    relay.worker_id if relay is not None else "-",
                 )
                 try:
                     yield
@@ -210,6 +235,7 @@ def create_app(
                         task.cancel()
         finally:
             app.state.cloud = None
+            hub.attach_relay(None)
             hub.close()
             if notifier is not None:
                 await notifier.aclose()
@@ -226,6 +252,7 @@ def create_app(
     app.state.hub = hub
     app.state.metrics = metrics
     app.state.cloud = None
+    app.state.live_relay = None
     install_error_handlers(app)
     for router in (
         auth_views.router,
@@ -261,7 +288,12 @@ def create_app(
         except Exception:
             log.exception("health.db_failed")
             return JSONResponse({"status": "db_unavailable"}, status_code=503)
-        return JSONResponse({"status": "ok"})
+        relay: PostgresRelay | None = app.state.live_relay
+        if relay is None:
+            return JSONResponse({"status": "ok"})
+        # the other workers' live events: "reconnecting" still serves, but consoles here miss them
+        live = "listening" if relay.listening.is_set() else "reconnecting"
+        return JSONResponse({"status": "ok", "live_relay": live, "worker": relay.worker_id})
 
     _add_metrics_route(app, metrics, settings)
 

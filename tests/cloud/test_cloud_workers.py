@@ -1,0 +1,202 @@
+"""Two center workers on one PostgreSQL database: each a real uvicorn server with its own app, hub and
+background jobs; they share nothing but the database (live events through LISTEN/NOTIFY).
+
+Set ``ANXIN_TEST_POSTGRES_URL`` (e.g. ``postgresql+asyncpg://postgres@127.0.0.1:5432/postgres``) to run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from cloud_harness import (
+    LADDER_AT_ONCE,
+    RunningCloud,
+    SseReader,
+    StartCloud,
+    edge_event,
+    fresh_postgres_database,
+    postgres_wanted,
+)
+
+from cloud.live.relay import PostgresRelay
+
+pytestmark = pytest.mark.postgres
+
+ADMIN_URL = os.environ.get("ANXIN_TEST_POSTGRES_URL")
+INTAKE = "/api/v1/intake/events"
+OP_TWO_STREETS = {"xiyingmen", "liqizhuang"}  # the demo operator of two streets
+WAIT_S = 15.0
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    if not ADMIN_URL and not postgres_wanted():
+        pytest.skip(
+            "set ANXIN_TEST_POSTGRES_URL=postgresql+asyncpg://user@host:port/db to run PostgreSQL tests"
+        )
+    async with fresh_postgres_database() as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def two_workers(
+    start_cloud: StartCloud, url: str, **overrides: Any
+) -> AsyncIterator[tuple[RunningCloud, RunningCloud]]:
+    """Two workers started together on a fresh database (their migrations and seeding race), each
+    listening for the other's live events before it is handed out."""
+    async with start_cloud(database_url=url, **overrides) as a, start_cloud(database_url=url, **overrides) as b:
+        async with asyncio.timeout(WAIT_S):
+            for worker in (a, b):
+                async with worker.client() as client:  # answered once the lifespan has run
+                    health = await client.get("/healthz")
+                    assert health.status_code == 200, health.text
+                relay: PostgresRelay = worker.app.state.live_relay
+                await relay.listening.wait()
+        assert a.app.state.live_relay.worker_id != b.app.state.live_relay.worker_id
+        yield a, b
+
+
+@contextlib.asynccontextmanager
+async def live(client: httpx.AsyncClient) -> AsyncIterator[SseReader]:
+    async with client.stream("GET", "/api/v1/stream", timeout=httpx.Timeout(10, read=None)) as stream:
+        reader = SseReader(stream)
+        await reader.comment()  # connected: subscribed to the hub
+        yield reader
+
+
+async def _incident_events_until(reader: SseReader, incident_id: int) -> list[int]:
+    """The ids of every ``incident.created`` read until the one of ``incident_id`` (included)."""
+    seen: list[int] = []
+    async with asyncio.timeout(WAIT_S):
+        while not seen or seen[-1] != incident_id:
+            event = await reader.next()
+            if event.name == "incident.created":
+                seen.append(event.data["id"])
+    return seen
+
+
+async def test_an_event_posted_to_one_worker_reaches_the_other_workers_console_once(
+    start_cloud: StartCloud, postgres_url: str
+) -> None:
+    async with (
+        two_workers(start_cloud, postgres_url) as (a, b),
+        a.edge_client() as edge_a,
+        b.operator_client() as operator_b,
+        a.operator_client() as operator_a,
+        live(operator_b) as stream_b,
+        live(operator_a) as stream_a,
+    ):
+        first = await edge_a.post(INTAKE, json=edge_event("card-0001", 1))
+        assert first.status_code == 201, first.text
+        marker = await edge_a.post(INTAKE, json=edge_event("card-0002", 1))
+        assert marker.status_code == 201, marker.text
+        first_id, marker_id = first.json()["incident_id"], marker.json()["incident_id"]
+        # in order, each once: a duplicate of the first would come before the marker (one sender, in order)
+        assert await _incident_events_until(stream_b, marker_id) == [first_id, marker_id]
+        assert await _incident_events_until(stream_a, marker_id) == [first_id, marker_id]
+        detail = (await operator_b.get(f"/api/v1/incidents/{first_id}")).json()
+        assert detail["device_id"] == "card-0001"
+        sent = a.app.state.metrics.live_relay.labels("sent")._value.get()
+        received = b.app.state.metrics.live_relay.labels("received")._value.get()
+        assert sent >= 2 and received >= 2
+
+
+async def test_out_of_scope_events_stay_off_a_scoped_operators_stream_on_the_other_worker(
+    start_cloud: StartCloud, postgres_url: str
+) -> None:
+    async with two_workers(start_cloud, postgres_url) as (a, b), a.operator_client() as admin:
+        streets = {s["id"]: s["code"] for s in (await admin.get("/api/v1/streets")).json()}
+        subjects = (await admin.get("/api/v1/subjects", params={"limit": 500})).json()
+        by_scope: dict[bool, str] = {}
+        for subject in subjects:
+            if subject["device_ids"]:
+                inside = streets[subject["community"]["street_id"]] in OP_TWO_STREETS
+                by_scope.setdefault(inside, subject["device_ids"][0])
+        async with (
+            a.edge_client() as edge_a,
+            b.staff_client("op-two") as scoped_b,
+            live(scoped_b) as stream_b,
+        ):
+            outside = await edge_a.post(INTAKE, json=edge_event(by_scope[False], 1))
+            inside = await edge_a.post(INTAKE, json=edge_event(by_scope[True], 1))
+            assert outside.status_code == inside.status_code == 201
+            inside_id = inside.json()["incident_id"]
+            assert await _incident_events_until(stream_b, inside_id) == [inside_id]
+
+
+async def test_the_same_intake_key_posted_to_both_workers_at_once_makes_one_incident(
+    start_cloud: StartCloud, postgres_url: str
+) -> None:
+    async with (
+        two_workers(start_cloud, postgres_url) as (a, b),
+        a.edge_client() as edge_a,
+        b.edge_client() as edge_b,
+    ):
+        devices = [f"card-{i:04d}" for i in range(1, 11)]
+        answers = await asyncio.gather(
+            *(
+                edge.post(INTAKE, json=edge_event(device, 5))
+                for device in devices
+                for edge in (edge_a, edge_b, edge_a, edge_b)
+            )
+        )
+        for index, device in enumerate(devices):
+            mine = answers[index * 4 : index * 4 + 4]
+            assert sorted(r.status_code for r in mine) == [200, 200, 200, 201], (device, [r.text for r in mine])
+            assert len({r.json()["incident_id"] for r in mine}) == 1
+        rows = await a.rows("SELECT device_id, count(*) FROM incidents GROUP BY device_id")
+        assert sorted(rows) == [(device, 1) for device in devices]
+        events = await a.rows("SELECT count(*) FROM edge_events")
+        assert events == [(len(devices),)]
+
+
+async def test_escalation_timers_fire_once_and_each_text_is_sent_once_across_workers(
+    start_cloud: StartCloud, postgres_url: str
+) -> None:
+    """Ten incidents whose policy texts the first guardian at once, opened on both workers: both
+    schedulers and both outboxes race for the same rows; each timer fires once, each text goes once."""
+    async with (
+        two_workers(start_cloud, postgres_url, escalation_policies=LADDER_AT_ONCE) as (a, b),
+        a.edge_client() as edge_a,
+        b.edge_client() as edge_b,
+        a.operator_client() as operator_a,
+        live(operator_a) as stream_a,
+    ):
+        devices = [f"card-{i:04d}" for i in range(1, 11)]
+        answers = await asyncio.gather(
+            *(
+                (edge_a if i % 2 else edge_b).post(INTAKE, json=edge_event(device, 1))
+                for i, device in enumerate(devices)
+            )
+        )
+        assert {r.status_code for r in answers} == {201}
+        incident_ids = sorted(r.json()["incident_id"] for r in answers)
+        texted: list[int] = []
+        async with asyncio.timeout(WAIT_S):  # every text, from either worker, on worker A's stream
+            while len(texted) < len(devices):
+                sent = await stream_a.until("sms.sent")
+                texted.append(sent.data["guardian_id"])
+        assert len(set(texted)) == len(devices)
+        notes = await a.rows(
+            "SELECT incident_id, count(*), min(status), max(attempts) FROM notifications "
+            "GROUP BY incident_id ORDER BY incident_id"
+        )
+        assert notes == [(i, 1, "sent", 1) for i in incident_ids]
+        sms = await a.rows("SELECT count(*), count(DISTINCT to_phone) FROM console_sms")
+        assert sms == [(len(devices), len(devices))]
+        fired = await a.rows(
+            "SELECT incident_id, count(*) FROM escalation_timers WHERE state = 'fired' "
+            "GROUP BY incident_id ORDER BY incident_id"
+        )
+        assert fired == [(i, 1) for i in incident_ids]
+        entries = await a.rows(
+            "SELECT incident_id, count(*) FROM incident_timeline WHERE type = 'sms_sent' "
+            "GROUP BY incident_id ORDER BY incident_id"
+        )
+        assert entries == [(i, 1) for i in incident_ids]
