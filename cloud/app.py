@@ -125,9 +125,21 @@ async def _prepare_registry(db: Database, settings: CloudSettings, passwords: Pa
         log.info("registry.seeded district=%s demo=%s", seeded, demo)
 
 
-def _live_relay(settings: CloudSettings, db: Database, hub: LiveHub, metrics: CloudMetrics) -> PostgresRelay | None:
-    """On PostgreSQL, the relay that shares live events with the other center workers (None on SQLite,
-    where one process is the unit)."""
+def _relay_jobs(
+    app: FastAPI, settings: CloudSettings, state: CloudState
+) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+    """On PostgreSQL, the relay that shares live events with the other center workers, attached to the
+    hub (``app.state.live_relay``); nothing on SQLite, where one process is the unit."""
+    app.state.live_relay = relay = _live_relay(settings, state.db, state.hub, state.metrics)
+    if relay is None:
+        return []
+    state.hub.attach_relay(relay.forward)
+    return [("live-relay", relay.run())]
+
+
+def _live_relay(
+    settings: CloudSettings, db: Database, hub: LiveHub, metrics: CloudMetrics
+) -> PostgresRelay | None:
     if not db.shared:
         return None
 
@@ -213,19 +225,14 @@ def create_app(
                 now_ms=now_ms,
             )
             app.state.cloud = state
-            relay = _live_relay(settings, db, hub, metrics)
-            app.state.live_relay = relay
-            jobs = _background_jobs(settings, state, now_ms)
-            if relay is not None:
-                hub.attach_relay(relay.forward)
-                jobs.append(("live-relay", relay.run()))
+            jobs = _background_jobs(settings, state, now_ms) + _relay_jobs(app, settings, state)
             async with asyncio.TaskGroup() as tg:
                 tasks = [tg.create_task(job, name=name) for name, job in jobs]
                 log.info(
                     "cloud.started backend=%s notifier=%s live_relay=%s",
                     db.engine.url.get_backend_name(),
                     settings.notifier,
-                    relay.worker_id if relay is not None else "-",
+                    app.state.live_relay.worker_id if app.state.live_relay is not None else "-",
                 )
                 try:
                     yield
@@ -277,6 +284,15 @@ def create_app(
     async def index() -> RedirectResponse:
         return RedirectResponse("/console")
 
+    _add_health_route(app)
+    _add_metrics_route(app, metrics, settings)
+
+    return app
+
+
+def _add_health_route(app: FastAPI) -> None:
+    """``GET /healthz``: 200 once the lifespan ran and the database answers (503 otherwise)."""
+
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:
         state: CloudState | None = app.state.cloud
@@ -294,10 +310,6 @@ def create_app(
         # the other workers' live events: "reconnecting" still serves, but consoles here miss them
         live = "listening" if relay.listening.is_set() else "reconnecting"
         return JSONResponse({"status": "ok", "live_relay": live, "worker": relay.worker_id})
-
-    _add_metrics_route(app, metrics, settings)
-
-    return app
 
 
 def _add_metrics_route(app: FastAPI, metrics: CloudMetrics, settings: CloudSettings) -> None:

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud.db import Database
 from cloud.incidents.models import Incident
 from cloud.incidents.presentation import incident_item, incident_items
 from cloud.incidents.schemas import IncidentItem
-from cloud.db import Database
 from cloud.live.hub import OPERATORS, LiveEvent, LiveHub, edge_channel
 
 COMMANDS_WAKEUP = "commands"

@@ -112,7 +112,7 @@ def decode_pack(payload: str) -> Pack:
 
 def _events(raw_events: list[Any]) -> Iterator[Relayed]:
     for raw in raw_events:
-        if not isinstance(raw, dict) or not isinstance(raw.get("c"), str) or not isinstance(raw.get("n"), str):
+        if not (isinstance(raw, dict) and isinstance(raw.get("c"), str) and isinstance(raw.get("n"), str)):
             raise PayloadError("malformed event")
         ref = raw.get("r")
         if isinstance(ref, int):

@@ -51,7 +51,6 @@ class RelayLost(Exception):
     """The relay's database connection ended."""
 
 
-
 @asynccontextmanager
 async def asyncpg_connection(url: str) -> AsyncIterator[Any]:
     """A dedicated asyncpg connection made from the service's SQLAlchemy URL (same options, no pool)."""

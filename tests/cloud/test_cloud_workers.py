@@ -50,7 +50,10 @@ async def two_workers(
 ) -> AsyncIterator[tuple[RunningCloud, RunningCloud]]:
     """Two workers started together on a fresh database (their migrations and seeding race), each
     listening for the other's live events before it is handed out."""
-    async with start_cloud(database_url=url, **overrides) as a, start_cloud(database_url=url, **overrides) as b:
+    async with (
+        start_cloud(database_url=url, **overrides) as a,
+        start_cloud(database_url=url, **overrides) as b,
+    ):
         async with asyncio.timeout(WAIT_S):
             for worker in (a, b):
                 async with worker.client() as client:  # answered once the lifespan has run
@@ -96,7 +99,7 @@ async def test_an_event_posted_to_one_worker_reaches_the_other_workers_console_o
         assert first.status_code == 201, first.text
         marker = await edge_a.post(INTAKE, json=edge_event("card-0002", 1))
         assert marker.status_code == 201, marker.text
-        first_id, marker_id = first.json()["incident_id"], marker.json()["incident_id"]
+        first_id, marker_id = int(first.json()["incident_id"]), int(marker.json()["incident_id"])
         # in order, each once: a duplicate of the first would come before the marker (one sender, in order)
         assert await _incident_events_until(stream_b, marker_id) == [first_id, marker_id]
         assert await _incident_events_until(stream_a, marker_id) == [first_id, marker_id]
@@ -116,8 +119,8 @@ async def test_out_of_scope_events_stay_off_a_scoped_operators_stream_on_the_oth
         by_scope: dict[bool, str] = {}
         for subject in subjects:
             if subject["device_ids"]:
-                inside = streets[subject["community"]["street_id"]] in OP_TWO_STREETS
-                by_scope.setdefault(inside, subject["device_ids"][0])
+                in_scope = streets[subject["community"]["street_id"]] in OP_TWO_STREETS
+                by_scope.setdefault(in_scope, subject["device_ids"][0])
         async with (
             a.edge_client() as edge_a,
             b.staff_client("op-two") as scoped_b,
@@ -126,7 +129,7 @@ async def test_out_of_scope_events_stay_off_a_scoped_operators_stream_on_the_oth
             outside = await edge_a.post(INTAKE, json=edge_event(by_scope[False], 1))
             inside = await edge_a.post(INTAKE, json=edge_event(by_scope[True], 1))
             assert outside.status_code == inside.status_code == 201
-            inside_id = inside.json()["incident_id"]
+            inside_id = int(inside.json()["incident_id"])
             assert await _incident_events_until(stream_b, inside_id) == [inside_id]
 
 
@@ -146,9 +149,9 @@ async def test_the_same_intake_key_posted_to_both_workers_at_once_makes_one_inci
                 for edge in (edge_a, edge_b, edge_a, edge_b)
             )
         )
-        for index, device in enumerate(devices):
+        for index in range(len(devices)):
             mine = answers[index * 4 : index * 4 + 4]
-            assert sorted(r.status_code for r in mine) == [200, 200, 200, 201], (device, [r.text for r in mine])
+            assert sorted(r.status_code for r in mine) == [200, 200, 200, 201], [r.text for r in mine]
             assert len({r.json()["incident_id"] for r in mine}) == 1
         rows = await a.rows("SELECT device_id, count(*) FROM incidents GROUP BY device_id")
         assert sorted(rows) == [(device, 1) for device in devices]
@@ -176,7 +179,7 @@ async def test_escalation_timers_fire_once_and_each_text_is_sent_once_across_wor
             )
         )
         assert {r.status_code for r in answers} == {201}
-        incident_ids = sorted(r.json()["incident_id"] for r in answers)
+        incident_ids = sorted(int(r.json()["incident_id"]) for r in answers)
         texted: list[int] = []
         async with asyncio.timeout(WAIT_S):  # every text, from either worker, on worker A's stream
             while len(texted) < len(devices):
