@@ -40,7 +40,7 @@ from cloud.inbound import webhooks as notify_webhooks
 from cloud.intake import views as intake_views
 from cloud.live.broadcast import load_incident_event
 from cloud.live.hub import LiveHub
-from cloud.live.relay import PostgresRelay, asyncpg_connection
+from cloud.live.relay import PostgresRelay, application_name, asyncpg_connection, new_worker_id
 from cloud.live.stream import router as stream_router
 from cloud.metrics import CloudMetrics, scrape_allowed
 from cloud.notify.console import ConsoleNotifier
@@ -146,11 +146,13 @@ def _live_relay(
     async def load(incident_id: int) -> dict[str, Any] | None:
         return await load_incident_event(db, incident_id)
 
+    worker_id = new_worker_id()
     return PostgresRelay(
         hub=hub,
-        connect=lambda: asyncpg_connection(settings.database_url),
+        connect=lambda: asyncpg_connection(settings.database_url, name=application_name(worker_id)),
         load_incident=load,
         metrics=metrics,
+        worker_id=worker_id,
     )
 
 

@@ -44,6 +44,12 @@ BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 30.0
 
 Connect = Callable[[], AbstractAsyncContextManager[Any]]  # yields an asyncpg connection
+
+
+def new_worker_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
 LoadIncident = Callable[[int], Awaitable[dict[str, Any] | None]]
 
 
@@ -51,10 +57,21 @@ class RelayLost(Exception):
     """The relay's database connection ended."""
 
 
+def application_name(worker_id: str) -> str:
+    """How a worker's relay connection shows in ``pg_stat_activity``."""
+    return f"anxin-live-{worker_id}"
+
+
 @asynccontextmanager
-async def asyncpg_connection(url: str) -> AsyncIterator[Any]:
-    """A dedicated asyncpg connection made from the service's SQLAlchemy URL (same options, no pool)."""
-    engine = create_async_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+async def asyncpg_connection(url: str, *, name: str) -> AsyncIterator[Any]:
+    """A dedicated asyncpg connection made from the service's SQLAlchemy URL (same options, no pool),
+    named ``name`` in ``pg_stat_activity``."""
+    engine = create_async_engine(
+        url,
+        poolclass=NullPool,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"server_settings": {"application_name": name}},
+    )
     try:
         async with asyncio.timeout(IO_TIMEOUT_S * 2):
             conn = await engine.connect()
@@ -77,9 +94,9 @@ class PostgresRelay:
         connect: Connect,
         load_incident: LoadIncident,
         metrics: CloudMetrics,
-        worker_id: str | None = None,
+        worker_id: str,
     ) -> None:
-        self.worker_id = worker_id or uuid.uuid4().hex[:12]
+        self.worker_id = worker_id
         self._hub = hub
         self._connect = connect
         self._load_incident = load_incident

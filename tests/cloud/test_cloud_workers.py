@@ -24,7 +24,7 @@ from cloud_harness import (
     postgres_wanted,
 )
 
-from cloud.live.relay import PostgresRelay
+from cloud.live.relay import PostgresRelay, application_name
 
 pytestmark = pytest.mark.postgres
 
@@ -108,6 +108,37 @@ async def test_an_event_posted_to_one_worker_reaches_the_other_workers_console_o
         sent = a.app.state.metrics.live_relay.labels("sent")._value.get()
         received = b.app.state.metrics.live_relay.labels("received")._value.get()
         assert sent >= 2 and received >= 2
+
+
+@pytest.mark.expect_logged_errors("live.relay_lost")
+async def test_a_worker_whose_relay_connection_is_killed_reconnects_and_makes_its_consoles_reload(
+    start_cloud: StartCloud, postgres_url: str
+) -> None:
+    """PostgreSQL ends worker B's LISTEN connection: B keeps serving, reconnects, ends its operators'
+    streams (they may have missed events: the console reloads on reconnect), and relays again."""
+    async with (
+        two_workers(start_cloud, postgres_url) as (a, b),
+        a.edge_client() as edge_a,
+        b.operator_client() as operator_b,
+    ):
+        relay_b: PostgresRelay = b.app.state.live_relay
+        async with live(operator_b) as stream_b:
+            killed = await a.rows(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name",
+                name=application_name(relay_b.worker_id),
+            )
+            assert killed == [(True,)]
+            with pytest.raises(EOFError):  # ended by B once it listens again
+                await stream_b.next(wait_s=WAIT_S)
+        assert relay_b.listening.is_set()
+        health = (await operator_b.get("/healthz")).json()
+        assert health == {"status": "ok", "live_relay": "listening", "worker": relay_b.worker_id}
+        assert b.app.state.metrics.live_relay.labels("reconnected")._value.get() == 1
+        async with live(operator_b) as stream_b:
+            posted = await edge_a.post(INTAKE, json=edge_event("card-0003", 1))
+            assert posted.status_code == 201, posted.text
+            incident_id = int(posted.json()["incident_id"])
+            assert await _incident_events_until(stream_b, incident_id) == [incident_id]
 
 
 async def test_out_of_scope_events_stay_off_a_scoped_operators_stream_on_the_other_worker(
