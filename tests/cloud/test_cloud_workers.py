@@ -9,21 +9,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from cloud_harness import (
+    EDGE_ID,
+    EDGE_TOKEN,
     LADDER_AT_ONCE,
+    PASSWORD,
     RunningCloud,
     SseReader,
     StartCloud,
     edge_event,
     fresh_postgres_database,
+    make_settings,
     postgres_wanted,
 )
 
+from broker.runner import free_port
 from cloud.live.relay import PostgresRelay, application_name
 
 pytestmark = pytest.mark.postgres
@@ -234,3 +243,54 @@ async def test_escalation_timers_fire_once_and_each_text_is_sent_once_across_wor
             "GROUP BY incident_id ORDER BY incident_id"
         )
         assert entries == [(i, 1) for i in incident_ids]
+
+
+async def test_anxin_cloud_workers_runs_two_processes_on_one_port(postgres_url: str) -> None:
+    """The real command line: ``anxin cloud --workers 2`` on PostgreSQL; both workers serve the port,
+    events reach an operator's stream whichever worker takes them, and SIGTERM stops the set cleanly."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "ANXIN_CLOUD_DATABASE_URL": postgres_url,
+        "ANXIN_CLOUD_DEMO_DATA": "true",
+        "ANXIN_CLOUD_OPERATOR_PASSWORD": PASSWORD,
+        "ANXIN_CLOUD_EDGE_TOKENS": orjson.dumps({EDGE_ID: EDGE_TOKEN}).decode(),
+        "ANXIN_CLOUD_PASSWORD_HASH_MEMORY_KIB": "8192",
+        "ANXIN_CLOUD_PASSWORD_HASH_TIME_COST": "1",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "anxin", "cloud", "--workers", "2", "--port", str(port),
+        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    lines: list[str] = []
+    try:
+        async with asyncio.timeout(90):  # two spawned interpreters start on a loaded machine
+            while sum("cloud.started" in line for line in lines) < 2:
+                line = (await proc.stderr.readline()).decode(errors="replace")
+                assert line, "".join(lines[-30:])
+                lines.append(line)
+        drain = asyncio.create_task(_collect(proc.stderr, lines))
+        workers = {line.rsplit("live_relay=", 1)[1].strip() for line in lines if "cloud.started" in line}
+        assert len(workers) == 2
+        cloud = RunningCloud(url=f"http://127.0.0.1:{port}", settings=make_settings(Path(".")))
+        async with cloud.operator_client() as operator, live(operator) as stream:
+            ids = []
+            for seq, device in enumerate(("card-0001", "card-0002", "card-0003", "card-0004"), start=1):
+                async with cloud.edge_client() as edge:  # a new connection each: either worker takes it
+                    posted = await edge.post(INTAKE, json=edge_event(device, seq))
+                assert posted.status_code == 201, posted.text
+                ids.append(int(posted.json()["incident_id"]))
+            assert await _incident_events_until(stream, ids[-1]) == ids
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), 30)
+    await drain
+    assert code == 0, "".join(lines[-30:])
+    assert sum("cloud.stopped" in line for line in lines) == 2
+
+
+async def _collect(stream: asyncio.StreamReader, lines: list[str]) -> None:
+    async for line in stream:
+        lines.append(line.decode(errors="replace"))
