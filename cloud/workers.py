@@ -67,13 +67,13 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 def _worker_main(settings: CloudSettings, sock: socket.socket, index: int, level: int) -> None:
-    from anxin.cli import configure_logging  # the child imports the service, not the supervisor
-    from cloud.app import create_app
+    from cloud.app import create_app  # the child imports the service, not the supervisor
     from cloud.main import serve_app
 
-    configure_logging(logging.getLevelName(level))
-    for handler in logging.getLogger().handlers:
-        handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s w{index} %(name)s %(message)s"))
+    logging.basicConfig(level=level, format=f"%(asctime)s %(levelname)s w{index} %(name)s %(message)s")
+    # SQL parameters carry names and phone numbers; migration plugin chatter drowns what matters
+    for quiet in ("aiosqlite", "sqlalchemy.engine", "asyncpg", "alembic.runtime.plugins", "httpx"):
+        logging.getLogger(quiet).setLevel(max(logging.WARNING, level))
     host, port = sock.getsockname()[:2]
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_app(create_app(settings), host=host, port=port, sockets=[sock]))

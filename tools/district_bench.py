@@ -110,17 +110,19 @@ async def _spawn(argv: list[str], env: dict[str, str], log: Path) -> asyncio.sub
 
 
 async def _healthy(url: str, proc: asyncio.subprocess.Process, timeout_s: float) -> None:
-    """Poll the center's /healthz until both workers listen for each other (another process: polled)."""
+    """Poll the center's /healthz until both workers listen for each other (another process: polled;
+    a new connection each time, so either worker answers)."""
     listening: set[str] = set()
-    async with httpx.AsyncClient(timeout=5) as http, asyncio.timeout(timeout_s):
+    async with asyncio.timeout(timeout_s):
         while len(listening) < CLOUD_WORKERS:
             if proc.returncode is not None:
                 raise RuntimeError(f"the center exited with {proc.returncode}")
-            with contextlib.suppress(httpx.HTTPError):
-                body = (await http.get(f"{url}/healthz")).json()
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                async with httpx.AsyncClient(timeout=5, headers={"Connection": "close"}) as http:
+                    body = (await http.get(f"{url}/healthz")).json()
                 if body.get("live_relay") == "listening":
                     listening.add(body["worker"])
-            await asyncio.sleep(0.2)  # another process: polled
+            await asyncio.sleep(0.2)
 
 
 async def _gateways(http: httpx.AsyncClient, urls: list[str]) -> tuple[float, float, float]:
