@@ -23,6 +23,7 @@ from cloud_harness import (
     EDGE_TOKEN,
     LADDER_AT_ONCE,
     PASSWORD,
+    T0,
     RunningCloud,
     SseReader,
     StartCloud,
@@ -33,7 +34,10 @@ from cloud_harness import (
 )
 
 from broker.runner import free_port
+from cloud.db import RETENTION_LOCK, open_database, try_job_lock
 from cloud.live.relay import PostgresRelay, application_name
+from cloud.retention.policy import RetentionPolicy
+from cloud.retention.purge import PurgeResult, purge_batch
 
 pytestmark = pytest.mark.postgres
 
@@ -243,6 +247,22 @@ async def test_escalation_timers_fire_once_and_each_text_is_sent_once_across_wor
             "GROUP BY incident_id ORDER BY incident_id"
         )
         assert entries == [(i, 1) for i in incident_ids]
+
+
+async def test_one_worker_at_a_time_takes_the_retention_purge(postgres_url: str) -> None:
+    db = await open_database(postgres_url)
+    try:
+        async with db.sessions() as holder:
+            assert await try_job_lock(holder, RETENTION_LOCK)
+            async with db.reads() as other:
+                assert not await try_job_lock(other, RETENTION_LOCK)
+                nothing = await purge_batch(session=other, policy=RetentionPolicy(incident_days=1), now_ms=T0)
+                assert nothing == PurgeResult()
+            await holder.commit()
+        async with db.sessions() as later:
+            assert await try_job_lock(later, RETENTION_LOCK)  # released with the holder's transaction
+    finally:
+        await db.close()
 
 
 async def test_anxin_cloud_workers_runs_two_processes_on_one_port(postgres_url: str) -> None:
