@@ -62,6 +62,7 @@ class Phase:
     presses: int
     on_console: int
     console_ms: dict[str, float]
+    ack_ms: dict[str, float]  # press → the gateway's alarm_received at the card
     raw_ms: dict[str, float]
 
     @property
@@ -76,12 +77,13 @@ def _percentiles(values: list[float]) -> dict[str, float]:
 
 
 def describe(phase: Phase) -> str:
-    c, r = phase.console_ms, phase.raw_ms
+    c, a, r = phase.console_ms, phase.ack_ms, phase.raw_ms
     return (
         f"{phase.name:<16} offered {phase.offered_per_s:7,.0f}/s  handled {phase.handled_per_s:7,.0f}/s  "
         f"shed {phase.shed_per_s:6,.0f}/s  lag {phase.lag_s:.1f} s  presses {phase.presses} "
         f"(on console {phase.on_console})\n"
         f"    press → console ms  p50 {c['p50']:7.1f}  p95 {c['p95']:7.1f}  p99 {c['p99']:7.1f}\n"
+        f"    press → ack ms      p50 {a['p50']:7.1f}  p95 {a['p95']:7.1f}  p99 {a['p99']:7.1f}\n"
         f"    press → raw sub ms  p50 {r['p50']:7.1f}  p95 {r['p95']:7.1f}  p99 {r['p99']:7.1f}"
     )
 
@@ -179,10 +181,11 @@ async def run_phase(
     await console.wait_for(pressed, timeout_s=20)
     on_console = [(console.seen[d] - presses.pressed[d]) * 1000 for d in pressed if d in console.seen]
     raw = [(presses.echoed[d] - presses.pressed[d]) * 1000 for d in pressed if d in presses.echoed]
+    acked = [(presses.acked[d] - presses.pressed[d]) * 1000 for d in pressed if d in presses.acked]
     return Phase(
         name, round(elapsed, 1), round(offered), round((handled1 - handled0) / elapsed),
         round((shed1 - shed0) / elapsed), round(lag, 2), len(pressed), len(on_console),
-        _percentiles(on_console), _percentiles(raw),
+        _percentiles(on_console), _percentiles(acked), _percentiles(raw),
     )  # fmt: skip
 
 

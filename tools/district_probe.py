@@ -3,7 +3,8 @@
 Each press is a new card (``card-bench-00001``…, seq 1), so each one opens its own incident at the
 center, and its ``incident.created`` on the operator's SSE stream names the card: press → console event
 is read off one clock (this process's ``perf_counter``). A bare MQTT subscriber of the same topics gives
-the broker's own press → subscriber time beside it.
+the broker's own press → subscriber time beside it, and the cards' ``alarm_received`` (the gateway's
+answer) splits the path into gateway and center.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from contracts import SosPress, encode, uplink_topic
-from contracts.topics import UplinkChannel, uplink_filters
+from contracts.topics import DOWNLINK_PREFIX, UplinkChannel, uplink_filters
 
 PREFIX = "card-bench-"
 
@@ -38,6 +39,15 @@ def _client(client_id: str, host: str, port: int) -> mqtt.Client:
     return client
 
 
+def _subscribe(client: mqtt.Client, topic: str, on_message: Any) -> None:
+    subscribed = threading.Event()
+    client.on_subscribe = lambda *_a: subscribed.set()
+    client.on_message = on_message
+    client.subscribe(topic, qos=1)
+    if not subscribed.wait(10):
+        raise RuntimeError(f"not subscribed to {topic}")
+
+
 @dataclass
 class Presses:
     """SOS presses on one MQTT connection, and a raw subscriber noting when the broker delivers them."""
@@ -46,18 +56,21 @@ class Presses:
     port: int
     pressed: dict[str, float] = field(default_factory=dict)
     echoed: dict[str, float] = field(default_factory=dict)
+    acked: dict[str, float] = field(default_factory=dict)
     count: int = 0
 
     def __post_init__(self) -> None:
         self._card = _client("bench-district-cards", self.host, self.port)
         self._raw = _client("bench-district-raw", self.host, self.port)
-        subscribed = threading.Event()
-        self._raw.on_subscribe = lambda *_a: subscribed.set()
-        self._raw.on_message = self._on_echo
         [sos] = uplink_filters([UplinkChannel.SOS])
-        self._raw.subscribe(sos, qos=1)
-        if not subscribed.wait(10):
-            raise RuntimeError("raw subscriber not subscribed")
+        _subscribe(self._raw, sos, self._on_echo)
+        _subscribe(self._card, f"{DOWNLINK_PREFIX}/+/alarm", self._on_ack)
+
+    def _on_ack(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        parts = message.topic.split("/")
+        device = parts[3] if len(parts) == 5 else ""
+        if device.startswith(PREFIX) and device not in self.acked:
+            self.acked[device] = time.perf_counter()
 
     def _on_echo(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         parts = message.topic.split("/")
