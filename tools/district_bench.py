@@ -69,6 +69,11 @@ class Phase:
     def sustained(self) -> bool:
         return self.shed_per_s == 0 and self.lag_s < 1.0
 
+    def simulator_bound(self, target: float) -> bool:
+        """Whether the simulator published well under the rate asked of it (it, not the district, was
+        the limit of this step)."""
+        return self.offered_per_s < 0.9 * target
+
 
 def _percentiles(values: list[float]) -> dict[str, float]:
     return {f"p{p}": round(percentile(values, p / 100), 1) for p in (50, 95, 99)} | {
@@ -104,10 +109,12 @@ async def fresh_database(admin_url: str) -> AsyncIterator[str]:
         await admin.dispose()
 
 
-async def _spawn(argv: list[str], env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
+async def _spawn(
+    argv: list[str], env: dict[str, str], log: Path, *, stdout: int = subprocess.DEVNULL
+) -> asyncio.subprocess.Process:
     with log.open("wb") as out:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "anxin", *argv, env=env, stdout=subprocess.DEVNULL, stderr=out
+            sys.executable, "-m", "anxin", *argv, env=env, stdout=stdout, stderr=out
         )
 
 
@@ -157,7 +164,7 @@ async def run_phase(
     async with httpx.AsyncClient(timeout=10) as http:
         sim_proc = None
         if sim is not None:
-            sim_proc = await _spawn(*sim)
+            sim_proc = await _spawn(*sim, stdout=subprocess.PIPE)
             start = await _gateways(http, metrics)
             print(f"  {name}: the fleet connects…", flush=True)
             async with asyncio.timeout(300):
@@ -174,10 +181,10 @@ async def run_phase(
         handled1, shed1, lag = await _gateways(http, metrics)
         elapsed = time.perf_counter() - began
         offered = 0.0
-        if sim_proc is not None:
-            sim_proc.terminate()
-            await sim_proc.wait()
-            offered = (handled1 - handled0 + shed1 - shed0) / elapsed  # what reached the gateways
+        if sim_proc is not None:  # it runs its duration out, then says what it published per second
+            out, _ = await asyncio.wait_for(sim_proc.communicate(), 180)
+            lines = out.decode(errors="replace").strip().splitlines()
+            offered = float(orjson.loads(lines[-1])["msg_per_s"]) if lines else float("nan")
     await console.wait_for(pressed, timeout_s=20)
     on_console = [(console.seen[d] - presses.pressed[d]) * 1000 for d in pressed if d in console.seen]
     raw = [(presses.echoed[d] - presses.pressed[d]) * 1000 for d in pressed if d in presses.echoed]
@@ -258,8 +265,11 @@ async def _phases(
                 press_every=args.press_every,
             )  # fmt: skip
             print(describe(step), flush=True)
-            phases.append(asdict(step) | {"sustained": step.sustained})
-            if not step.sustained:
+            bound = step.simulator_bound(rate)
+            if bound:
+                print(f"    the simulator published {step.offered_per_s:,.0f} of {rate:,.0f} msg/s asked")
+            phases.append(asdict(step) | {"sustained": step.sustained, "simulator_bound": bound})
+            if not step.sustained or bound:
                 break
     finally:
         follower.cancel()
@@ -277,6 +287,7 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
     raw = result["raw_mosquitto_msg_s"]
     return {
         "highest_sustained_telemetry_msg_s": best["handled_per_s"] if best else 0,
+        "limited_by_simulator": bool(steps and steps[-1].get("simulator_bound")),
         "ratio_to_raw_mosquitto": round(best["handled_per_s"] / raw, 3) if best and raw else None,
         "sos_press_to_console_ms_at_that_rate": best["console_ms"] if best else None,
         "raw_mosquitto_msg_s": raw,
