@@ -298,8 +298,12 @@ def _main(args: argparse.Namespace) -> int:
     if not args.postgres_url:
         print("anxin bench district needs --postgres-url (an admin URL; a database is made and dropped)")
         return 2
-    with tempfile.TemporaryDirectory(prefix="anxin-bench-district-") as tmp:
-        result = asyncio.run(bench(args, Path(tmp)))
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        result = asyncio.run(bench(args, args.workdir))
+    else:
+        with tempfile.TemporaryDirectory(prefix="anxin-bench-district-") as tmp:
+            result = asyncio.run(bench(args, Path(tmp)))
     result["summary"] = summary(result)
     print(orjson.dumps(result["summary"], option=orjson.OPT_INDENT_2).decode())
     if args.json is not None:
@@ -325,4 +329,7 @@ def register(bench_sub: Any) -> None:
         help="PostgreSQL admin URL, postgresql+asyncpg://user@host/db (env ANXIN_BENCH_POSTGRES_URL)",
     )
     parser.add_argument("--json", type=Path, default=None, help="write every phase and the summary here")
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="keep the logs (cloud.log, edge.log, sim.log) here"
+    )
     parser.set_defaults(func=_main)
