@@ -124,19 +124,19 @@ class PostgresRelay:
 
     async def _connected_rounds(self) -> None:
         attempt = 0
-        connected_before = False
+        missed = False  # events of other workers may have gone by unheard (a lost or failed connection)
         while True:
             try:
                 ended = object()  # what the termination listener queues for this connection
                 async with self._connect() as conn:
-                    await self._listen(conn, resumed=connected_before, ended=ended)
-                    connected_before = True
+                    await self._listen(conn, resumed=missed, ended=ended)
                     attempt = 0
                     await self._send_until_lost(conn, ended)
             except Exception as exc:  # a database outage must not end the service: retry
                 self._metrics.live_relay_connected.set(0)
                 self.listening.clear()
                 log.warning("live.relay_lost worker=%s error=%s", self.worker_id, type(exc).__name__)
+            missed = True
             attempt += 1
             delay = min(BACKOFF_MAX_S, BACKOFF_MIN_S * 2 ** min(attempt, 10))
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
@@ -206,23 +206,29 @@ class PostgresRelay:
         while True:
             payload = await self._incoming.get()
             try:
-                pack = decode_pack(payload)
-            except PayloadError as exc:
-                log.warning("live.relay_bad_payload error=%s", exc)
-                continue
-            if pack.worker == self.worker_id:
-                continue
-            if pack.gap:
-                self._reset_local()
-            for relayed in pack.events:
-                event = relayed.event
-                if relayed.incident_id is not None:
-                    loaded = await self._load(relayed.incident_id)
-                    if loaded is None:
-                        continue
-                    event = LiveEvent(name=event.name, data=loaded, id=event.id)
-                self._hub.deliver(relayed.channel, event)
-                self._metrics.live_relay.labels("received").inc()
+                await self._deliver(payload)
+            except Exception:  # one bad pack is logged; the relay goes on
+                log.exception("live.relay_deliver_failed")
+
+    async def _deliver(self, payload: str) -> None:
+        try:
+            pack = decode_pack(payload)
+        except PayloadError as exc:
+            log.warning("live.relay_bad_payload error=%s", exc)
+            return
+        if pack.worker == self.worker_id:
+            return
+        if pack.gap:
+            self._reset_local()
+        for relayed in pack.events:
+            event = relayed.event
+            if relayed.incident_id is not None:
+                loaded = await self._load(relayed.incident_id)
+                if loaded is None:
+                    continue
+                event = LiveEvent(name=event.name, data=loaded, id=event.id)
+            self._hub.deliver(relayed.channel, event)
+            self._metrics.live_relay.labels("received").inc()
 
     async def _load(self, incident_id: int) -> dict[str, Any] | None:
         try:

@@ -32,9 +32,13 @@ from cloud_harness import (
     make_settings,
     postgres_wanted,
 )
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from broker.runner import free_port
 from cloud.db import RETENTION_LOCK, open_database, try_job_lock
+from cloud.live.hub import OPERATORS, LiveEvent
 from cloud.live.relay import PostgresRelay, application_name
 from cloud.retention.policy import RetentionPolicy
 from cloud.retention.purge import PurgeResult, purge_batch
@@ -45,6 +49,7 @@ ADMIN_URL = os.environ.get("ANXIN_TEST_POSTGRES_URL")
 INTAKE = "/api/v1/intake/events"
 OP_TWO_STREETS = {"xiyingmen", "liqizhuang"}  # the demo operator of two streets
 WAIT_S = 15.0
+STARTUP_S = 90.0
 
 
 @pytest.fixture
@@ -67,9 +72,10 @@ async def two_workers(
         start_cloud(database_url=url, **overrides) as a,
         start_cloud(database_url=url, **overrides) as b,
     ):
-        async with asyncio.timeout(WAIT_S):
+        async with asyncio.timeout(STARTUP_S):
             for worker in (a, b):
-                async with worker.client() as client:  # answered once the lifespan has run
+                # answered once the lifespan has run (migrations, seeding: slow on a loaded machine)
+                async with httpx.AsyncClient(base_url=worker.url, timeout=STARTUP_S) as client:
                     health = await client.get("/healthz")
                     assert health.status_code == 200, health.text
                 relay: PostgresRelay = worker.app.state.live_relay
@@ -121,6 +127,33 @@ async def test_an_event_posted_to_one_worker_reaches_the_other_workers_console_o
         sent = a.app.state.metrics.live_relay.labels("sent")._value.get()
         received = b.app.state.metrics.live_relay.labels("received")._value.get()
         assert sent >= 2 and received >= 2
+
+
+async def test_an_event_too_large_to_notify_goes_by_reference_and_the_other_worker_loads_it(
+    start_cloud: StartCloud, postgres_url: str
+) -> None:
+    async with (
+        two_workers(start_cloud, postgres_url) as (a, b),
+        a.edge_client() as edge_a,
+        b.operator_client() as operator_b,
+        live(operator_b) as stream_b,
+    ):
+        posted = await edge_a.post(INTAKE, json=edge_event("card-0001", 1))
+        incident_id = int(posted.json()["incident_id"])
+        assert await _incident_events_until(stream_b, incident_id) == [incident_id]
+        engine = create_async_engine(postgres_url, poolclass=NullPool)
+        try:  # a change only a load from the database can show
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text("UPDATE incidents SET responder = 'loaded' WHERE id = :id"), {"id": incident_id}
+                )
+        finally:
+            await engine.dispose()
+        oversized = {"id": incident_id, "padding": "安" * 4_000}  # 12 kB: over NOTIFY's 8,000 bytes
+        a.app.state.hub.publish(OPERATORS, LiveEvent(name="incident.updated", data=oversized))
+        updated = await stream_b.until("incident.updated")
+        assert updated.data["id"] == incident_id and "padding" not in updated.data
+        assert updated.data["device_id"] == "card-0001" and updated.data["responder"] == "loaded"
 
 
 @pytest.mark.expect_logged_errors("live.relay_lost")
