@@ -35,6 +35,7 @@ from typing import Any
 
 import httpx
 import orjson
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -135,11 +136,18 @@ async def _healthy(url: str, proc: asyncio.subprocess.Process, timeout_s: float)
 
 
 async def _gateways(http: httpx.AsyncClient, urls: list[str]) -> tuple[float, float, float]:
-    handled = shed = lag = 0.0
+    """(telemetry taken, shed, ingest lag) over the gateway workers; taken = accepted + rejected (a
+    repeated sequence number after the fleet reconnects is read, checked and refused: work all the same)."""
+    taken = shed = lag = 0.0
     for url in urls:
-        h, s, g = await gateway_state(http, url)
-        handled, shed, lag = handled + h, shed + s, max(lag, g)
-    return handled, shed, lag
+        accepted, dropped, behind = await gateway_state(http, url)
+        text_ = (await http.get(url)).text
+        for family in text_string_to_metric_families(text_):
+            for sample in family.samples:
+                if sample.name == "anxin_edge_rejected_total":
+                    taken += sample.value
+        taken, shed, lag = taken + accepted, shed + dropped, max(lag, behind)
+    return taken, shed, lag
 
 
 def sim_command(url: str, devices: int, rate: float, seconds: float) -> list[str]:
@@ -229,14 +237,21 @@ async def bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             for i in range(GATEWAY_WORKERS):
                 await asyncio.to_thread(wait_for_port, "127.0.0.1", metrics_port + i, 120.0)
             metrics = [f"http://127.0.0.1:{metrics_port + i}/metrics" for i in range(GATEWAY_WORKERS)]
-            result["phases"] = await _phases(args, broker, env, workdir, metrics=metrics, port=cloud_port)
+            try:
+                result["phases"] = await _phases(args, broker, env, workdir, metrics=metrics, port=cloud_port)
+            finally:
+                await _stop(procs)  # before the database is dropped
     finally:
-        for proc in reversed(procs):
-            if proc.returncode is None:
-                proc.terminate()
-                await asyncio.wait_for(proc.wait(), 30)
+        await _stop(procs)
         broker.stop()
     return result
+
+
+async def _stop(procs: list[asyncio.subprocess.Process]) -> None:
+    for proc in reversed(procs):
+        if proc.returncode is None:
+            proc.terminate()
+            await asyncio.wait_for(proc.wait(), 30)
 
 
 async def _phases(
