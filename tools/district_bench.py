@@ -150,13 +150,25 @@ async def _gateways(http: httpx.AsyncClient, urls: list[str]) -> tuple[float, fl
     return taken, shed, lag
 
 
-def sim_command(url: str, devices: int, rate: float, seconds: float) -> list[str]:
+def sim_commands(
+    url: str, devices: int, rate: float, seconds: float, *, processes: int, step: int, workdir: Path
+) -> list[list[str]]:
+    """``anxin sim`` commands, ``processes`` of them, that together offer about ``rate`` msg/s from
+    ``devices`` wearables. Each step's fleet has ids of its own (``w<step>s<k>-00001``…), so no device
+    restarts its sequence numbers from an earlier step."""
     speed = rate / (devices * MSG_PER_WEARABLE_S)
-    return [
-        "sim", "--mqtt-url", url, "--devices", str(devices), "--mix", "wearable=1",
-        "--speed", f"{speed:.4f}", "--duration", f"{(seconds + 15) * speed:.1f}s",
-        "--accel-mode", "full", "--no-progress", "--seed", "7",
-    ]  # fmt: skip
+    commands = []
+    for k in range(processes):
+        share = range(k * devices // processes, (k + 1) * devices // processes)
+        fleet = workdir / f"fleet-{step}-{k}.json"  # JSON is YAML: the simulator reads it
+        ids = [{"id": f"w{step}s{k}-{i:05d}", "kind": "wearable"} for i in share]
+        fleet.write_bytes(orjson.dumps({"devices": ids}))
+        commands.append([
+            "sim", "--mqtt-url", url, "--fleet", str(fleet), "--speed", f"{speed:.4f}",
+            "--duration", f"{(seconds + 15) * speed:.1f}s", "--accel-mode", "full", "--no-progress",
+            "--seed", str(7 + k),
+        ])  # fmt: skip
+    return commands
 
 
 async def run_phase(
@@ -165,20 +177,24 @@ async def run_phase(
     presses: Presses,
     console: Console,
     metrics: list[str],
-    sim: tuple[list[str], dict[str, str], Path] | None,
+    sims: list[list[str]],
+    env: dict[str, str],
+    workdir: Path,
     seconds: float,
     press_every: float,
 ) -> Phase:
     async with httpx.AsyncClient(timeout=10) as http:
-        sim_proc = None
-        if sim is not None:
-            sim_proc = await _spawn(*sim, stdout=subprocess.PIPE)
+        procs = [
+            await _spawn(argv, env, workdir / f"sim-{k}.log", stdout=subprocess.PIPE)
+            for k, argv in enumerate(sims)
+        ]
+        if procs:
             start = await _gateways(http, metrics)
-            print(f"  {name}: the fleet connects…", flush=True)
+            print(f"  {name}: the fleet connects ({len(procs)} simulator processes)…", flush=True)
             async with asyncio.timeout(300):
                 while (await _gateways(http, metrics))[0] <= start[0] + 1000:
-                    if sim_proc.returncode is not None:
-                        raise RuntimeError(f"the simulator exited with {sim_proc.returncode}")
+                    if any(proc.returncode is not None for proc in procs):
+                        raise RuntimeError("a simulator exited early (see sim-*.log)")
                     await asyncio.sleep(0.5)  # another process's counters: polled
         handled0, shed0, _ = await _gateways(http, metrics)
         began = time.perf_counter()
@@ -189,10 +205,10 @@ async def run_phase(
         handled1, shed1, lag = await _gateways(http, metrics)
         elapsed = time.perf_counter() - began
         offered = 0.0
-        if sim_proc is not None:  # it runs its duration out, then says what it published per second
-            out, _ = await asyncio.wait_for(sim_proc.communicate(), 180)
+        for proc in procs:  # each runs its duration out, then says what it published per second
+            out, _ = await asyncio.wait_for(proc.communicate(), 180)
             lines = out.decode(errors="replace").strip().splitlines()
-            offered = float(orjson.loads(lines[-1])["msg_per_s"]) if lines else float("nan")
+            offered += float(orjson.loads(lines[-1])["msg_per_s"]) if lines else float("nan")
     await console.wait_for(pressed, timeout_s=20)
     on_console = [(console.seen[d] - presses.pressed[d]) * 1000 for d in pressed if d in console.seen]
     raw = [(presses.echoed[d] - presses.pressed[d]) * 1000 for d in pressed if d in presses.echoed]
@@ -269,14 +285,23 @@ async def _phases(
     phases: list[dict[str, Any]] = []
     try:
         await asyncio.wait_for(console.connected.wait(), 30)
-        common: dict[str, Any] = {"presses": presses, "console": console, "metrics": metrics}
-        idle = await run_phase("idle", **common, sim=None, seconds=10, press_every=args.press_every)
+        common: dict[str, Any] = {
+            "presses": presses,
+            "console": console,
+            "metrics": metrics,
+            "env": env,
+            "workdir": workdir,
+        }
+        idle = await run_phase("idle", **common, sims=[], seconds=10, press_every=args.press_every)
         print(describe(idle), flush=True)
         phases.append(asdict(idle) | {"sustained": idle.sustained})
-        for rate in (float(r) for r in args.rates.split(",")):
-            sim = (sim_command(broker.url, args.devices, rate, args.step_seconds), env, workdir / "sim.log")
+        for number, rate in enumerate(float(r) for r in args.rates.split(",")):
+            sims = sim_commands(
+                broker.url, args.devices, rate, args.step_seconds,
+                processes=args.simulators, step=number, workdir=workdir,
+            )  # fmt: skip
             step = await run_phase(
-                f"offer {rate:,.0f}/s", **common, sim=sim, seconds=args.step_seconds,
+                f"offer {rate:,.0f}/s", **common, sims=sims, seconds=args.step_seconds,
                 press_every=args.press_every,
             )  # fmt: skip
             print(describe(step), flush=True)
@@ -335,6 +360,9 @@ def register(bench_sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--devices", type=int, default=10_000, help="simulated wearables (default 10000)")
+    parser.add_argument(
+        "--simulators", type=int, default=2, help="simulator processes sharing the devices (default 2)"
+    )
     parser.add_argument("--rates", default="1000,2000,3000,4000,6000", help="offered telemetry msg/s")
     parser.add_argument("--step-seconds", type=float, default=20.0, help="seconds measured per step")
     parser.add_argument("--press-every", type=float, default=0.25, help="seconds between SOS presses")
@@ -345,6 +373,6 @@ def register(bench_sub: Any) -> None:
     )
     parser.add_argument("--json", type=Path, default=None, help="write every phase and the summary here")
     parser.add_argument(
-        "--workdir", type=Path, default=None, help="keep the logs (cloud.log, edge.log, sim.log) here"
+        "--workdir", type=Path, default=None, help="keep the logs (cloud.log, edge.log, sim-*.log) here"
     )
     parser.set_defaults(func=_main)
