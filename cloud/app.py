@@ -29,7 +29,7 @@ from cloud.auth.seed import seed_staff
 from cloud.auth.tokens import SessionSigner
 from cloud.commands import views as command_views
 from cloud.console.pages import router as console_router
-from cloud.db import Database, open_database
+from cloud.db import STARTUP_LOCK, Database, open_database
 from cloud.drills import views as drill_views
 from cloud.escalation import views as escalation_views
 from cloud.escalation.policy import center_policies
@@ -38,7 +38,9 @@ from cloud.http_errors import install_error_handlers
 from cloud.inbound import dev_phone as notify_views
 from cloud.inbound import webhooks as notify_webhooks
 from cloud.intake import views as intake_views
+from cloud.live.broadcast import load_incident_event
 from cloud.live.hub import LiveHub
+from cloud.live.relay import PostgresRelay, application_name, asyncpg_connection, new_worker_id
 from cloud.live.stream import router as stream_router
 from cloud.metrics import CloudMetrics, scrape_allowed
 from cloud.notify.console import ConsoleNotifier
@@ -123,6 +125,37 @@ async def _prepare_registry(db: Database, settings: CloudSettings, passwords: Pa
         log.info("registry.seeded district=%s demo=%s", seeded, demo)
 
 
+def _relay_jobs(
+    app: FastAPI, settings: CloudSettings, state: CloudState
+) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+    """On PostgreSQL, the relay that shares live events with the other center workers, attached to the
+    hub (``app.state.live_relay``); nothing on SQLite, where one process is the unit."""
+    app.state.live_relay = relay = _live_relay(settings, state.db, state.hub, state.metrics)
+    if relay is None:
+        return []
+    state.hub.attach_relay(relay.forward)
+    return [("live-relay", relay.run())]
+
+
+def _live_relay(
+    settings: CloudSettings, db: Database, hub: LiveHub, metrics: CloudMetrics
+) -> PostgresRelay | None:
+    if not db.shared:
+        return None
+
+    async def load(incident_id: int) -> dict[str, Any] | None:
+        return await load_incident_event(db, incident_id)
+
+    worker_id = new_worker_id()
+    return PostgresRelay(
+        hub=hub,
+        connect=lambda: asyncpg_connection(settings.database_url, name=application_name(worker_id)),
+        load_incident=load,
+        metrics=metrics,
+        worker_id=worker_id,
+    )
+
+
 def _background_jobs(
     settings: CloudSettings, state: CloudState, now_ms: Callable[[], int]
 ) -> list[tuple[str, Coroutine[Any, Any, None]]]:
@@ -179,7 +212,8 @@ def create_app(
             passwords = await asyncio.to_thread(
                 Passwords, settings.password_hash_memory_kib, settings.password_hash_time_cost
             )
-            await _prepare_registry(db, settings, passwords, now_ms())
+            async with db.exclusive(STARTUP_LOCK):  # workers starting together: one seeds, once
+                await _prepare_registry(db, settings, passwords, now_ms())
             notifier = build_notifier(settings, db, hub, now_ms, twilio_transport)
             state = CloudState(
                 settings=settings,
@@ -193,14 +227,14 @@ def create_app(
                 now_ms=now_ms,
             )
             app.state.cloud = state
+            jobs = _background_jobs(settings, state, now_ms) + _relay_jobs(app, settings, state)
             async with asyncio.TaskGroup() as tg:
-                tasks = [
-                    tg.create_task(job, name=name) for name, job in _background_jobs(settings, state, now_ms)
-                ]
+                tasks = [tg.create_task(job, name=name) for name, job in jobs]
                 log.info(
-                    "cloud.started backend=%s notifier=%s",
+                    "cloud.started backend=%s notifier=%s live_relay=%s",
                     db.engine.url.get_backend_name(),
                     settings.notifier,
+                    app.state.live_relay.worker_id if app.state.live_relay is not None else "-",
                 )
                 try:
                     yield
@@ -210,6 +244,7 @@ def create_app(
                         task.cancel()
         finally:
             app.state.cloud = None
+            hub.attach_relay(None)
             hub.close()
             if notifier is not None:
                 await notifier.aclose()
@@ -226,6 +261,7 @@ def create_app(
     app.state.hub = hub
     app.state.metrics = metrics
     app.state.cloud = None
+    app.state.live_relay = None
     install_error_handlers(app)
     for router in (
         auth_views.router,
@@ -250,6 +286,15 @@ def create_app(
     async def index() -> RedirectResponse:
         return RedirectResponse("/console")
 
+    _add_health_route(app)
+    _add_metrics_route(app, metrics, settings)
+
+    return app
+
+
+def _add_health_route(app: FastAPI) -> None:
+    """``GET /healthz``: 200 once the lifespan ran and the database answers (503 otherwise)."""
+
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:
         state: CloudState | None = app.state.cloud
@@ -261,11 +306,12 @@ def create_app(
         except Exception:
             log.exception("health.db_failed")
             return JSONResponse({"status": "db_unavailable"}, status_code=503)
-        return JSONResponse({"status": "ok"})
-
-    _add_metrics_route(app, metrics, settings)
-
-    return app
+        relay: PostgresRelay | None = app.state.live_relay
+        if relay is None:
+            return JSONResponse({"status": "ok"})
+        # the other workers' live events: "reconnecting" still serves, but consoles here miss them
+        live = "listening" if relay.listening.is_set() else "reconnecting"
+        return JSONResponse({"status": "ok", "live_relay": live, "worker": relay.worker_id})
 
 
 def _add_metrics_route(app: FastAPI, metrics: CloudMetrics, settings: CloudSettings) -> None:

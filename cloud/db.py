@@ -19,7 +19,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 LOCK_TIMEOUT_S = 30.0
+# PostgreSQL advisory lock keys: several center workers on one database take turns for these
+MIGRATION_LOCK = 0x616E78696E_01  # "anxin" 1: alembic upgrade
+STARTUP_LOCK = 0x616E78696E_02  # seeding the district, demo data and first accounts
+RETENTION_LOCK = 0x616E78696E_03  # one purge at a time
 
 
 SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
@@ -77,6 +81,27 @@ class Database:
                 yield session
         finally:
             self.write_lock.release()
+
+    @property
+    def shared(self) -> bool:
+        """Whether several center processes may use this database at once (PostgreSQL, not SQLite)."""
+        return self.engine.url.get_backend_name() == "postgresql"
+
+    @asynccontextmanager
+    async def exclusive(self, key: int) -> AsyncIterator[None]:
+        """Hold the advisory lock ``key`` for the block, so one worker at a time runs it (PostgreSQL;
+        on SQLite one process is the unit and this does nothing)."""
+        if not self.shared:
+            yield
+            return
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            await conn.commit()
+            try:
+                yield
+            finally:
+                await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                await conn.commit()
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -146,6 +171,8 @@ async def migrate(engine: AsyncEngine) -> None:
     """Run ``alembic upgrade head`` on ``engine`` (in one transaction)."""
     cfg = alembic_config()
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # workers starting together: one migrates, the rest wait
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         await conn.run_sync(_upgrade, cfg)
     log.info("db.migrated backend=%s", engine.url.get_backend_name())
 
@@ -164,3 +191,11 @@ async def open_database(url: str) -> Database:
         write_lock=lock,
         read_engine=create_read_engine(url),
     )
+
+
+async def try_job_lock(session: AsyncSession, key: int) -> bool:
+    """Take the advisory lock ``key`` for this transaction if no other worker holds it (PostgreSQL);
+    False: another worker is doing the job now. Always True on SQLite."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))

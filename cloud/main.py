@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import socket
 from typing import Any
 
 import uvicorn
@@ -56,8 +57,16 @@ async def serve(
     await serve_app(create_app(settings), host=host, port=port, started=started)
 
 
-async def serve_app(app: FastAPI, *, host: str, port: int, started: asyncio.Event | None = None) -> None:
-    """:func:`serve` for an app already built (tests build theirs with fakes at the transport seam)."""
+async def serve_app(
+    app: FastAPI,
+    *,
+    host: str,
+    port: int,
+    started: asyncio.Event | None = None,
+    sockets: list[socket.socket] | None = None,
+) -> None:
+    """:func:`serve` for an app already built (tests build theirs with fakes at the transport seam).
+    ``sockets``: serve on these listening sockets (``anxin cloud --workers``) instead of binding."""
     config = uvicorn.Config(
         app,
         host=host,
@@ -68,7 +77,7 @@ async def serve_app(app: FastAPI, *, host: str, port: int, started: asyncio.Even
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     server = CloudServer(config, hub=app.state.hub, started=started)
-    task = asyncio.create_task(server.serve(), name="cloud-uvicorn")
+    task = asyncio.create_task(server.serve(sockets=sockets), name="cloud-uvicorn")
     try:
         await asyncio.shield(task)
     except asyncio.CancelledError:
@@ -93,12 +102,23 @@ def _run(args: argparse.Namespace) -> int:
             field = ".".join(str(p) for p in err["loc"])
             log.error("cloud.bad_setting field=%s message=%s", field, err["msg"])
         return 2
+    if args.workers > 1:
+        from cloud.workers import run_workers
+
+        return run_workers(settings, host=args.host, port=args.port, workers=args.workers)
     try:
         asyncio.run(serve(settings, host=args.host, port=args.port))
     except RuntimeError as exc:
         log.error("cloud.failed error=%s", exc)
         return 1
     return 0
+
+
+def _worker_count(value: str) -> int:
+    count = int(value)
+    if not 1 <= count <= 64:
+        raise argparse.ArgumentTypeError("between 1 and 64")
+    return count
 
 
 def register(subparsers: Any) -> None:
@@ -123,5 +143,13 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--demo-data", action="store_true", help="load the demo district into an empty database"
+    )
+    parser.add_argument(
+        "--workers",
+        type=_worker_count,
+        default=1,
+        metavar="N",
+        help="run N center processes on the same port; N > 1 needs PostgreSQL (live events shared by "
+        "LISTEN/NOTIFY, timers and SMS claimed with SKIP LOCKED; see docs/scaling.md)",
     )
     parser.set_defaults(func=_run)

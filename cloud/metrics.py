@@ -72,6 +72,18 @@ class CloudMetrics:
             "anxin_cloud_auth_failures", "Rejected credentials", ["kind"], registry=r
         )
         self.notify = NotifyMetrics.create(r)
+        self.live_relay = Counter(
+            "anxin_cloud_live_relay_events",
+            "Live events between center workers (PostgreSQL NOTIFY) by result: sent, received, dropped,"
+            " reconnected",
+            ["result"],
+            registry=r,
+        )
+        self.live_relay_connected = Gauge(
+            "anxin_cloud_live_relay_connected",
+            "1 while this worker listens for the other workers' live events (PostgreSQL only)",
+            registry=r,
+        )
         self.escalation_late_steps = Gauge(
             "anxin_cloud_escalation_late_steps",
             "Escalation steps overdue by more than the grace (auditor: the scheduler is behind)",

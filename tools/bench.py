@@ -22,6 +22,7 @@ BENCH_MODULES = (
     "tools.overload_bench",
     "tools.sim_bench",
     "tools.intake_bench",
+    "tools.district_bench",
 )
 SECTION = "## Latest `make bench` run"
 DEFAULT_DATA_ROOT = Path("../shared/data")

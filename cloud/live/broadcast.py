@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud.db import Database
 from cloud.incidents.models import Incident
 from cloud.incidents.presentation import incident_item, incident_items
 from cloud.incidents.schemas import IncidentItem
@@ -40,3 +42,14 @@ def publish_incidents(hub: LiveHub, presented: Sequence[tuple[IncidentItem, bool
     for item, created in presented:
         name = "incident.created" if created else "incident.updated"
         hub.publish(OPERATORS, LiveEvent(name=name, data=item.model_dump(mode="json"), id=None))
+
+
+async def load_incident_event(db: Database, incident_id: int) -> dict[str, Any] | None:
+    """The data of an ``incident.*`` live event as it is now (None: the incident is gone), for an event
+    another worker relayed by reference (cloud/live/relay.py)."""
+    async with db.reads() as session:
+        incident = await session.get(Incident, incident_id)
+        if incident is None:
+            return None
+        item = await incident_item(session=session, incident=incident)
+    return item.model_dump(mode="json")

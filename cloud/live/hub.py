@@ -3,13 +3,17 @@
 A subscriber gets a bounded queue; a subscriber that falls too far behind is closed (it reconnects
 and reloads) rather than letting memory grow. :meth:`LiveHub.close` ends every subscription, so
 streaming responses finish cleanly at shutdown.
+
+With several center workers on one PostgreSQL, a relay (:mod:`cloud.live.relay`) is attached: every
+event :meth:`LiveHub.publish` hands to this worker's subscribers also goes to the relay, and events of
+other workers come back through :meth:`LiveHub.deliver`, which reaches local subscribers only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,7 +81,16 @@ class LiveHub:
     def __init__(self) -> None:
         self._subscribers: dict[str, set[Subscription]] = {}
         self._closed = asyncio.Event()
+        self._relay: Callable[[str, LiveEvent], None] | None = None
         self.dropped = 0
+
+    def attach_relay(self, forward: Callable[[str, LiveEvent], None] | None) -> None:
+        """Also hand every published event to ``forward`` (the other workers' hubs); None detaches."""
+        self._relay = forward
+
+    def channels(self) -> list[str]:
+        """The channels that have a subscriber in this process."""
+        return list(self._subscribers)
 
     @property
     def closed(self) -> bool:
@@ -89,7 +102,14 @@ class LiveHub:
         return sum(len(subs) for subs in self._subscribers.values())
 
     def publish(self, channel: str, event: LiveEvent) -> int:
-        """Hand ``event`` to every subscriber of ``channel``; returns how many took it."""
+        """Hand ``event`` to every subscriber of ``channel`` here and to the relay; returns how many
+        local subscribers took it."""
+        if self._relay is not None:
+            self._relay(channel, event)
+        return self.deliver(channel, event)
+
+    def deliver(self, channel: str, event: LiveEvent) -> int:
+        """Hand ``event`` to this process's subscribers of ``channel`` only (an event from the relay)."""
         delivered = 0
         for sub in list(self._subscribers.get(channel, ())):
             if sub._offer(event):
@@ -113,6 +133,14 @@ class LiveHub:
                 subs.discard(sub)
                 if not subs:
                     del self._subscribers[channel]
+
+    def reset(self, channel: str) -> int:
+        """End the current subscriptions of ``channel`` (they reconnect and reload: events may have been
+        missed); returns how many were ended."""
+        subs = list(self._subscribers.get(channel, ()))
+        for sub in subs:
+            sub._close()
+        return len(subs)
 
     def close(self) -> None:
         """End every current and future subscription (shutdown)."""

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.commands.models import CommandRecord
-from cloud.db import SessionFactory
+from cloud.db import RETENTION_LOCK, SessionFactory, try_job_lock
 from cloud.drills.models import DrillRecord
 from cloud.escalation.models import EscalationRecord, EscalationTimer
 from cloud.incidents.lifecycle import CLOSED_STATUSES
@@ -61,7 +61,10 @@ class PurgeResult:
 
 
 async def purge_batch(*, session: AsyncSession, policy: RetentionPolicy, now_ms: int) -> PurgeResult:
-    """Delete up to :data:`BATCH` expired incidents and other expired rows (flushes; caller commits)."""
+    """Delete up to :data:`BATCH` expired incidents and other expired rows (flushes; caller commits).
+    With several center workers on PostgreSQL one purges at a time; the others find nothing to do."""
+    if not await try_job_lock(session, RETENTION_LOCK):
+        return PurgeResult()
     cutoff = policy.incident_cutoff_ms(now_ms)
     ids = list(
         await session.scalars(

@@ -170,6 +170,7 @@ StartCloud = Callable[..., "contextlib.AbstractAsyncContextManager[RunningCloud]
 class RunningCloud:
     url: str
     settings: CloudSettings
+    app: Any = None  # the FastAPI app served (its ``state`` after the lifespan ran)
 
     async def rows(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         """Read the service's database directly (SQLite or PostgreSQL): ``:name`` parameters."""

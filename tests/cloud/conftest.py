@@ -32,7 +32,7 @@ async def running(app: FastAPI, settings: CloudSettings) -> AsyncIterator[Runnin
         return CloudServer(config, hub=app.state.hub, started=None)  # closes live streams on shutdown
 
     async with serving(app, server=server) as url:
-        yield RunningCloud(url=url, settings=settings)
+        yield RunningCloud(url=url, settings=settings, app=app)
 
 
 @pytest.fixture(params=BACKENDS.get(CLOUD_DB, ["sqlite"]))
