@@ -99,11 +99,13 @@ class FakeTwilio:
 class AliyunRequest:
     biz_id: str
     params: dict[str, str]
+    headers: dict[str, str]
 
 
 @dataclass
 class FakeAliyun:
-    """Aliyun's RPC endpoint for ``SendSms``: any path, parameters in the query and/or the form."""
+    """Aliyun's RPC endpoint for ``SendSms`` (V3 signature: ``x-acs-action`` / ``x-acs-version`` headers,
+    ``Authorization: ACS3-HMAC-SHA256 Credential=<AccessKeyId>,…``; parameters in the query and/or form)."""
 
     requests: asyncio.Queue[AliyunRequest] = field(default_factory=asyncio.Queue)
     seen: list[AliyunRequest] = field(default_factory=list)
@@ -115,7 +117,14 @@ class FakeAliyun:
         if body:
             params |= dict(parse_qsl(body, keep_blank_values=True))
         request_id = f"{next(_ids):08X}-0000-4000-8000-000000000000"
-        if params.get("Action") != "SendSms":
+        headers = dict(request.headers)
+        action = headers.get("x-acs-action") or params.get("Action")
+        if not headers.get("authorization", "").startswith("ACS3-HMAC-SHA256 Credential="):
+            return JSONResponse(
+                {"Code": "MissingAuthorization", "Message": "unsigned", "RequestId": request_id},
+                status_code=400,
+            )
+        if action != "SendSms":
             return JSONResponse(
                 {"Code": "InvalidAction.NotFound", "Message": "not found", "RequestId": request_id},
                 status_code=404,
@@ -123,7 +132,7 @@ class FakeAliyun:
         if self.answer_code:
             code = self.answer_code.pop(0)
             return JSONResponse({"Code": code, "Message": code, "RequestId": request_id})
-        new = AliyunRequest(f"{next(_ids):06d}^0", params)
+        new = AliyunRequest(f"{next(_ids):06d}^0", params, headers)
         self.seen.append(new)
         await self.requests.put(new)
         return JSONResponse({"Code": "OK", "BizId": new.biz_id, "RequestId": request_id, "Message": "OK"})
