@@ -108,7 +108,7 @@ def register(subparsers: Any) -> None:
         description="Run the district center's alert-dispatch service: edge intake, incidents, operator "
         "API and live stream, guardian SMS. Settings come from ANXIN_CLOUD_* environment variables "
         '(e.g. ANXIN_CLOUD_EDGE_TOKENS=\'{"edge-xiqing-01": "<token>"}\', '
-        "ANXIN_CLOUD_OPERATOR_PASSWORD, ANXIN_CLOUD_SESSION_SECRET, ANXIN_CLOUD_NOTIFIER=console|twilio); "
+        "ANXIN_CLOUD_OPERATOR_PASSWORD, ANXIN_CLOUD_SESSION_SECRET, ANXIN_CLOUD_NOTIFIER=console|twilio|aliyun); "
         "see docs/api.md.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )

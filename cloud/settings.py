@@ -154,6 +154,15 @@ class CloudSettings(BaseSettings):
             )
         return value
 
+    @field_validator("aliyun_callback_token")
+    @classmethod
+    def _callback_token_is_real(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value():
+            refuse_placeholder(
+                value.get_secret_value(), what="aliyun_callback_token", min_len=EDGE_TOKEN_MIN_LEN
+            )
+        return value
+
     @field_validator("metrics_token")
     @classmethod
     def _metrics_token_is_real(cls, value: SecretStr | None) -> SecretStr | None:
