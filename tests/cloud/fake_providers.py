@@ -13,6 +13,7 @@ import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -148,6 +149,14 @@ class FakeAliyun:
 async def served(app: Starlette) -> AsyncIterator[str]:
     async with serving(app) as url:
         yield url
+
+
+async def until_recorded(cloud: Any, provider_id: str, wait_s: float = WAIT_S) -> None:
+    """Wait (bounded) until the cloud's outbox stored ``provider_id`` on its message: a provider answers
+    before our worker commits, and a status callback for an id we do not know yet is ignored."""
+    async with asyncio.timeout(wait_s):
+        while not await cloud.rows("SELECT id FROM notifications WHERE provider_id = :p", p=provider_id):
+            pass
 
 
 @dataclass

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from cloud_harness import LADDER_AT_ONCE, RunningCloud, StartCloud, edge_event
-from fake_providers import FakeAliyun, FakeTwilio, served
+from fake_providers import FakeAliyun, FakeTwilio, served, until_recorded
 
 from cloud.notify.aliyun import AliyunSmsNotifier, template_content
 from cloud.notify.callbacks import ALIYUN_REPORT, ALIYUN_UP
@@ -173,6 +173,7 @@ async def test_the_ladder_texts_mainland_guardians_through_aliyun_and_hears_back
     response = await world.edge.post(INTAKE, json=edge_event(world.subject["device_ids"][0], 1))
     incident_id = int(response.json()["incident_id"])
     first = await world.aliyun.next()
+    await until_recorded(world.cloud, first.biz_id)
     assert first.params["PhoneNumbers"] == world.guardians[0]["phone"].removeprefix("+86")
     assert "**" in json.loads(first.params["TemplateParam"])["content"]
 

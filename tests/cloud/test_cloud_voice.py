@@ -4,6 +4,7 @@ posts them. A keypad ``1`` stops every pending step; ``2`` and an unanswered cal
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,8 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-from cloud_harness import LADDER_AT_ONCE, RunningCloud, StartCloud, edge_event
-from fake_providers import FakeTwilio, TwilioCaller, TwilioRequest, served
+from cloud_harness import LADDER_AT_ONCE, WAIT_S, RunningCloud, StartCloud, edge_event
+from fake_providers import FakeTwilio, TwilioCaller, TwilioRequest, served, until_recorded
 
 from cloud.notify.callbacks import SMS_STATUS, VOICE, VOICE_GATHER, VOICE_STATUS
 
@@ -41,7 +42,8 @@ class VoiceWorld:
     async def first_call(self) -> TwilioRequest:
         """Every SMS rung reported undelivered, until the ladder places its first voice call."""
         while True:
-            request = await self.fake.requests.get()
+            request = await asyncio.wait_for(self.fake.requests.get(), WAIT_S)
+            await until_recorded(self.cloud, request.sid)
             if request.kind == "call":
                 return request
             form = {"MessageSid": request.sid, "AccountSid": SID, "MessageStatus": "undelivered"}
