@@ -103,7 +103,7 @@ def record_outcome(
         field=field,
         by=by,
         call_id=call_id,
-        outcome=outcome.value,
+        result=outcome.value,  # not "outcome": that names how an incident was closed
         duration_s=duration_s,
         leg=leg,
     )

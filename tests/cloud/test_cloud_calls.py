@@ -135,7 +135,7 @@ async def test_one_click_rings_the_operator_then_the_guardian_and_the_outcome_la
         outcome = [e for e in timeline if e["type"] == "call_outcome"]
         assert len(outcome) == 1
         data = outcome[0]["data"]
-        assert (data["outcome"], data["duration_s"], data["leg"], data["by"]) == (
+        assert (data["result"], data["duration_s"], data["leg"], data["by"]) == (
             "answered",
             42,
             "target",
@@ -180,7 +180,7 @@ async def test_home_and_device_phones_and_an_operator_who_does_not_answer(world:
         assert missed.status_code == 204
         timeline = await world.timeline(op_two, incident_id)
         outcome = [e for e in timeline if e["type"] == "call_outcome"]
-        assert [(e["data"]["leg"], e["data"]["outcome"], e["data"]["field"]) for e in outcome] == [
+        assert [(e["data"]["leg"], e["data"]["result"], e["data"]["field"]) for e in outcome] == [
             ("operator", "no-answer", "phone:home")
         ]
 

@@ -56,14 +56,22 @@ function revealable(incidentId, masked, field, what) {
   return h("span", { class: "reveal-field" }, value, " ", button);
 }
 
+// Calls placed from this page, per incident and field: a re-render (the live update the call itself
+// causes) keeps saying so. Clicking again places another call.
+const placed = new Set();
+
 /** One click rings the operator's phone and then `field`'s number (never shown here unmasked). */
 function callButton(incidentId, field, who) {
-  const button = h("button", { type: "button", class: "call", "aria-label": t("call.label", { who }), title: t("call.label", { who }) }, t("call.button"));
+  const key = `${incidentId}|${field}`;
+  const button = h("button", { type: "button", class: "call", "aria-label": t("call.label", { who }), title: t("call.label", { who }) }, placed.has(key) ? t("call.placed") : t("call.button"));
   button.addEventListener("click", async () => {
     button.disabled = true;
     try {
       await placeCall(incidentId, field);
+      if (placed.size > 50) placed.clear();
+      placed.add(key);
       button.textContent = t("call.placed");
+      button.disabled = false;
       document.dispatchEvent(new CustomEvent("anxin:incident-changed", { detail: { id: incidentId } }));
     } catch (error) {
       button.disabled = false;
@@ -80,7 +88,7 @@ function phonesList(incidentId, record) {
     h("h4", {}, t("record.phones")),
     h(
       "ul",
-      { class: "guardians phones" },
+      { class: "phones" },
       targets.map((c) =>
         h("li", {}, h("strong", {}, t(`call.${c.kind}`)), " ", revealable(incidentId, c.phone_masked, c.field, t("reveal.phone", { who: t(`call.${c.kind}`) })), " ", callButton(incidentId, c.field, t(`call.${c.kind}`))),
       ),
