@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from cloud_harness import LADDER_AT_ONCE, RunningCloud, StartCloud, edge_event
+from cloud_harness import EDGE_TOKEN, LADDER_AT_ONCE, NO_KEEPALIVE, RunningCloud, StartCloud, edge_event
 from fake_providers import FakeAliyun, FakeTwilio, served, until_recorded
 
 from cloud.notify.aliyun import AliyunSmsNotifier, template_content
@@ -20,6 +20,7 @@ from cloud.notify.port import NotifierError
 from cloud.notify.router import RoutingNotifier
 from cloud.notify.twilio import TwilioNotifier
 
+EDGE_AUTH = {"Authorization": f"Bearer {EDGE_TOKEN}"}
 SID = "AC0123456789abcdef0123456789abcdef"
 TOKEN = "tw-auth-token-0123456789"
 CALLBACK_TOKEN = "aliyun-push-token-0123456789"
@@ -146,8 +147,8 @@ async def world(start_cloud: StartCloud) -> AsyncIterator[World]:
             escalation_policies=LADDER_AT_ONCE,
             **ALIYUN,
         ) as cloud,
-        cloud.operator_client() as operator,
-        cloud.edge_client() as edge,
+        cloud.operator_client(limits=NO_KEEPALIVE) as operator,
+        cloud.client(limits=NO_KEEPALIVE, headers=EDGE_AUTH) as edge,
     ):
         subject = (await operator.get("/api/v1/subjects", params={"limit": 1})).json()[0]
         guardians = (await operator.get(f"/api/v1/subjects/{subject['id']}/guardians")).json()

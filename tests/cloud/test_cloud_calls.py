@@ -12,11 +12,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from cloud_harness import RunningCloud, StartCloud, edge_event
+from cloud_harness import EDGE_TOKEN, NO_KEEPALIVE, RunningCloud, StartCloud, edge_event
 from fake_providers import FakeTwilio, TwilioCaller, served
 
 from cloud.notify.callbacks import BRIDGE, BRIDGE_DIALED, BRIDGE_STATUS
 
+EDGE_AUTH = {"Authorization": f"Bearer {EDGE_TOKEN}"}
 SID = "AC0123456789abcdef0123456789abcdef"
 TOKEN = "tw-auth-token-0123456789"
 PUBLIC_URL = "http://anxin.example.org"
@@ -59,7 +60,7 @@ async def world(start_cloud: StartCloud) -> AsyncIterator[World]:
             center_line=CENTER_LINE,
             staff_phones={"op-all": OP_ALL_PHONE},
         ) as cloud,
-        cloud.client() as webhook_client,
+        cloud.client(limits=NO_KEEPALIVE) as webhook_client,
     ):
         yield World(cloud, TwilioCaller(webhook_client, PUBLIC_URL, TOKEN), fake)
 
@@ -68,9 +69,9 @@ async def test_one_click_rings_the_operator_then_the_guardian_and_the_outcome_la
     world: World,
 ) -> None:
     async with (
-        world.cloud.edge_client() as edge,
-        world.cloud.operator_client() as admin,
-        world.cloud.staff_client("op-all") as op_all,
+        world.cloud.client(limits=NO_KEEPALIVE, headers=EDGE_AUTH) as edge,
+        world.cloud.operator_client(limits=NO_KEEPALIVE) as admin,
+        world.cloud.staff_client("op-all", limits=NO_KEEPALIVE) as op_all,
     ):
         incident_id = int(
             (await edge.post(INTAKE, json=edge_event(OWN_STREET_DEVICE, 1))).json()["incident_id"]
@@ -148,9 +149,9 @@ async def test_one_click_rings_the_operator_then_the_guardian_and_the_outcome_la
 
 async def test_home_and_device_phones_and_an_operator_who_does_not_answer(world: World) -> None:
     async with (
-        world.cloud.edge_client() as edge,
-        world.cloud.operator_client() as admin,
-        world.cloud.staff_client("op-two") as op_two,
+        world.cloud.client(limits=NO_KEEPALIVE, headers=EDGE_AUTH) as edge,
+        world.cloud.operator_client(limits=NO_KEEPALIVE) as admin,
+        world.cloud.staff_client("op-two", limits=NO_KEEPALIVE) as op_two,
     ):
         incident_id = int(
             (await edge.post(INTAKE, json=edge_event(OWN_STREET_DEVICE, 1))).json()["incident_id"]
@@ -199,7 +200,7 @@ async def test_home_and_device_phones_and_an_operator_who_does_not_answer(world:
 async def test_click_to_call_with_the_console_notifier_records_the_call(start_cloud: StartCloud) -> None:
     async with (
         start_cloud(center_line=CENTER_LINE) as cloud,
-        cloud.edge_client() as edge,
+        cloud.client(limits=NO_KEEPALIVE, headers=EDGE_AUTH) as edge,
         cloud.staff_client("op-all") as op_all,
     ):
         incident_id = int(

@@ -12,11 +12,20 @@ from typing import Any
 
 import httpx
 import pytest
-from cloud_harness import LADDER_AT_ONCE, WAIT_S, RunningCloud, StartCloud, edge_event
+from cloud_harness import (
+    EDGE_TOKEN,
+    LADDER_AT_ONCE,
+    NO_KEEPALIVE,
+    WAIT_S,
+    RunningCloud,
+    StartCloud,
+    edge_event,
+)
 from fake_providers import FakeTwilio, TwilioCaller, TwilioRequest, served, until_recorded
 
 from cloud.notify.callbacks import SMS_STATUS, VOICE, VOICE_GATHER, VOICE_STATUS
 
+EDGE_AUTH = {"Authorization": f"Bearer {EDGE_TOKEN}"}
 SID = "AC0123456789abcdef0123456789abcdef"
 TOKEN = "tw-auth-token-0123456789"
 PUBLIC_URL = "http://anxin.example.org"
@@ -74,9 +83,9 @@ async def world(start_cloud: StartCloud) -> AsyncIterator[VoiceWorld]:
             public_url=PUBLIC_URL,
             escalation_policies=LADDER_AT_ONCE,
         ) as cloud,
-        cloud.operator_client() as operator,
-        cloud.edge_client() as edge,
-        cloud.client() as webhook_client,
+        cloud.operator_client(limits=NO_KEEPALIVE) as operator,
+        cloud.client(limits=NO_KEEPALIVE, headers=EDGE_AUTH) as edge,
+        cloud.client(limits=NO_KEEPALIVE) as webhook_client,
     ):
         subject = (await operator.get("/api/v1/subjects", params={"limit": 1})).json()[0]
         guardians = (await operator.get(f"/api/v1/subjects/{subject['id']}/guardians")).json()
