@@ -35,7 +35,10 @@ from cloud.escalation import views as escalation_views
 from cloud.escalation.policy import center_policies
 from cloud.escalation.scheduler import EscalationScheduler
 from cloud.http_errors import install_error_handlers
+from cloud.inbound import aliyun as aliyun_webhooks
+from cloud.inbound import bridge as bridge_webhooks
 from cloud.inbound import dev_phone as notify_views
+from cloud.inbound import voice as voice_webhooks
 from cloud.inbound import webhooks as notify_webhooks
 from cloud.intake import views as intake_views
 from cloud.live.broadcast import load_incident_event
@@ -43,16 +46,15 @@ from cloud.live.hub import LiveHub
 from cloud.live.relay import PostgresRelay, application_name, asyncpg_connection, new_worker_id
 from cloud.live.stream import router as stream_router
 from cloud.metrics import CloudMetrics, scrape_allowed
-from cloud.notify.console import ConsoleNotifier
 from cloud.notify.port import Notifier
-from cloud.notify.twilio import TwilioNotifier
+from cloud.notify.providers import build_providers
 from cloud.notify.worker import OutboxWorker
 from cloud.plans import views as plan_views
 from cloud.registry import service as registry_service
 from cloud.registry import views as registry_views
 from cloud.registry.demo import load_demo
 from cloud.reports import views as report_views
-from cloud.response import record_views
+from cloud.response import call_views, record_views
 from cloud.response import views as incident_views
 from cloud.retention.policy import RetentionPolicy
 from cloud.retention.purge import RetentionJob
@@ -66,26 +68,6 @@ HEALTH_TIMEOUT_S = 2.0
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def build_notifier(
-    settings: CloudSettings,
-    db: Database,
-    hub: LiveHub,
-    now_ms: Callable[[], int],
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> Notifier:
-    if settings.notifier == "twilio":
-        return TwilioNotifier(
-            account_sid=settings.twilio_account_sid,
-            auth_token=settings.twilio_auth_token.get_secret_value(),
-            sender=settings.twilio_from,
-            base_url=settings.twilio_base_url,
-            timeout_s=settings.notify_timeout_s,
-            transport=transport,
-            status_callback=settings.public_url.rstrip("/") + "/api/v1/notify/twilio/status",
-        )
-    return ConsoleNotifier(now_ms=now_ms, sessions=db.sessions, hub=hub)
 
 
 def _first_password(settings: CloudSettings) -> str:
@@ -214,8 +196,10 @@ def create_app(
             )
             async with db.exclusive(STARTUP_LOCK):  # workers starting together: one seeds, once
                 await _prepare_registry(db, settings, passwords, now_ms())
-            notifier = build_notifier(settings, db, hub, now_ms, twilio_transport)
+            providers = build_providers(settings, db, hub, now_ms, twilio_transport)
+            notifier = providers.notifier
             state = CloudState(
+                dialer=providers.dialer,
                 settings=settings,
                 db=db,
                 hub=hub,
@@ -278,6 +262,10 @@ def create_app(
         stream_router,
         notify_views.router,
         notify_webhooks.router,  # Twilio inbound SMS and status callbacks
+        voice_webhooks.router,  # Twilio: the ladder's voice calls (TwiML, keypad, status)
+        bridge_webhooks.router,  # Twilio: click-to-call (TwiML, outcome)
+        aliyun_webhooks.router,  # Aliyun SMS: delivery reports and answers (HTTP push)
+        call_views.router,  # click-to-call from the resident record
         console_router,  # pages and static files of the operator console (cloud/console/)
     ):
         app.include_router(router)

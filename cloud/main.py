@@ -128,8 +128,8 @@ def register(subparsers: Any) -> None:
         description="Run the district center's alert-dispatch service: edge intake, incidents, operator "
         "API and live stream, guardian SMS. Settings come from ANXIN_CLOUD_* environment variables "
         '(e.g. ANXIN_CLOUD_EDGE_TOKENS=\'{"edge-xiqing-01": "<token>"}\', '
-        "ANXIN_CLOUD_OPERATOR_PASSWORD, ANXIN_CLOUD_SESSION_SECRET, ANXIN_CLOUD_NOTIFIER=console|twilio); "
-        "see docs/api.md.",
+        "ANXIN_CLOUD_OPERATOR_PASSWORD, ANXIN_CLOUD_SESSION_SECRET, "
+        "ANXIN_CLOUD_NOTIFIER=console|twilio|aliyun); see docs/api.md.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")

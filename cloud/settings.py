@@ -7,6 +7,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cloud.phones import E164_RE
+
 PLACEHOLDER_SECRETS = frozenset(
     {
         "changeme",
@@ -29,6 +31,11 @@ PLACEHOLDER_SECRETS = frozenset(
 EDGE_TOKEN_MIN_LEN = 16
 PASSWORD_MIN_LEN = 8
 SESSION_SECRET_MIN_LEN = 16
+SmsProvider = Literal["aliyun", "twilio"]
+
+
+def _default_sms_routes() -> dict[str, SmsProvider]:
+    return {"+86": "aliyun"}
 
 
 def refuse_placeholder(value: str, *, what: str, min_len: int) -> str:
@@ -58,11 +65,33 @@ class CloudSettings(BaseSettings):
     session_secret: SecretStr | None = Field(
         default=None, description="HMAC key of the session cookie; random per process if unset"
     )
-    notifier: Literal["console", "twilio"] = "console"
+    notifier: Literal["console", "twilio", "aliyun"] = Field(
+        default="console",
+        description="console: the built-in SMS sink (dev phone page); twilio: Twilio SMS and voice (and "
+        "Aliyun SMS for the sms_routes prefixes when aliyun_access_key_id is set); aliyun: Aliyun SMS only",
+    )
     twilio_account_sid: str = ""
     twilio_auth_token: SecretStr = SecretStr("")
     twilio_from: str = Field(default="", description="sender number (E.164) or Messaging Service SID")
+    twilio_caller_id: str = Field(default="", description="the center's number calls show (E.164)")
     twilio_base_url: str = "https://api.twilio.com"
+    center_line: str = Field(default="", description="phone click-to-call rings when an operator has none")
+    staff_phones: dict[str, str] = Field(
+        default_factory=dict, description="username -> the operator's own phone (E.164) for click-to-call"
+    )
+    aliyun_access_key_id: str = ""
+    aliyun_access_key_secret: SecretStr = SecretStr("")
+    aliyun_sign_name: str = Field(default="", description="the registered SMS signature (签名), e.g. 安心")
+    aliyun_template_code: str = Field(
+        default="", description="the registered template (SMS_…) whose one variable carries the text"
+    )
+    aliyun_template_param: str = Field(default="content", description="that variable's name")
+    aliyun_endpoint: str = "dysmsapi.aliyuncs.com"
+    aliyun_callback_token: SecretStr = SecretStr("")
+    sms_routes: dict[str, SmsProvider] = Field(
+        default_factory=_default_sms_routes,
+        description="number prefix -> SMS provider (longest prefix wins; aliyun only when configured)",
+    )
     public_url: str = "http://127.0.0.1:8000"
     demo_data: bool = False
     locale: Literal["zh-CN", "en"] = "zh-CN"
@@ -90,6 +119,30 @@ class CloudSettings(BaseSettings):
     )
     escalation_late_grace_s: float = Field(default=5.0, gt=0, le=600, description="auditor: a step this late")
 
+    @field_validator("twilio_caller_id", "center_line")
+    @classmethod
+    def _e164_or_empty(cls, value: str) -> str:
+        if value and not E164_RE.match(value):
+            raise ValueError("must be an E.164 number (+8613800001234)")
+        return value
+
+    @field_validator("staff_phones")
+    @classmethod
+    def _staff_phones_are_e164(cls, value: dict[str, str]) -> dict[str, str]:
+        for phone in value.values():
+            if not E164_RE.match(phone):
+                raise ValueError("staff phones must be E.164 numbers (+8613800001234)")
+        return value
+
+    @property
+    def aliyun_configured(self) -> bool:
+        return bool(
+            self.aliyun_access_key_id
+            and self.aliyun_access_key_secret.get_secret_value()
+            and self.aliyun_sign_name
+            and self.aliyun_template_code
+        )
+
     @field_validator("edge_tokens")
     @classmethod
     def _edge_tokens_are_real(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
@@ -98,6 +151,15 @@ class CloudSettings(BaseSettings):
                 raise ValueError("edge ids must be 1-64 characters")
             refuse_placeholder(
                 token.get_secret_value(), what=f"token of edge {edge_id!r}", min_len=EDGE_TOKEN_MIN_LEN
+            )
+        return value
+
+    @field_validator("aliyun_callback_token")
+    @classmethod
+    def _callback_token_is_real(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value():
+            refuse_placeholder(
+                value.get_secret_value(), what="aliyun_callback_token", min_len=EDGE_TOKEN_MIN_LEN
             )
         return value
 

@@ -13,7 +13,7 @@ from cloud.db import Database
 from cloud.escalation.policy import DEFAULT_POLICIES, Policy
 from cloud.live.hub import LiveHub
 from cloud.metrics import CloudMetrics
-from cloud.notify.port import Notifier
+from cloud.notify.port import Dialer, Notifier
 from cloud.settings import CloudSettings
 from contracts.intake import Severity
 
@@ -32,3 +32,4 @@ class CloudState:
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     escalation_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     login_guard: LoginGuard = field(default_factory=LoginGuard)
+    dialer: Dialer | None = None  # click-to-call (Twilio Voice, or the console's stand-in)

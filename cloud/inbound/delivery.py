@@ -29,6 +29,21 @@ PROVIDER_STATUS: dict[str, DeliveryStatus] = {
     "failed": DeliveryStatus.FAILED,
 }
 
+# A ladder call's status (Twilio's CallStatus). A call that ends without a key pressed is "undelivered"
+# however it ended (``completed`` = answered, maybe by voicemail, but nobody pressed 1 or 2): the ladder
+# moves on. A key pressed marks the call ``delivered`` first, and that is final.
+CALL_STATUS: dict[str, DeliveryStatus] = {
+    "queued": DeliveryStatus.QUEUED,
+    "initiated": DeliveryStatus.QUEUED,
+    "ringing": DeliveryStatus.QUEUED,
+    "in-progress": DeliveryStatus.SENT,
+    "completed": DeliveryStatus.UNDELIVERED,
+    "busy": DeliveryStatus.UNDELIVERED,
+    "no-answer": DeliveryStatus.UNDELIVERED,
+    "canceled": DeliveryStatus.UNDELIVERED,
+    "failed": DeliveryStatus.FAILED,
+}
+
 _RANK = {
     DeliveryStatus.QUEUED: 1,
     DeliveryStatus.SENT: 2,
@@ -42,6 +57,10 @@ FAILED_STATUSES = frozenset({DeliveryStatus.UNDELIVERED, DeliveryStatus.FAILED})
 def parse_status(value: str) -> DeliveryStatus | None:
     """The provider's status word, or None when it is not one we track."""
     return PROVIDER_STATUS.get(value.strip().lower())
+
+
+def parse_call_status(value: str) -> DeliveryStatus | None:
+    return CALL_STATUS.get(value.strip().lower())
 
 
 def advance(current: str | None, reported: DeliveryStatus) -> DeliveryStatus | None:

@@ -22,7 +22,7 @@ from cloud.state import CloudState
 log = logging.getLogger(__name__)
 
 
-async def _announce(state: CloudState, incident_id: int) -> None:
+async def announce(state: CloudState, incident_id: int) -> None:
     async with state.db.sessions() as session:
         incident = await session.get(Incident, incident_id)
         if incident is not None:
@@ -64,7 +64,7 @@ async def process_reply(
         outcome.duplicate,
     )
     if outcome.incident_id is not None and not outcome.duplicate:
-        await _announce(state, outcome.incident_id)
+        await announce(state, outcome.incident_id)
         if outcome.effects:
             async with state.db.reads() as session:
                 await outcome.effects.publish(
@@ -100,7 +100,7 @@ async def process_status(
         update.status.value,
         error_code or "-",
     )
-    await _announce(state, update.incident_id)
+    await announce(state, update.incident_id)
     if update.status in (DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED):
         state.escalation_wakeup.set()  # the guardian ladder moves on from a message that did not arrive
     return update

@@ -31,6 +31,13 @@ DELIVERY_TEXT = {
     delivery.DeliveryStatus.UNDELIVERED: "短信未送达 SMS undelivered",
     delivery.DeliveryStatus.FAILED: "短信发送失败 SMS failed",
 }
+CALL_TEXT = {
+    delivery.DeliveryStatus.QUEUED: "语音呼叫中 call ringing",
+    delivery.DeliveryStatus.SENT: "语音已接通 call answered",
+    delivery.DeliveryStatus.DELIVERED: "语音已按键应答 call answered on the keypad",
+    delivery.DeliveryStatus.UNDELIVERED: "语音未获应答 call not answered",
+    delivery.DeliveryStatus.FAILED: "语音呼叫失败 call failed",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,20 +274,44 @@ async def record_delivery(
         note.last_error = f"provider error {error_code}"[:200]
     incident = await session.get(Incident, note.incident_id)
     if incident is not None:
+        voice = note.channel == "voice"
+        detail = f" ({error_code})" if voice and error_code else ""
         incident.updated_at = now_ms
         add_entry(
             session,
             incident.id,
             at=now_ms,
-            type_="sms_status",
+            type_="call_status" if voice else "sms_status",
             actor=SYSTEM_ACTOR,
-            text=f"{DELIVERY_TEXT[status]} {display_phone(note.to_phone)}",
+            text=f"{(CALL_TEXT if voice else DELIVERY_TEXT)[status]}{detail} {display_phone(note.to_phone)}",
             notification_id=note.id,
             status=status.value,
             error_code=error_code or None,
         )
     await session.flush()
     return DeliveryUpdate(incident_id=note.incident_id, notification_id=note.id, status=status)
+
+
+async def voice_note(*, session: AsyncSession, call_sid: str, to_phone: str) -> Notification | None:
+    """The ladder call Twilio is connecting: by its call sid, or (when Twilio asks for the script
+    before the outbox recorded the sid) the newest voice message to that number on an open incident."""
+    note = await session.scalar(
+        select(Notification).where(Notification.provider_id == call_sid, Notification.channel == "voice")
+    )
+    if note is not None:
+        return note
+    return await session.scalar(
+        select(Notification)
+        .join(Incident, Incident.id == Notification.incident_id)
+        .where(
+            Notification.to_phone == to_phone,
+            Notification.channel == "voice",
+            Notification.provider_id.is_(None),
+            Incident.status.in_([s.value for s in OPEN_STATUSES]),
+        )
+        .order_by(Notification.id.desc())
+        .limit(1)
+    )
 
 
 async def phone_of_guardian(*, session: AsyncSession, guardian_id: int) -> str | None:

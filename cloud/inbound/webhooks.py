@@ -1,4 +1,5 @@
-"""Twilio webhooks: inbound SMS answers and delivery status callbacks.
+"""Twilio webhooks: inbound SMS answers and delivery status callbacks (the voice and click-to-call
+webhooks, :mod:`cloud.inbound.voice` and :mod:`cloud.inbound.bridge`, use the same signature check).
 
 ``POST /api/v1/notify/twilio/inbound`` and ``POST /api/v1/notify/twilio/status`` take Twilio's
 form-encoded requests. Each must carry a valid ``X-Twilio-Signature`` for the URL Twilio called
@@ -15,6 +16,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import ImmutableMultiDict
 from twilio.request_validator import RequestValidator
+from twilio.twiml import TwiML
 from twilio.twiml.messaging_response import MessagingResponse
 
 from cloud.deps import StateDep
@@ -38,14 +40,14 @@ TWIML = "application/xml; charset=utf-8"
 NotifyMetricsDep = Annotated[NotifyMetrics, Depends(notify_metrics)]
 
 
-async def _read_body(request: Request) -> bytes:
+async def read_body(request: Request, limit: int = FORM_MAX_BYTES) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > FORM_MAX_BYTES):
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
         raise InvalidInput("form body too large", field="body")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > FORM_MAX_BYTES:
+        if len(body) > limit:
             raise InvalidInput("form body too large", field="body")
     return bytes(body)
 
@@ -61,7 +63,7 @@ async def signed_form(request: Request, state: StateDep, metrics: NotifyMetricsD
     token = state.settings.twilio_auth_token.get_secret_value()
     if state.settings.notifier != "twilio" or not token:
         raise NotFound("Twilio webhooks are served only with the Twilio notifier")
-    body = await _read_body(request)
+    body = await read_body(request)
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=FORM_MAX_FIELDS)
     except (UnicodeDecodeError, ValueError) as exc:
@@ -90,10 +92,14 @@ def _message_sid(form: dict[str, str], metrics: NotifyMetrics) -> str:
     return sid
 
 
+def twiml_of(answer: TwiML) -> Response:
+    return Response(content=answer.to_xml(), media_type=TWIML)
+
+
 def twiml(text: str) -> Response:
     answer = MessagingResponse()
     answer.message(text)
-    return Response(content=answer.to_xml(), media_type=TWIML)
+    return twiml_of(answer)
 
 
 @router.post("/inbound", response_class=Response)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from cloud.db import SessionFactory
@@ -45,6 +45,7 @@ class ConsoleNotifier:
         self._sessions = sessions
         self._hub = hub
         self.messages: list[SentSms] = []
+        self.bridges: list[tuple[str, dict[str, str]]] = []
 
     async def send_sms(self, *, to: str, body: str) -> str:
         if not E164_RE.match(to):
@@ -82,6 +83,15 @@ class ConsoleNotifier:
     async def call(self, *, to: str, text: str) -> str:
         """A "voice call": kept like an SMS, marked as a call, so the dev phone page shows it."""
         return await self.send_sms(to=to, body=VOICE_MARK + text)
+
+    async def bridge(self, *, operator_phone: str, params: Mapping[str, str]) -> str:
+        """Click-to-call without a provider: nothing rings; the call is kept (and shown as placed)."""
+        if not E164_RE.match(operator_phone):
+            raise NotifierError("the operator's phone is not an E.164 number", retryable=False)
+        call_id = f"console-call-{uuid.uuid4().hex[:12]}"
+        self.bridges.append((call_id, dict(params)))
+        log.info("call.bridge_placed provider=console operator=%s id=%s", mask_phone(operator_phone), call_id)
+        return call_id
 
     async def aclose(self) -> None:
         return None

@@ -7,6 +7,7 @@ each step; an adapter (console, Twilio, a mainland SMS provider) plugs in withou
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 
@@ -32,6 +33,15 @@ class Notifier(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+class Dialer(Protocol):
+    """Click-to-call: ring the operator's phone, then connect it to a target the provider's callback to
+    the cloud resolves from ``params`` (so the full number is never sent to a browser)."""
+
+    async def bridge(self, *, operator_phone: str, params: Mapping[str, str]) -> str:
+        """Place the call; returns its id. ``NotifierError`` when it cannot be placed."""
+        ...
 
 
 VOICE_UNAVAILABLE = "this notifier has no voice channel"

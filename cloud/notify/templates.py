@@ -159,3 +159,36 @@ def summary_text(*, language: str, masked_name: str, count: int) -> str:
 
 def drill_marked(text: str, language: str) -> str:
     return DRILL_PREFIX[language_of(language)] + text
+
+
+# What a voice call says around the alarm text (Twilio <Say>, in the contact's language).
+VOICE_LANGUAGE = {"zh": "zh-CN", "en": "en-US"}
+VOICE_PROMPT = {
+    "again": {
+        "zh": "请按1表示您正前往，按2表示无法前往。",
+        "en": "Press 1 if you are going, or 2 if you cannot.",
+    },
+    "no_key": {
+        "zh": "未收到按键，我们将联系下一位联系人。再见。",
+        "en": "No key was pressed. We will call the next contact. Goodbye.",
+    },
+    "going": {
+        "zh": "已收到：您正前往，谢谢。再见。",
+        "en": "Thank you: we noted that you are going. Goodbye.",
+    },
+    "cannot": {
+        "zh": "已收到，我们将联系下一位联系人，谢谢。再见。",
+        "en": "Understood, we are calling the next contact. Goodbye.",
+    },
+    "gone": {
+        "zh": "这里是安心平台。该警报已处理，谢谢。再见。",
+        "en": "This is Anxin. This alarm has been handled. Goodbye.",
+    },
+    "connecting": {"zh": "安心平台，正在为您接通。", "en": "Anxin: connecting your call."},
+}
+
+
+def voice_prompt(key: str, language: str) -> tuple[str, str]:
+    """A fixed voice prompt and the ``<Say language>`` it is spoken in."""
+    lang = language_of(language)
+    return VOICE_PROMPT[key][lang], VOICE_LANGUAGE[lang]

@@ -38,6 +38,9 @@ class ResponsePlan(Strict):
     call_order: Annotated[list[PlanContact], Field(max_length=10)] = []
     key_safe_holder: PlanContact | None = None  # who holds the key (钥匙保管人)
     community_worker: PlanContact | None = None  # the nearest community worker
+    home_phone: Phone | None = None  # the home's landline (家中座机): click-to-call, revealed as phone:home
+    # the SIM number of a device (the watch or wearable can take a call), by device id: phone:device
+    device_phones: Annotated[dict[Annotated[str, Field(max_length=64)], Phone], Field(max_length=10)] = {}
     medical_notes: Annotated[str, Field(max_length=2000)] = ""  # for the 120 crew
     extra_steps: Annotated[list[ChecklistItem], Field(max_length=20)] = []
     escalation: dict[Severity, Policy] = {}

@@ -77,6 +77,15 @@ def checklist_items(plan: ResponsePlan, guardians: list[Guardian]) -> list[Check
             )
             for g in guardians
         ]
+    if plan.home_phone is not None:
+        items.append(
+            ChecklistOut(
+                id="home_phone",
+                label="致电家中座机 Call the home phone",
+                phone_masked=display_phone(plan.home_phone),
+                reveal_field="phone:home",
+            )
+        )
     if plan.key_safe_holder is not None:
         items.append(_contact_item("key_safe", "钥匙保管人 Key-safe holder", plan.key_safe_holder))
     if plan.community_worker is not None:
@@ -169,6 +178,10 @@ async def _value_of(session: AsyncSession, incident: Incident, field: str) -> st
         return f"{incident.last_lat:.6f},{incident.last_lon:.6f}"
     kind, _, rest = field.partition(":")
     if kind == "phone":
+        if rest == "home" and plan.home_phone is not None:
+            return plan.home_phone
+        if rest == "device" and incident.device_id in plan.device_phones:
+            return plan.device_phones[incident.device_id]
         if rest.startswith("guardian_") and rest[9:].isdigit():
             guardian = await session.get(Guardian, int(rest[9:]))
             if guardian is not None and guardian.subject_id == subject.id:
@@ -180,6 +193,13 @@ async def _value_of(session: AsyncSession, incident: Incident, field: str) -> st
         elif rest == "community_worker" and plan.community_worker is not None:
             return plan.community_worker.phone
     raise InvalidInput("nothing to reveal under this name", field="field")
+
+
+async def phone_of(*, session: AsyncSession, incident: Incident, field: str) -> str:
+    """The full number a ``phone:…`` field names, for a click-to-call: not shown, so not audited."""
+    if not field.startswith("phone:"):
+        raise InvalidInput("only a phone number can be called", field="target")
+    return await _value_of(session, incident, field)
 
 
 async def reveal(

@@ -21,6 +21,7 @@ from cloud.incidents.models import Incident
 from cloud.intake.models import EventRecord
 from cloud.notify.models import GuardianReply, Notification
 from cloud.phones import display_phone
+from cloud.plans.service import get_plan
 from cloud.registry.care_plans import get_care_plan
 from cloud.registry.models import Community, Device, Guardian, Subject
 
@@ -47,6 +48,15 @@ class RecordGuardian(BaseModel):
     delivery: str | None  # the provider's delivery report: delivered | undelivered | failed | …
     channel: str | None
     answered: str | None  # acknowledged | message: the guardian's reply to this incident
+
+
+class CallTarget(BaseModel):
+    """A number the operator can ring with one click (besides the guardians): masked; ``field`` names it
+    for ``POST /incidents/{id}/calls`` and for the audited reveal."""
+
+    field: str  # phone:home | phone:device
+    kind: str  # home | device
+    phone_masked: str
 
 
 class RecordFence(BaseModel):
@@ -78,6 +88,7 @@ class ResidentRecord(BaseModel):
     has_care_notes: bool
     devices: list[RecordDevice]
     guardians: list[RecordGuardian]
+    call_targets: list[CallTarget]  # the home phone, the alarm device's own number (from the plan)
     fences: list[RecordFence]  # empty while ``fences_hidden`` (a child's: behind the audited reveal)
     fences_hidden: bool
     limits: VitalLimits
@@ -184,6 +195,21 @@ async def _guardians(session: AsyncSession, subject_id: int, incident_id: int) -
     return out
 
 
+async def _call_targets(session: AsyncSession, subject_id: int, incident: Incident) -> list[CallTarget]:
+    plan, _ = await get_plan(session=session, subject_id=subject_id)
+    targets = []
+    if plan.home_phone is not None:
+        targets.append(
+            CallTarget(field="phone:home", kind="home", phone_masked=display_phone(plan.home_phone))
+        )
+    device_phone = plan.device_phones.get(incident.device_id)
+    if device_phone is not None:
+        targets.append(
+            CallTarget(field="phone:device", kind="device", phone_masked=display_phone(device_phone))
+        )
+    return targets
+
+
 async def resident_record(*, session: AsyncSession, incident: Incident, now_ms: int) -> ResidentRecord:
     subject = await session.scalar(
         select(Subject)
@@ -209,6 +235,7 @@ async def resident_record(*, session: AsyncSession, incident: Incident, now_ms: 
         has_care_notes=bool(subject.care_notes),
         devices=await _devices(session, subject.id, incident),
         guardians=await _guardians(session, subject.id, incident.id),
+        call_targets=await _call_targets(session, subject.id, incident),
         fences=[] if hidden else await fences_of(session=session, subject_id=subject.id),
         fences_hidden=hidden and bool(plan.fences),
         limits=VitalLimits(

@@ -37,6 +37,9 @@ LADDER_AT_ONCE = {
 }
 
 
+NO_KEEPALIVE = httpx.Limits(max_keepalive_connections=0)
+
+
 CLOUD_DB = os.environ.get("ANXIN_TEST_CLOUD_DB", "sqlite")
 BACKENDS = {"sqlite": ["sqlite"], "postgres": ["postgres"], "both": ["sqlite", "postgres"]}
 POSTGRES_ADMIN_URL = os.environ.get("ANXIN_TEST_POSTGRES_URL")
@@ -188,15 +191,20 @@ class RunningCloud:
         return self.client(headers={"Authorization": f"Bearer {token}"})
 
     @contextlib.asynccontextmanager
-    async def operator_client(self) -> AsyncIterator[httpx.AsyncClient]:
+    async def operator_client(self, **kwargs: Any) -> AsyncIterator[httpx.AsyncClient]:
         """A client logged in as ``operator`` (the bootstrap admin, all streets)."""
-        async with self.staff_client("operator") as client:
+        async with self.staff_client("operator", **kwargs) as client:
             yield client
 
     @contextlib.asynccontextmanager
-    async def staff_client(self, username: str, password: str = PASSWORD) -> AsyncIterator[httpx.AsyncClient]:
-        """A client logged in as ``username`` (demo: supervisor, op-all, op-two = 西营门 + 李七庄)."""
-        async with self.client() as client:
+    async def staff_client(
+        self, username: str, password: str = PASSWORD, **kwargs: Any
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        """A client logged in as ``username`` (demo: supervisor, op-all, op-two = 西营门 + 李七庄).
+
+        ``kwargs`` go to the client, e.g. ``limits=NO_KEEPALIVE`` for a test that waits on something else
+        between requests (a reused connection can meet the server's keep-alive timeout closing it)."""
+        async with self.client(**kwargs) as client:
             response = await client.post(
                 "/api/v1/auth/login", json={"username": username, "password": password}
             )

@@ -63,7 +63,11 @@ class FakeTwilio:
 
 def _twilio(fake: FakeTwilio) -> TwilioNotifier:
     return TwilioNotifier(
-        account_sid=SID, auth_token="tw-auth-token", sender="+15005550006", transport=fake.transport()
+        account_sid=SID,
+        auth_token="tw-auth-token",
+        sender="+15005550006",
+        public_url="http://anxin.example.org",
+        transport=fake.transport(),
     )
 
 
@@ -78,7 +82,12 @@ async def test_twilio_adapter_sends_the_form_twilio_expects() -> None:
     request = fake.requests[0]
     assert request.method == "POST"
     assert request.headers["authorization"].startswith("Basic ")
-    assert fake.forms()[0] == {"To": ["+8613800001234"], "From": ["+15005550006"], "Body": ["【安心】测试"]}
+    assert fake.forms()[0] == {
+        "To": ["+8613800001234"],
+        "From": ["+15005550006"],
+        "Body": ["【安心】测试"],
+        "StatusCallback": ["http://anxin.example.org/api/v1/notify/twilio/status"],
+    }
 
 
 @pytest.mark.parametrize(

@@ -73,6 +73,10 @@ export const tickStep = (id, item) =>
 /** One full value (number, address, medical notes, a child's location): audited on the server. */
 export const reveal = (id, field) => request("POST", `/api/v1/incidents/${encodeURIComponent(id)}/reveal`, { field });
 
+/** Click-to-call: the operator's phone rings, then `target` (a `phone:…` field); the number stays masked. */
+export const placeCall = (id, target) =>
+  request("POST", `/api/v1/incidents/${encodeURIComponent(id)}/calls`, { target });
+
 export const accounts = () => request("GET", "/api/v1/admin/accounts");
 export const createAccount = (body) => request("POST", "/api/v1/admin/accounts", body);
 export const updateAccount = (id, body) => request("PATCH", `/api/v1/admin/accounts/${encodeURIComponent(id)}`, body);

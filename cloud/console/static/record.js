@@ -2,7 +2,7 @@
 // devices with battery and last report, guardians with each one's notification state, and the care
 // plan's response checklist. Full values only through the audited reveal, one field at a time.
 
-import { ApiError, getRecord, responsePlan as getPlan, reveal } from "./api.js";
+import { ApiError, getRecord, placeCall, responsePlan as getPlan, reveal } from "./api.js";
 import { batteryGauge } from "./charts.js";
 import { h } from "./dom.js";
 import { formatAgo, formatClock } from "./format.js";
@@ -56,6 +56,46 @@ function revealable(incidentId, masked, field, what) {
   return h("span", { class: "reveal-field" }, value, " ", button);
 }
 
+// Calls placed from this page, per incident and field: a re-render (the live update the call itself
+// causes) keeps saying so. Clicking again places another call.
+const placed = new Set();
+
+/** One click rings the operator's phone and then `field`'s number (never shown here unmasked). */
+function callButton(incidentId, field, who) {
+  const key = `${incidentId}|${field}`;
+  const button = h("button", { type: "button", class: "call", "aria-label": t("call.label", { who }), title: t("call.label", { who }) }, placed.has(key) ? t("call.placed") : t("call.button"));
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await placeCall(incidentId, field);
+      if (placed.size > 50) placed.clear();
+      placed.add(key);
+      button.textContent = t("call.placed");
+      button.disabled = false;
+      document.dispatchEvent(new CustomEvent("anxin:incident-changed", { detail: { id: incidentId } }));
+    } catch (error) {
+      button.disabled = false;
+      button.title = t("call.failed", { reason: error.message });
+    }
+  });
+  return button;
+}
+
+function phonesList(incidentId, record) {
+  const targets = record.call_targets ?? [];
+  if (!targets.length) return null;
+  return [
+    h("h4", {}, t("record.phones")),
+    h(
+      "ul",
+      { class: "phones" },
+      targets.map((c) =>
+        h("li", {}, h("strong", {}, t(`call.${c.kind}`)), " ", revealable(incidentId, c.phone_masked, c.field, t("reveal.phone", { who: t(`call.${c.kind}`) })), " ", callButton(incidentId, c.field, t(`call.${c.kind}`))),
+      ),
+    ),
+  ];
+}
+
 function photo(record) {
   return h(
     "div",
@@ -106,6 +146,8 @@ function guardiansList(incidentId, record) {
         h("strong", {}, label("relation", g.relation)),
         " ",
         revealable(incidentId, g.phone_masked, g.reveal_field, t("reveal.phone", { who: label("relation", g.relation) })),
+        " ",
+        callButton(incidentId, g.reveal_field, label("relation", g.relation)),
         h("span", { class: "guardian-state" }, guardianState(g)),
       ),
     ),
@@ -140,6 +182,7 @@ function draw(container, id, record, plan) {
     ),
     h("h4", {}, t("record.devices")),
     devicesTable(record),
+    ...(phonesList(id, record) ?? []),
     h("h4", {}, t("record.guardians")),
     guardiansList(id, record),
     h("h4", {}, t("plan.title")),
