@@ -73,3 +73,10 @@ def test_a_sensitivity_target_picks_the_largest_threshold_reaching_it() -> None:
     trials, scored = _trials()
     threshold, _ = choose_thresholds(trials, scored, Target(sensitivity=0.5))
     assert threshold == pytest.approx(0.96)
+
+
+def test_the_budget_may_not_push_sensitivity_below_the_floor() -> None:
+    trials, scored = _trials()
+    # no false alarm at all would leave 1 fall in 4; the floor keeps 2 in 4
+    threshold, _ = choose_thresholds(trials, scored, Target(fa_per_h=0.0, floor=0.5))
+    assert threshold == pytest.approx(0.96)

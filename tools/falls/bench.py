@@ -170,7 +170,7 @@ def _cross_validate(
     path also fitted on one synthetic soft version of each fall (scored per trial and
     reported apart)."""
     from tools.falls.augment import soft_falls
-    from tools.falls.cv import FA_BUDGET_BY_PLACEMENT, Target, cross_validate, is_soft
+    from tools.falls.cv import Target, cross_validate, is_soft
     from tools.falls.dataset import load_trial
     from tools.falls.fit import collect_candidates, probe_model
 
@@ -182,7 +182,7 @@ def _cross_validate(
             all_trials,
             cands + collect_candidates(soft_t, soft_a),
             args.folds,
-            target=Target(fa_per_h=FA_BUDGET_BY_PLACEMENT.get(placement, FA_BUDGET_BY_PLACEMENT["waist"])),
+            target=Target.for_placement(placement),
         )
     except ValueError as exc:
         print(f"Nested CV not run: {exc}")

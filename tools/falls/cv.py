@@ -10,7 +10,10 @@ threshold and the low-impact path's. The operating point is set by **false alarm
 per-trial false alarms per hour of activity stay within the placement's budget
 (:data:`FA_BUDGET_BY_PLACEMENT`, half the issue's target, for margin), and the low path's
 the lowest adding at most :data:`LOW_FA_BUDGET_PER_H` more; the sensitivity is what it
-costs. With a sensitivity target instead (``Target(sensitivity=...)``, the earlier rule)
+costs, down to a floor (:data:`SENSITIVITY_FLOOR_BY_PLACEMENT`): the impact threshold never
+exceeds the largest keeping inner sensitivity at the floor (without it a placement whose
+activities overlap its falls, the pendant, was driven to a sensitivity of 0.22).
+With a sensitivity target instead (``Target(sensitivity=...)``, the earlier rule)
 the impact threshold is the largest keeping inner sensitivity ≥ the target and the low
 path may add :data:`FA_BUDGET_PER_H`. Then the outer subjects are scored once.
 """
@@ -33,13 +36,15 @@ from tools.falls.scoring import TrialAlarms, score_trials
 REFRACTORY_MS = 10_000
 HINGE_QUANTILES: tuple[float, ...] = (10.0, 20.0, 30.0)
 FA_BUDGET_PER_H = 0.1
-LOW_FA_BUDGET_PER_H = 0.03
+LOW_FA_BUDGET_PER_H = 0.1
 TARGET_SENSITIVITY = 0.98
 # the issue's sensitivity targets per placement (wrist ≥ 0.90): the earlier rule
 TARGET_BY_PLACEMENT = {"waist": 0.98, "pendant": 0.98, "wrist": 0.90}
 # inner false alarms per hour allowed to the impact path: half the issue's targets
 # (≤ 0.2 / h waist and pendant, ≤ 1 / h wrist), for margin on people never seen
 FA_BUDGET_BY_PLACEMENT = {"waist": 0.1, "pendant": 0.1, "wrist": 0.5}
+# ... but not at any cost: the inner sensitivity the impact threshold must keep
+SENSITIVITY_FLOOR_BY_PLACEMENT = {"waist": 0.85, "pendant": 0.85, "wrist": 0.7}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -49,6 +54,13 @@ class Target:
 
     fa_per_h: float = FA_BUDGET_PER_H
     sensitivity: float | None = None
+    floor: float = 0.0
+
+    @classmethod
+    def for_placement(cls, placement: str) -> Target:
+        """The default operating point of a placement (budget and floor)."""
+        key = placement if placement in FA_BUDGET_BY_PLACEMENT else "waist"
+        return cls(fa_per_h=FA_BUDGET_BY_PLACEMENT[key], floor=SENSITIVITY_FLOOR_BY_PLACEMENT[key])
 
 
 # finer at the top: with hinge terms the chosen threshold can lie above 0.95
@@ -126,6 +138,11 @@ def choose_thresholds(
             if scores(thr, LOW_GRID[0])[2] > target.fa_per_h:
                 break
             best = thr
+        if scores(best, LOW_GRID[0])[0] < target.floor:
+            for thr in THRESHOLD_GRID:  # the largest threshold keeping the floor
+                best = thr
+                if scores(thr, LOW_GRID[0])[0] >= target.floor:
+                    break
     else:
         best = 0.5
         for thr in THRESHOLD_GRID:
@@ -171,9 +188,10 @@ def inner_choice(trials: Sequence[Trial], cands: Candidates, k: int, target: Tar
         s_soft = score_trials([alarms_at(trials[i], scored[i], thr, low) for i in soft]) if soft else None
         soft_sens = s_soft.sensitivity if s_soft is not None else 0.0
         if target.sensitivity is None:
+            within = s.false_alarms_per_hour <= target.fa_per_h + LOW_FA_BUDGET_PER_H
             key: tuple[float, ...] = (
-                float(s.false_alarms_per_hour <= target.fa_per_h + LOW_FA_BUDGET_PER_H),
-                s.sensitivity,
+                float(within),
+                s.sensitivity if within else -s.false_alarms_per_hour,
                 soft_sens,
                 -float(s.false_alarms),
             )

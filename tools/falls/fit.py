@@ -199,7 +199,7 @@ def load_datasets(folders: Sequence[Path], *, soft: bool = True) -> tuple[list[T
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from tools.falls.cv import FA_BUDGET_BY_PLACEMENT, Target, cross_validate, final_model, is_soft
+    from tools.falls.cv import Target, cross_validate, final_model, is_soft
     from tools.falls.report import group_report
 
     parser = argparse.ArgumentParser(
@@ -223,6 +223,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "waist/pendant 0.1, wrist 0.5); the thresholds are the lowest within it",
     )
     parser.add_argument(
+        "--sensitivity-floor",
+        type=float,
+        default=None,
+        help="inner sensitivity the false-alarm budget may not push below (default per placement: "
+        "waist/pendant 0.85, wrist 0.7)",
+    )
+    parser.add_argument(
         "--target-sensitivity",
         type=float,
         default=None,
@@ -237,14 +244,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "upright learned from gait, posture veto; see tools.falls.protocols)",
     )
     args = parser.parse_args(argv)
+    default = Target.for_placement(args.placement)
     target = Target(
-        fa_per_h=args.fa_budget if args.fa_budget is not None else FA_BUDGET_BY_PLACEMENT[args.placement],
+        fa_per_h=args.fa_budget if args.fa_budget is not None else default.fa_per_h,
         sensitivity=args.target_sensitivity,
+        floor=args.sensitivity_floor if args.sensitivity_floor is not None else default.floor,
     )
     rule = (
         f"inner sensitivity target {target.sensitivity}"
         if target.sensitivity is not None
-        else f"inner false-alarm budget {target.fa_per_h}/h"
+        else f"inner false-alarm budget {target.fa_per_h}/h, sensitivity floor {target.floor}"
     )
     trials, arrays = load_datasets(args.data)
     cands = collect_candidates(
