@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tools.falls.augment import PERTURBATIONS
 from edge.detection.fall_model import PLACEMENTS
+from tools.falls.augment import PERTURBATIONS
 from tools.falls.cv import Target, fold_models, is_soft, score_folds
 from tools.falls.fit import collect_candidates, load_datasets
 from tools.falls.report import group_report, text
