@@ -121,6 +121,8 @@ class FallScorer:
             peak = float(st.mag[local])
             model = self.model.path_for(peak)
             low = model is not self.model
+            if low and self._near_hard_peak(local):
+                continue  # the hard impact within 1 s is the event: the impact path judges it
             if low and orientation_change(st.acc, local, win) < model.min_orientation_change:
                 continue  # a soft peak without a posture change (every step of a walk)
             feats = impact_features(st.acc, st.mag, local, st.rate_hz, win)
@@ -142,6 +144,13 @@ class FallScorer:
             )
         self._learn_until(self._scan - win.pre_start)
         return out
+
+    def _near_hard_peak(self, local: int) -> bool:
+        """True when |a| reaches the impact path's trigger within 1 s of the soft peak at
+        ``local`` (a step or stumble just before a real impact must not take its alarm)."""
+        st = self.stream
+        reach = self._win.second_peak
+        return bool(st.mag[max(0, local - reach) : local + reach + 1].max() >= self.model.trigger_g)
 
     def _learn_until(self, end: int) -> None:
         """Feed the upright learner every whole block ending at or before ``end``."""

@@ -31,7 +31,14 @@ All window positions are in seconds relative to the impact peak (sample ``k``):
   starts well before the impact; lying down quickly on a bed or rolling over in it is one
   brisk turn);
 * ``max_rotation_dps``: the fastest turn of that smoothed direction, in degrees per
-  second, measured over 0.1 s steps within [-1.5 s, +0.2 s].
+  second, measured over 0.1 s steps within [-1.5 s, +0.2 s];
+* ``rotation_at_impact``: the share of ``orientation_change`` already turned at the peak,
+  read on the same smoothed direction (a falling body has mostly tipped over when it
+  lands; lying down on a bed or turning in it is still turning when the mattress gives
+  its bump). Not clipped: the impact can carry the direction past the final posture;
+* ``second_peak_ratio``: the largest |a| within [-1 s, +1 s] but outside ±0.3 s of the
+  peak, over the peak (a fall has one dominant impact; lying down on a bed, sitting down
+  hard or rolling over gives several bumps of similar size).
 
 The model also scores how far each feature lies outside the range typical of falls
 (``fall_model.FallModel`` hinge terms), so no single fall-like feature can outvote
@@ -59,6 +66,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "pre_impact_velocity_mps",
     "rotation_duration_s",
     "max_rotation_dps",
+    "rotation_at_impact",
+    "second_peak_ratio",
 )
 ORIENTATION_FEATURE = FEATURE_NAMES.index("orientation_change")
 
@@ -81,6 +90,8 @@ ROTATION_TO_S = 1.0
 RATE_STEP_S = 0.1
 RATE_FROM_S = 1.5
 RATE_TO_S = 0.2
+SECOND_PEAK_S = 1.0
+SECOND_PEAK_GAP_S = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +111,8 @@ class SampleWindows:
     rate_step: int
     rate_from: int
     rate_to: int
+    second_peak: int
+    second_peak_gap: int
 
     @classmethod
     def at_rate(cls, rate_hz: float) -> SampleWindows:
@@ -122,6 +135,8 @@ class SampleWindows:
             rate_step=n(RATE_STEP_S),
             rate_from=n(RATE_FROM_S),
             rate_to=n(RATE_TO_S),
+            second_peak=n(SECOND_PEAK_S),
+            second_peak_gap=n(SECOND_PEAK_GAP_S),
         )
 
 
@@ -151,7 +166,7 @@ def impact_features(
     pre = acc[pre_lo : max(1, k - win.pre_end)]
     pre_gravity = pre.mean(axis=0)
     post_gravity = acc[k + win.post_start : k + win.post_end].mean(axis=0)
-    rotation_s, rotation_dps = rotation_features(
+    rotation_s, rotation_dps, at_impact = rotation_features(
         acc, k, rate_hz, win, pre_gravity=pre_gravity, post_gravity=post_gravity
     )
     post_mag = mag[k + win.post_start : k + win.post_end]
@@ -179,6 +194,8 @@ def impact_features(
             pre_impact_velocity(mag, k, rate_hz, win),
             rotation_s,
             rotation_dps,
+            at_impact,
+            second_peak_ratio(mag, k, win),
         ],
         dtype=np.float64,
     )
@@ -205,6 +222,15 @@ def time_above(values: NDArray[np.float64], level: float) -> float:
     return float(np.count_nonzero(both)) + float(frac.sum())
 
 
+def second_peak_ratio(mag: NDArray[np.float64], k: int, win: SampleWindows) -> float:
+    """Largest |a| within ``win.second_peak`` samples of the peak ``k`` but farther than
+    ``win.second_peak_gap`` from it, over |a| at ``k`` (0 when there is no such sample)."""
+    before = mag[max(0, k - win.second_peak) : max(0, k - win.second_peak_gap)]
+    after = mag[k + win.second_peak_gap + 1 : k + win.second_peak + 1]
+    other = max(float(before.max()) if len(before) else 0.0, float(after.max()) if len(after) else 0.0)
+    return other / float(mag[k])
+
+
 def pre_impact_velocity(mag: NDArray[np.float64], k: int, rate_hz: float, win: SampleWindows) -> float:
     """Lowest running integral of (|a| - b)·g over the ``win.velocity`` samples up to
     the peak ``k``, in m/s; b is the mean |a| from ``win.pre_start`` to
@@ -224,9 +250,9 @@ def rotation_features(
     *,
     pre_gravity: NDArray[np.float64],
     post_gravity: NDArray[np.float64],
-) -> tuple[float, float]:
-    """``rotation_duration_s`` and ``max_rotation_dps`` for the peak at ``k`` (see the
-    module docstring); ``acc`` must hold ``win.rotation_to + win.smooth`` samples
+) -> tuple[float, float, float]:
+    """``rotation_duration_s``, ``max_rotation_dps`` and ``rotation_at_impact`` for the
+    peak at ``k`` (see the module docstring); ``acc`` must hold ``win.rotation_to + win.smooth`` samples
     after ``k``. Missing history before index 0 shortens the windows."""
     half = win.smooth // 2
     lo = max(0, k - win.rotation_from - half)
@@ -248,14 +274,15 @@ def rotation_features(
         return (first + int(idx[0])) / rate_hz if len(idx) else win.rotation_to / rate_hz
 
     duration = reached(0.9) - reached(0.1)
+    at_impact = float(turned[min(max(0, k - origin - start), len(turned) - 1)]) if len(turned) else 0.0
     step = win.rate_step
     a = max(0, k - win.rate_from - origin)
     b = min(len(unit) - step, k + win.rate_to - origin)
     if b <= a:
-        return duration, 0.0
+        return duration, 0.0, at_impact
     cos = np.einsum("ij,ij->i", unit[a:b], unit[a + step : b + step])
     fastest = float(np.degrees(np.arccos(min(1.0, max(-1.0, float(cos.min()))))))
-    return duration, fastest * rate_hz / step
+    return duration, fastest * rate_hz / step, at_impact
 
 
 def is_impact_peak(mag: NDArray[np.float64], k: int, half: int) -> bool:

@@ -43,6 +43,10 @@ class FallModel:
     Standardised terms are clipped to ±5 so that a sensor unlike the training one cannot
     push the score to an extreme.
 
+    ``feature_names`` may be a leading part of :data:`FEATURE_NAMES`: a model file written
+    before features were appended (the 12-feature layout before 2026-12-01) still loads
+    and scores on the features it knows.
+
     ``low_impact`` (optional) is the second path: a model of the same additive form over
     the same features, with its own coefficients, gate and threshold, that scores peaks
     from its own ``trigger_g`` up to this model's ``trigger_g`` (soft falls: slipping
@@ -65,9 +69,9 @@ class FallModel:
     provenance: str = ""
 
     def __post_init__(self) -> None:
-        if self.feature_names != FEATURE_NAMES:
-            raise DetectionError(f"model features {self.feature_names} != {FEATURE_NAMES}")
-        n = len(FEATURE_NAMES)
+        n = len(self.feature_names)
+        if n <= ORIENTATION_FEATURE or self.feature_names != FEATURE_NAMES[:n]:
+            raise DetectionError(f"model features {self.feature_names} are not a prefix of {FEATURE_NAMES}")
         if len(self.hinge_low) != len(self.hinge_high) or len(self.hinge_low) not in (0, n):
             raise DetectionError("hinge knots must be given for every feature or for none")
         terms = 3 * n if self.hinge_low else n
@@ -99,6 +103,7 @@ class FallModel:
         NaN features give 0)."""
         if not features[ORIENTATION_FEATURE] >= self.min_orientation_change:
             return 0.0
+        features = features[: len(self.feature_names)]
         z = (self.terms(features) - np.asarray(self.mean)) / np.asarray(self.scale)
         if not np.all(np.isfinite(z)):
             return 0.0

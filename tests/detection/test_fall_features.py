@@ -172,3 +172,44 @@ def test_a_model_file_without_a_gate_loads_ungated() -> None:
     del raw["min_orientation_change"]
     model = FallModel.from_dict(raw)
     assert model.min_orientation_change == 0.0
+
+
+def test_a_model_file_of_the_older_12_feature_layout_still_loads_and_scores() -> None:
+    older = FEATURE_NAMES[:12]
+    model = FallModel.from_dict(
+        {
+            "feature_names": list(older),
+            "mean": [0.0] * 12,
+            "scale": [1.0] * 12,
+            "coef": [1.0] + [0.0] * 11,
+            "intercept": 0.0,
+            "threshold": 0.5,
+            "trigger_g": 2.0,
+        }
+    )
+    features = np.ones(len(FEATURE_NAMES))
+    features[12:] = 1e6  # features the older model does not know are not read
+    assert model.probability(features) == pytest.approx(1 / (1 + np.exp(-1.0)))
+    with pytest.raises(DetectionError):
+        FallModel.from_dict({**json.loads(model.to_json()), "feature_names": list(reversed(older))})
+
+
+def test_a_fall_has_turned_before_it_lands_a_bed_turn_lands_mid_turn() -> None:
+    """rotation_at_impact: the share of the posture change done at the peak."""
+    fell = _features(*_turn(RATE, 0.6))  # the impact comes when the 90° turn is over
+    acc, k = _turn(RATE, 0.6)
+    k_mid = k - round(0.3 * RATE)  # a bump half-way through the same turn
+    acc[k] /= 3.0
+    acc[k_mid] *= 3.0
+    mid = _features(acc, k_mid)
+    assert fell["rotation_at_impact"] == pytest.approx(0.95, abs=0.1)
+    assert mid["rotation_at_impact"] == pytest.approx(0.5, abs=0.15)
+
+
+def test_second_peak_ratio_is_the_largest_other_bump_over_the_peak() -> None:
+    acc = np.tile(UP, (400, 1)).astype(np.float64)
+    acc[200] = UP * 4.0
+    assert _features(acc, 200)["second_peak_ratio"] == pytest.approx(1.0 / 4.0)
+    acc[235] = UP * 3.0  # a second bump 0.7 s later (outside ±0.3 s, within 1 s)
+    acc[210] = UP * 3.5  # inside ±0.3 s: part of the same impact, not counted
+    assert _features(acc, 200)["second_peak_ratio"] == pytest.approx(3.0 / 4.0)

@@ -6,7 +6,15 @@ import dataclasses
 
 import numpy as np
 import pytest
-from synthetic_signals import RATE, batches, random_rotation, slump_from_sitting, soft_roll_in_bed, walking
+from synthetic_signals import (
+    RATE,
+    batches,
+    fall,
+    random_rotation,
+    slump_from_sitting,
+    soft_roll_in_bed,
+    walking,
+)
 from test_upright import roll_in_bed
 
 from edge.detection.errors import DetectionError
@@ -67,6 +75,19 @@ def test_walking_peaks_below_2g_are_skipped_before_any_feature_is_computed() -> 
     scorer = FallScorer(load_default_model(), learn_upright=False)
     signal = walking(30, np.random.default_rng(6), hi=1.8)
     assert [h for b, t in batches(signal, 50, T0, RATE) for h in scorer.update(b, t, RATE)] == []
+
+
+def test_a_soft_peak_within_a_second_of_a_hard_impact_is_left_to_the_impact_path() -> None:
+    """The last step before a fall (1.6 g, 0.7 s before a 5 g impact, followed by the
+    fall's posture change) must not take the alarm: the impact path judges the event."""
+    signal, impact_s = fall(np.random.default_rng(1))
+    mag = np.linalg.norm(signal, axis=1)
+    k = round(impact_s * RATE)
+    assert 1.4 <= float(mag[k - 50 : k - 15].max()) < 2.0  # the soft step is there
+    scorer = FallScorer(load_default_model(), learn_upright=False)
+    hits = [h for b, t in batches(signal, 50, T0, RATE) for h in scorer.update(b, t, RATE)]
+    assert [h.path for h in hits] == ["impact"]
+    assert hits[0].impact_ms == T0 + round(impact_s * 1000)
 
 
 def test_without_a_low_impact_path_a_soft_slump_is_not_scored() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from synthetic_signals import LYING, RATE, UP, batches, fall, random_rotation, still, walking
@@ -13,6 +15,13 @@ from edge.detection.upright import UprightEstimator, is_gait_block, tilt_deg
 
 T0 = 1_000_000
 SIDE = np.array([0.0, 0.0, 1.0])  # gravity on +z: lying on the side
+
+
+def lenient() -> FallDetector:
+    """The shipped waist model at a lower operating point (0.3): the veto tests need a
+    bed roll that alarms per trial, and the shipped model no longer alarms on these
+    synthetic rolls at its false-alarm-first threshold (2026-12-01)."""
+    return FallDetector("dev", dataclasses.replace(load_default_model(), threshold=0.3))
 
 
 def run(det: FallDetector, signal: np.ndarray, t0: int = T0, size: int = 50) -> list[FallEvent]:
@@ -75,8 +84,8 @@ def test_stillness_and_lying_teach_nothing() -> None:
 def test_rolling_in_bed_alarms_without_upright_and_is_suppressed_once_upright_is_known() -> None:
     rng = np.random.default_rng(4)
     roll = roll_in_bed(rng)
-    assert len(run(FallDetector("dev"), roll)) == 1  # the detector as before: a false alarm
-    det = FallDetector("dev")
+    assert len(run(lenient(), roll)) == 1  # the detector as before: a false alarm
+    det = lenient()
     walk = walking(90, rng)
     run(det, walk)
     assert run(det, roll, t0=end_ms(walk) + 60_000) == []  # same wearer, 60 s later
@@ -85,7 +94,7 @@ def test_rolling_in_bed_alarms_without_upright_and_is_suppressed_once_upright_is
 def test_rolling_in_bed_after_a_long_gap_alarms_again() -> None:
     """A 10 min data gap (device off, maybe worn differently afterwards) forgets the upright."""
     rng = np.random.default_rng(5)
-    det = FallDetector("dev")
+    det = lenient()
     walk = walking(90, rng)
     run(det, walk)
     assert len(run(det, roll_in_bed(rng), t0=end_ms(walk) + 15 * 60_000)) == 1
@@ -117,7 +126,7 @@ def test_a_real_fall_still_alarms_after_upright_is_learned(seed: int) -> None:
 def test_a_fall_out_of_bed_is_not_vetoed() -> None:
     """Lying, then 0.3 s of free fall (0.5 m) and a hard impact: not turning over."""
     rng = np.random.default_rng(20)
-    det = FallDetector("dev")
+    det = lenient()
     walk = walking(90, rng)
     run(det, walk)
     drop = np.full((15, 1), 0.15) * LYING  # 0.3 s near 0 g: free fall from ~0.45 m
@@ -154,7 +163,7 @@ def test_a_fall_out_of_bed_is_not_vetoed_as_turning_over() -> None:
     turn = (1 - w) * LYING + w * SIDE
     floor = np.repeat(SIDE[None, :] * 3.5, 6, axis=0)
     signal = np.concatenate([walking(90, rng), still(6, LYING, rng), turn, floor, still(6, SIDE, rng)])
-    det = FallDetector("dev")
+    det = lenient()
     events = run(det, signal)
     assert det.scorer.upright is not None and det.scorer.upright.confident
     assert len(events) == 1

@@ -170,7 +170,7 @@ def _cross_validate(
     path also fitted on one synthetic soft version of each fall (scored per trial and
     reported apart)."""
     from tools.falls.augment import soft_falls
-    from tools.falls.cv import TARGET_BY_PLACEMENT, cross_validate, is_soft
+    from tools.falls.cv import Target, cross_validate, is_soft
     from tools.falls.dataset import load_trial
     from tools.falls.fit import collect_candidates, probe_model
 
@@ -182,7 +182,7 @@ def _cross_validate(
             all_trials,
             cands + collect_candidates(soft_t, soft_a),
             args.folds,
-            target=TARGET_BY_PLACEMENT[placement],
+            target=Target.for_placement(placement),
         )
     except ValueError as exc:
         print(f"Nested CV not run: {exc}")

@@ -199,7 +199,7 @@ def load_datasets(folders: Sequence[Path], *, soft: bool = True) -> tuple[list[T
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from tools.falls.cv import TARGET_BY_PLACEMENT, cross_validate, final_model, is_soft
+    from tools.falls.cv import Target, cross_validate, final_model, is_soft
     from tools.falls.report import group_report
 
     parser = argparse.ArgumentParser(
@@ -216,10 +216,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--out", type=Path, default=None, help="model JSON to write (default: the shipped one)"
     )
     parser.add_argument(
+        "--fa-budget",
+        type=float,
+        default=None,
+        help="inner-loop false alarms per hour allowed to the impact path (default per placement: "
+        "waist/pendant 0.1, wrist 0.5); the thresholds are the lowest within it",
+    )
+    parser.add_argument(
+        "--sensitivity-floor",
+        type=float,
+        default=None,
+        help="inner sensitivity the false-alarm budget may not push below (default per placement: "
+        "waist/pendant 0.85, wrist 0.7)",
+    )
+    parser.add_argument(
         "--target-sensitivity",
         type=float,
         default=None,
-        help="inner-loop sensitivity target (default per placement: waist/pendant 0.98, wrist 0.90)",
+        help="choose thresholds by an inner sensitivity target instead of the false-alarm budget "
+        "(the earlier rule; the issue's targets are waist/pendant 0.98, wrist 0.90)",
     )
     parser.add_argument(
         "--protocol",
@@ -229,7 +244,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "upright learned from gait, posture veto; see tools.falls.protocols)",
     )
     args = parser.parse_args(argv)
-    target = args.target_sensitivity or TARGET_BY_PLACEMENT[args.placement]
+    default = Target.for_placement(args.placement)
+    target = Target(
+        fa_per_h=args.fa_budget if args.fa_budget is not None else default.fa_per_h,
+        sensitivity=args.target_sensitivity,
+        floor=args.sensitivity_floor if args.sensitivity_floor is not None else default.floor,
+    )
+    rule = (
+        f"inner sensitivity target {target.sensitivity}"
+        if target.sensitivity is not None
+        else f"inner false-alarm budget {target.fa_per_h}/h, sensitivity floor {target.floor}"
+    )
     trials, arrays = load_datasets(args.data)
     cands = collect_candidates(
         trials,
@@ -253,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         provenance=f"tools.falls.fit on {names}: {len(real)} recorded trials + "
         f"{len(soft)} synthetic soft falls, "
         f"{len({t.subject for t in trials})} subjects, {args.folds} subject-grouped folds, "
-        f"inner sensitivity target {target}",
+        f"{rule}",
         target=target,
     )
     out = args.out or Path(__file__).resolve().parents[2] / "edge" / "detection" / MODEL_FILES[args.placement]
@@ -263,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cross_validated_soft_falls": group_report(soft) if soft else None,
         "choices_per_fold": [dataclasses.asdict(c) for c in choices],
         "model": str(out),
-        "target_sensitivity": target,
+        "rule": rule,
         "protocol": args.protocol,
         "threshold": model.threshold,
         "low_threshold": model.low_impact.threshold if model.low_impact is not None else None,

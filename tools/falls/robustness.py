@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.detection.fall_model import PLACEMENTS
 from tools.falls.augment import PERTURBATIONS
-from tools.falls.cv import fold_models, is_soft, score_folds
+from tools.falls.cv import Target, fold_models, is_soft, score_folds
 from tools.falls.fit import collect_candidates, load_datasets
 from tools.falls.report import group_report, text
 
@@ -35,12 +36,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--data", type=Path, action="append", required=True, help="dataset folder (repeatable)"
     )
     parser.add_argument("--folds", type=int, default=5, help="subject-wise folds (default 5)")
+    parser.add_argument(
+        "--placement", choices=PLACEMENTS, default="waist", help="whose operating point the inner loop uses"
+    )
     parser.add_argument("--seed", type=int, default=7, help="random seed of the perturbations")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     trials, arrays = load_datasets(args.data)
     cands = collect_candidates(trials, arrays)
-    folds, models = fold_models(trials, cands, args.folds)
+    folds, models = fold_models(trials, cands, args.folds, Target.for_placement(args.placement))
     real = [i for i, t in enumerate(trials) if not is_soft(t)]
     report: dict[str, object] = {}
     rows = [("clean", None), *PERTURBATIONS.items()]
