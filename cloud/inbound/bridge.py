@@ -77,7 +77,7 @@ async def _outcome(
         incident = await session.get(Incident, incident_id)
         if incident is None:
             return
-        calls.record_outcome(
+        recorded = await calls.record_outcome(
             session,
             incident=incident,
             field=target,
@@ -89,6 +89,8 @@ async def _outcome(
             now_ms=state.now_ms(),
         )
         await session.commit()
+    if not recorded:  # Twilio repeated the callback
+        return
     log.info("call.outcome incident=%d leg=%s outcome=%s", incident_id, leg, outcome.value)
     await announce(state, incident_id)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.auth.access import Staff
@@ -18,6 +19,7 @@ from cloud.incidents.models import Incident
 from cloud.phones import display_phone
 from cloud.plans.service import phone_of
 from cloud.timeline.entries import SYSTEM_ACTOR, add_entry
+from cloud.timeline.models import TimelineEntry
 
 
 class CallOutcome(StrEnum):
@@ -76,7 +78,7 @@ def record_placed(
     )
 
 
-def record_outcome(
+async def record_outcome(
     session: AsyncSession,
     *,
     incident: Incident,
@@ -87,9 +89,17 @@ def record_outcome(
     duration_s: int | None,
     leg: str,
     now_ms: int,
-) -> None:
+) -> bool:
     """How the call ended: ``leg`` is ``target`` (the person called) or ``operator`` (their own phone
-    did not answer, so the target was never dialled)."""
+    did not answer, so the target was never dialled). A callback Twilio repeats is recorded once;
+    False if this one was already on the timeline."""
+    entries = await session.scalars(
+        select(TimelineEntry).where(
+            TimelineEntry.incident_id == incident.id, TimelineEntry.type == "call_outcome"
+        )
+    )
+    if any(e.data.get("call_id") == call_id and e.data.get("leg") == leg for e in entries):
+        return False
     who = "值班电话 operator phone" if leg == "operator" else "通话 call"
     length = f", {duration_s} s" if duration_s is not None and outcome is CallOutcome.ANSWERED else ""
     incident.updated_at = now_ms
@@ -107,3 +117,4 @@ def record_outcome(
         duration_s=duration_s,
         leg=leg,
     )
+    return True
