@@ -3,7 +3,7 @@
 Fusion says when the guardians must be alerted (``Opened.alert_guardians``); the intake use case
 queues the SMS. An unassigned alarm (no subject: see ``cloud.incidents.models``) joins the open unassigned
 incident of the same device, gateway and kind, and alerts no guardian. Functions flush and never commit
-(the intake request commits once).
+(the intake request commits once); a join leaves its changes to the caller's next flush.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ async def _open_or_join(
             **home_report(event),
         )
         alert = lifecycle.should_notify_guardians(severity) and not lifecycle.should_notify_guardians(before)
-        await session.flush()
+        # not flushed here: the caller's flush writes these with the event's own row (one flush per event)
         alert = alert and subject_id is not None
         return Opened(incident=incident, created=False, alert_guardians=alert)
 

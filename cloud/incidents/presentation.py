@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -94,20 +96,65 @@ async def _subjects(session: AsyncSession, ids: set[int]) -> dict[int, Subject]:
     return {s.id: s for s in rows}
 
 
+class _CreatedEvidence:
+    """What each incident's ``created`` timeline entry says about a home sensor (``_EVIDENCE_FIELDS``), kept
+    for the most recent incidents: an incident updated again and again (every joined event re-presents it)
+    then costs no query for it. Safe to keep across requests and workers: the ``created`` entry is written
+    with the incident and never changed, and the key holds the incident's ``origin_key`` (unique), so an
+    id SQLite reuses after a purge is a miss."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._known: OrderedDict[tuple[int, str], dict[str, Any]] = OrderedDict()
+
+    def get(self, incident: Incident) -> dict[str, Any] | None:
+        found = self._known.get((incident.id, incident.origin_key))
+        if found is not None:
+            self._known.move_to_end((incident.id, incident.origin_key))
+        return found
+
+    def put(self, incident: Incident, data: dict[str, Any]) -> dict[str, Any]:
+        kept = {name: data[name] for name in _EVIDENCE_FIELDS if name in data}
+        self._known[(incident.id, incident.origin_key)] = kept
+        while len(self._known) > self._limit:
+            self._known.popitem(last=False)
+        return kept
+
+
+_EVIDENCE_FIELDS = ("sensor_id", "text_zh", "text_en")
+_created_evidence = _CreatedEvidence(limit=4096)
+
+
+async def _evidence(session: AsyncSession, hubs: dict[int, Incident]) -> dict[int, dict[str, Any]]:
+    """The home-sensor evidence of each incident's ``created`` entry (from the cache, else one query)."""
+    evidence: dict[int, dict[str, Any]] = {}
+    for incident_id, incident in hubs.items():
+        cached = _created_evidence.get(incident)
+        if cached is not None:
+            evidence[incident_id] = cached
+    missing = [incident_id for incident_id in hubs if incident_id not in evidence]
+    if missing:
+        rows = await session.scalars(
+            select(TimelineEntry).where(TimelineEntry.incident_id.in_(missing), TimelineEntry.type == "created")
+        )
+        for row in rows:
+            evidence[row.incident_id] = _created_evidence.put(hubs[row.incident_id], row.data or {})
+    return evidence
+
+
 async def _homes(session: AsyncSession, incidents: Sequence[Incident]) -> dict[int, HomeSensorOut]:
     """For incidents a home hub opened: the sensor its first event named (kept on the ``created`` timeline
     entry), looked up in the registry for its room."""
     hubs = {i.id: i for i in incidents if i.kind in _HOME_KINDS}
     if not hubs:
         return {}
-    rows = await session.scalars(
-        select(TimelineEntry).where(TimelineEntry.incident_id.in_(hubs), TimelineEntry.type == "created")
-    )
-    evidence = {r.incident_id: r.data or {} for r in rows}
+    evidence = await _evidence(session, hubs)
     wanted = {str(e["sensor_id"]) for e in evidence.values() if isinstance(e.get("sensor_id"), str)}
-    sensors = {
-        d.device_id: d for d in await session.scalars(select(Device).where(Device.device_id.in_(wanted)))
-    }
+    sensors = (
+        {d.device_id: d for d in await session.scalars(select(Device).where(Device.device_id.in_(wanted)))}
+        if wanted
+        else {}
+    )
     found: dict[int, HomeSensorOut] = {}
     for incident_id, ev in evidence.items():
         incident = hubs[incident_id]

@@ -78,6 +78,7 @@ class Ingested:
     created: bool = False
     changed: bool = False
     effects: Effects = field(default_factory=Effects)  # publish after commit
+    timers_changed: bool = False  # escalation timers were added or cancelled: wake the scheduler
 
     @property
     def incident_id(self) -> str:
@@ -215,7 +216,9 @@ async def ingest(
             record.incident_id = target.id
         session.add(record)
         await session.flush()
-        return Ingested(key=key, incident=target, duplicate=False, changed=changed, effects=effects)
+        return Ingested(
+            key=key, incident=target, duplicate=False, changed=changed, effects=effects, timers_changed=changed
+        )
     if unassigned is None:
         assert device is not None
         opened = await fusion.open_or_join(
@@ -229,7 +232,8 @@ async def ingest(
     await record_edge_notices(session=session, incident=incident, event=event)
     if opened.created:
         await drills.claim_for(session=session, incident=incident, now_ms=now_ms)
-    if opened.created or (opened.alert_guardians and incident.owner is None):
+    timers_changed = opened.created or (opened.alert_guardians and incident.owner is None)
+    if timers_changed:
         overrides = (
             await policy_overrides(session=session, subject_id=incident.subject_id)
             if incident.subject_id is not None
@@ -256,4 +260,5 @@ async def ingest(
         created=opened.created,
         changed=True,
         effects=effects,
+        timers_changed=timers_changed,
     )

@@ -182,7 +182,8 @@ async def _publish(
     outcomes: Sequence[Ingested | RefusedEvent],
 ) -> None:
     """After the commit: the operators' stream; for each new event that changed an incident, the command
-    stream of its gateway and the escalation loop (its timers are new, or were just cancelled); then each
+    stream of its gateway; the escalation loop when an event gave an incident new timers or cancelled them
+    (an event that only joined an incident leaves its timers, so the loop's next wake-up stands); then each
     event's escalation effects."""
     publish_incidents(state.hub, presented)
     stored = [outcome for outcome in outcomes if not isinstance(outcome, RefusedEvent)]
@@ -192,7 +193,7 @@ async def _publish(
             edges.add(outcome.incident.edge_id)
     for edge_id in sorted(edges):
         wake_edge(state.hub, edge_id)
-    if edges:
+    if any(outcome.timers_changed for outcome in stored):
         state.escalation_wakeup.set()
     for outcome in stored:
         if outcome.effects:
