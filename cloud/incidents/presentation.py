@@ -135,7 +135,9 @@ async def _evidence(session: AsyncSession, hubs: dict[int, Incident]) -> dict[in
     missing = [incident_id for incident_id in hubs if incident_id not in evidence]
     if missing:
         rows = await session.scalars(
-            select(TimelineEntry).where(TimelineEntry.incident_id.in_(missing), TimelineEntry.type == "created")
+            select(TimelineEntry).where(
+                TimelineEntry.incident_id.in_(missing), TimelineEntry.type == "created"
+            )
         )
         for row in rows:
             evidence[row.incident_id] = _created_evidence.put(hubs[row.incident_id], row.data or {})

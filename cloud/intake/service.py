@@ -217,7 +217,12 @@ async def ingest(
         session.add(record)
         await session.flush()
         return Ingested(
-            key=key, incident=target, duplicate=False, changed=changed, effects=effects, timers_changed=changed
+            key=key,
+            incident=target,
+            duplicate=False,
+            changed=changed,
+            effects=effects,
+            timers_changed=changed,
         )
     if unassigned is None:
         assert device is not None
