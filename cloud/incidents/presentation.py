@@ -6,14 +6,13 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
 
 from cloud.incidents.lifecycle import FIRST_STEPS, IncidentKind, Status
 from cloud.incidents.models import Incident
 from cloud.incidents.schemas import HomeSensorOut, IncidentItem, LocationOut
-from cloud.registry.models import Community, Device, Subject
+from cloud.registry.models import Community, Device, Street, Subject, mask_name
 from cloud.registry.schemas import SubjectKind, SubjectSummary
 from cloud.timeline.models import TimelineEntry
 from contracts.home import ROOM_LABEL, Room
@@ -24,23 +23,13 @@ _ROOMS = frozenset(r.value for r in Room)
 _HOME_KINDS = frozenset({"smoke", "gas", "water_leak", "wandering", "door", "inactivity", "sos", "device"})
 
 
-def _summary(subject: Subject) -> SubjectSummary:
-    return SubjectSummary(
-        id=subject.id,
-        kind=SubjectKind(subject.kind),
-        masked_name=subject.masked_name,
-        birth_year=subject.birth_year,
-        community=subject.community.name_zh,
-        street=subject.community.street.name_zh,
-        street_id=subject.community.street_id,
-    )
-
-
-def _item(incident: Incident, subject: Subject | None, home: HomeSensorOut | None = None) -> IncidentItem:
+def _item(
+    incident: Incident, subject: SubjectSummary | None, home: HomeSensorOut | None = None
+) -> IncidentItem:
     location = None
     # a child's position is shown only after an explicit, audited reveal (POST …/reveal "location"); an
     # unassigned alarm has no person to reveal it for, and the position is how operators find whoever pressed
-    hidden = subject is not None and subject.kind == SubjectKind.CHILD.value and incident.last_lat is not None
+    hidden = subject is not None and subject.kind is SubjectKind.CHILD and incident.last_lat is not None
     if incident.last_lat is not None and incident.last_lon is not None and not hidden:
         location = LocationOut(
             lat=incident.last_lat,
@@ -57,7 +46,7 @@ def _item(incident: Incident, subject: Subject | None, home: HomeSensorOut | Non
         severity=Severity(incident.severity),
         status=Status(incident.status),
         outcome=incident.outcome,
-        subject=None if subject is None else _summary(subject),
+        subject=subject,
         unassigned=incident.unassigned_reason is not None,
         unassigned_reason=incident.unassigned_reason,
         device_id=incident.device_id,
@@ -85,15 +74,40 @@ def _item(incident: Incident, subject: Subject | None, home: HomeSensorOut | Non
     )
 
 
-async def _subjects(session: AsyncSession, ids: set[int]) -> dict[int, Subject]:
+_SUBJECT_SUMMARIES = (  # built once: building a statement costs about as much as running it here
+    select(
+        Subject.id,
+        Subject.kind,
+        Subject.display_name,
+        Subject.birth_year,
+        Community.name_zh,
+        Street.name_zh,
+        Community.street_id,
+    )
+    .join(Community, Community.id == Subject.community_id)
+    .join(Street, Street.id == Community.street_id)
+    .where(Subject.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+async def _subjects(session: AsyncSession, ids: set[int]) -> dict[int, SubjectSummary]:
+    """Each person's summary, one row per person (plain columns, no ORM objects: this runs for every
+    incident change the operators are told about)."""
     if not ids:
         return {}
-    rows = await session.scalars(
-        select(Subject)
-        .where(Subject.id.in_(ids))
-        .options(joinedload(Subject.community).joinedload(Community.street))
-    )
-    return {s.id: s for s in rows}
+    rows = await session.execute(_SUBJECT_SUMMARIES, {"ids": sorted(ids)})
+    return {
+        subject_id: SubjectSummary(
+            id=subject_id,
+            kind=SubjectKind(kind),
+            masked_name=mask_name(display_name),
+            birth_year=birth_year,
+            community=community,
+            street=street,
+            street_id=street_id,
+        )
+        for subject_id, kind, display_name, birth_year, community, street, street_id in rows
+    }
 
 
 class _CreatedEvidence:

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.commands import feedback
@@ -85,8 +85,11 @@ class Ingested:
         return str(self.incident.id) if self.incident is not None else ""
 
 
+_EVENT_BY_KEY = select(EventRecord).where(EventRecord.key == bindparam("key"))  # built once (hot path)
+
+
 async def find_event(*, session: AsyncSession, key: str) -> EventRecord | None:
-    return await session.scalar(select(EventRecord).where(EventRecord.key == key))
+    return await session.scalar(_EVENT_BY_KEY, {"key": key})
 
 
 async def duplicate_of(
