@@ -4,7 +4,7 @@ At startup :func:`open_database` creates the engine and runs ``alembic upgrade h
 connections (``run_sync``), so a fresh SQLite file just works. SQLite gets WAL with ``synchronous=FULL``
 (a committed incident survives a power cut), foreign keys, a busy timeout, and ``BEGIN IMMEDIATE``
 transactions so that concurrent writers queue instead of failing; its file is created 0600 in a 0700
-folder (:mod:`cloud.private_files`).
+folder (:mod:`cloud.private_files`); each statement costs one thread hop (:mod:`cloud.sqlite_cursor`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from cloud.private_files import private_file
+from cloud.sqlite_cursor import use_one_hop_cursors
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    use_one_hop_cursors(dbapi_connection)
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see _sqlite_begin)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -128,6 +130,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_read_only(dbapi_connection: Any, _record: Any) -> None:
+    use_one_hop_cursors(dbapi_connection)
     dbapi_connection.isolation_level = None  # autocommit: every read sees the latest commit
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA query_only=ON")

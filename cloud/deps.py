@@ -1,10 +1,13 @@
 """Typed FastAPI dependencies: the app state, a DB session, the clock, the signed-in staff member (and
-their role) and the edge."""
+their role) and the edge.
+
+Every dependency is ``async def``, even the ones that never await: FastAPI runs a plain ``def`` dependency
+in its thread pool, a thread hop per dependency per request (measured on the intake hot path)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +21,7 @@ from cloud.state import CloudState
 SESSION_COOKIE = "anxin_session"
 
 
-def get_state(request: Request) -> CloudState:
+async def get_state(request: Request) -> CloudState:
     state: CloudState | None = getattr(request.app.state, "cloud", None)
     if state is None:
         raise Unavailable("the service is starting or stopping")
@@ -37,7 +40,7 @@ async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-def get_clock(state: StateDep) -> Callable[[], int]:
+async def get_clock(state: StateDep) -> Callable[[], int]:
     return state.now_ms
 
 
@@ -68,7 +71,7 @@ async def current_staff(request: Request, state: StateDep) -> Staff:
 StaffDep = Annotated[Staff, Depends(current_staff)]
 
 
-def current_operator(staff: StaffDep) -> str:
+async def current_operator(staff: StaffDep) -> str:
     """The signed-in staff member's username (for routes that only need a name for the timeline)."""
     return staff.username
 
@@ -76,8 +79,8 @@ def current_operator(staff: StaffDep) -> str:
 OperatorDep = Annotated[str, Depends(current_operator)]
 
 
-def require(role: Role) -> Callable[[Staff], Staff]:
-    def check(staff: StaffDep) -> Staff:
+def require(role: Role) -> Callable[[Staff], Coroutine[Any, Any, Staff]]:
+    async def check(staff: StaffDep) -> Staff:
         if not staff.at_least(role):
             raise Forbidden(f"this needs the {role.value} role", field="role")
         return staff
@@ -89,7 +92,7 @@ SupervisorDep = Annotated[Staff, Depends(require(Role.SUPERVISOR))]
 AdminDep = Annotated[Staff, Depends(require(Role.ADMIN))]
 
 
-def authenticated_edge(request: Request, state: StateDep) -> str:
+async def authenticated_edge(request: Request, state: StateDep) -> str:
     """The edge id whose bearer token the request carries; 401 otherwise."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

@@ -3,14 +3,14 @@
 Fusion says when the guardians must be alerted (``Opened.alert_guardians``); the intake use case
 queues the SMS. An unassigned alarm (no subject: see ``cloud.incidents.models``) joins the open unassigned
 incident of the same device, gateway and kind, and alerts no guardian. Functions flush and never commit
-(the intake request commits once).
+(the intake request commits once); a join leaves its changes to the caller's next flush.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.incidents import lifecycle
@@ -50,14 +50,16 @@ def _set_fix(incident: Incident, event: EdgeEvent) -> None:
         incident.last_fix_at = event.device_ts
 
 
+# built once (the intake's hot path); joiners queue on the row (PostgreSQL), SQLite holds the write lock
+_OPEN_OF_SUBJECT = (
+    select(Incident)
+    .where(Incident.subject_id == bindparam("subject_id"), Incident.fusion_key == bindparam("fusion_key"))
+    .with_for_update(key_share=True)
+)
+
+
 async def find_open(*, session: AsyncSession, subject_id: int, kind: IncidentKind) -> Incident | None:
-    return await session.scalar(
-        select(Incident)
-        .where(Incident.subject_id == subject_id, Incident.fusion_key == kind.value)
-        .with_for_update(
-            key_share=True
-        )  # joiners queue on the row (PostgreSQL); SQLite already holds the write lock
-    )
+    return await session.scalar(_OPEN_OF_SUBJECT, {"subject_id": subject_id, "fusion_key": kind.value})
 
 
 async def find_open_unassigned(
@@ -145,7 +147,7 @@ async def _open_or_join(
             **home_report(event),
         )
         alert = lifecycle.should_notify_guardians(severity) and not lifecycle.should_notify_guardians(before)
-        await session.flush()
+        # not flushed here: the caller's flush writes these with the event's own row (one flush per event)
         alert = alert and subject_id is not None
         return Opened(incident=incident, created=False, alert_guardians=alert)
 

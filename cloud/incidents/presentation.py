@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
 
 from cloud.incidents.lifecycle import FIRST_STEPS, IncidentKind, Status
 from cloud.incidents.models import Incident
 from cloud.incidents.schemas import HomeSensorOut, IncidentItem, LocationOut
-from cloud.registry.models import Community, Device, Subject
+from cloud.registry.models import Community, Device, Street, Subject, mask_name
 from cloud.registry.schemas import SubjectKind, SubjectSummary
 from cloud.timeline.models import TimelineEntry
 from contracts.home import ROOM_LABEL, Room
@@ -22,23 +23,13 @@ _ROOMS = frozenset(r.value for r in Room)
 _HOME_KINDS = frozenset({"smoke", "gas", "water_leak", "wandering", "door", "inactivity", "sos", "device"})
 
 
-def _summary(subject: Subject) -> SubjectSummary:
-    return SubjectSummary(
-        id=subject.id,
-        kind=SubjectKind(subject.kind),
-        masked_name=subject.masked_name,
-        birth_year=subject.birth_year,
-        community=subject.community.name_zh,
-        street=subject.community.street.name_zh,
-        street_id=subject.community.street_id,
-    )
-
-
-def _item(incident: Incident, subject: Subject | None, home: HomeSensorOut | None = None) -> IncidentItem:
+def _item(
+    incident: Incident, subject: SubjectSummary | None, home: HomeSensorOut | None = None
+) -> IncidentItem:
     location = None
     # a child's position is shown only after an explicit, audited reveal (POST …/reveal "location"); an
     # unassigned alarm has no person to reveal it for, and the position is how operators find whoever pressed
-    hidden = subject is not None and subject.kind == SubjectKind.CHILD.value and incident.last_lat is not None
+    hidden = subject is not None and subject.kind is SubjectKind.CHILD and incident.last_lat is not None
     if incident.last_lat is not None and incident.last_lon is not None and not hidden:
         location = LocationOut(
             lat=incident.last_lat,
@@ -55,7 +46,7 @@ def _item(incident: Incident, subject: Subject | None, home: HomeSensorOut | Non
         severity=Severity(incident.severity),
         status=Status(incident.status),
         outcome=incident.outcome,
-        subject=None if subject is None else _summary(subject),
+        subject=subject,
         unassigned=incident.unassigned_reason is not None,
         unassigned_reason=incident.unassigned_reason,
         device_id=incident.device_id,
@@ -83,15 +74,88 @@ def _item(incident: Incident, subject: Subject | None, home: HomeSensorOut | Non
     )
 
 
-async def _subjects(session: AsyncSession, ids: set[int]) -> dict[int, Subject]:
+_SUBJECT_SUMMARIES = (  # built once: building a statement costs about as much as running it here
+    select(
+        Subject.id,
+        Subject.kind,
+        Subject.display_name,
+        Subject.birth_year,
+        Community.name_zh,
+        Street.name_zh,
+        Community.street_id,
+    )
+    .join(Community, Community.id == Subject.community_id)
+    .join(Street, Street.id == Community.street_id)
+    .where(Subject.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+async def _subjects(session: AsyncSession, ids: set[int]) -> dict[int, SubjectSummary]:
+    """Each person's summary, one row per person (plain columns, no ORM objects: this runs for every
+    incident change the operators are told about)."""
     if not ids:
         return {}
-    rows = await session.scalars(
-        select(Subject)
-        .where(Subject.id.in_(ids))
-        .options(joinedload(Subject.community).joinedload(Community.street))
-    )
-    return {s.id: s for s in rows}
+    rows = await session.execute(_SUBJECT_SUMMARIES, {"ids": sorted(ids)})
+    return {
+        subject_id: SubjectSummary(
+            id=subject_id,
+            kind=SubjectKind(kind),
+            masked_name=mask_name(display_name),
+            birth_year=birth_year,
+            community=community,
+            street=street,
+            street_id=street_id,
+        )
+        for subject_id, kind, display_name, birth_year, community, street, street_id in rows
+    }
+
+
+class _CreatedEvidence:
+    """What each incident's ``created`` timeline entry says about a home sensor (``_EVIDENCE_FIELDS``), kept
+    for the most recent incidents: an incident updated again and again (every joined event re-presents it)
+    then costs no query for it. Safe to keep across requests and workers: the ``created`` entry is written
+    with the incident and never changed, and the key holds the incident's ``origin_key`` (unique), so an
+    id SQLite reuses after a purge is a miss."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._known: OrderedDict[tuple[int, str], dict[str, Any]] = OrderedDict()
+
+    def get(self, incident: Incident) -> dict[str, Any] | None:
+        found = self._known.get((incident.id, incident.origin_key))
+        if found is not None:
+            self._known.move_to_end((incident.id, incident.origin_key))
+        return found
+
+    def put(self, incident: Incident, data: dict[str, Any]) -> dict[str, Any]:
+        kept = {name: data[name] for name in _EVIDENCE_FIELDS if name in data}
+        self._known[(incident.id, incident.origin_key)] = kept
+        while len(self._known) > self._limit:
+            self._known.popitem(last=False)
+        return kept
+
+
+_EVIDENCE_FIELDS = ("sensor_id", "text_zh", "text_en")
+_created_evidence = _CreatedEvidence(limit=4096)
+
+
+async def _evidence(session: AsyncSession, hubs: dict[int, Incident]) -> dict[int, dict[str, Any]]:
+    """The home-sensor evidence of each incident's ``created`` entry (from the cache, else one query)."""
+    evidence: dict[int, dict[str, Any]] = {}
+    for incident_id, incident in hubs.items():
+        cached = _created_evidence.get(incident)
+        if cached is not None:
+            evidence[incident_id] = cached
+    missing = [incident_id for incident_id in hubs if incident_id not in evidence]
+    if missing:
+        rows = await session.scalars(
+            select(TimelineEntry).where(
+                TimelineEntry.incident_id.in_(missing), TimelineEntry.type == "created"
+            )
+        )
+        for row in rows:
+            evidence[row.incident_id] = _created_evidence.put(hubs[row.incident_id], row.data or {})
+    return evidence
 
 
 async def _homes(session: AsyncSession, incidents: Sequence[Incident]) -> dict[int, HomeSensorOut]:
@@ -100,14 +164,13 @@ async def _homes(session: AsyncSession, incidents: Sequence[Incident]) -> dict[i
     hubs = {i.id: i for i in incidents if i.kind in _HOME_KINDS}
     if not hubs:
         return {}
-    rows = await session.scalars(
-        select(TimelineEntry).where(TimelineEntry.incident_id.in_(hubs), TimelineEntry.type == "created")
-    )
-    evidence = {r.incident_id: r.data or {} for r in rows}
+    evidence = await _evidence(session, hubs)
     wanted = {str(e["sensor_id"]) for e in evidence.values() if isinstance(e.get("sensor_id"), str)}
-    sensors = {
-        d.device_id: d for d in await session.scalars(select(Device).where(Device.device_id.in_(wanted)))
-    }
+    sensors = (
+        {d.device_id: d for d in await session.scalars(select(Device).where(Device.device_id.in_(wanted)))}
+        if wanted
+        else {}
+    )
     found: dict[int, HomeSensorOut] = {}
     for incident_id, ev in evidence.items():
         incident = hubs[incident_id]

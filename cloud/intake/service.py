@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.commands import feedback
@@ -78,14 +78,18 @@ class Ingested:
     created: bool = False
     changed: bool = False
     effects: Effects = field(default_factory=Effects)  # publish after commit
+    timers_changed: bool = False  # escalation timers were added or cancelled: wake the scheduler
 
     @property
     def incident_id(self) -> str:
         return str(self.incident.id) if self.incident is not None else ""
 
 
+_EVENT_BY_KEY = select(EventRecord).where(EventRecord.key == bindparam("key"))  # built once (hot path)
+
+
 async def find_event(*, session: AsyncSession, key: str) -> EventRecord | None:
-    return await session.scalar(select(EventRecord).where(EventRecord.key == key))
+    return await session.scalar(_EVENT_BY_KEY, {"key": key})
 
 
 async def duplicate_of(
@@ -116,6 +120,19 @@ def check_authority(event: EdgeEvent, device: Device | None) -> str | None:
             raise UnknownDevice("unknown device: register it first", field="device_id")
         raise WrongGateway("only alarms may be reported for a device of another gateway", field="device_id")
     return UNKNOWN_DEVICE if device is None else OTHER_GATEWAY
+
+
+# the device and whether its key is taken, in one statement (the intake's hot path; built once)
+_DEVICE_AND_STORED = select(
+    Device, select(EventRecord.id).where(EventRecord.key == bindparam("key")).exists().label("stored")
+).where(Device.device_id == bindparam("device_id"))
+
+
+async def _device_and_stored(session: AsyncSession, event: EdgeEvent) -> tuple[Device | None, bool]:
+    """The event's device (None: unknown) and whether an event is stored under the event's own key."""
+    params = {"key": event.key, "device_id": event.device_id}
+    row = (await session.execute(_DEVICE_AND_STORED, params)).first()
+    return (None, True) if row is None else (row[0], bool(row[1]))
 
 
 async def _place(session: AsyncSession, key: str, event: EdgeEvent) -> tuple[str, EventRecord | None]:
@@ -167,10 +184,13 @@ async def ingest(
     A concurrent writer of the same key (or of the same subject's first incident of a kind) makes
     the flush or commit raise ``IntegrityError``; the caller rolls back and calls again.
     """
-    device = await session.get(Device, event.device_id)
+    device, stored = await _device_and_stored(session, event)
     unassigned = check_authority(event, device)
     scope = "" if unassigned is None else f"{event.edge_id}/"
-    key, existing = await _place(session, scope + event.key, event)
+    if unassigned is None and not stored:
+        key, existing = event.key, None  # nothing stored under the device's own key yet: no second look
+    else:
+        key, existing = await _place(session, scope + event.key, event)
     if existing is not None:
         return await duplicate_of(session=session, record=existing, event=event)
     record = EventRecord(
@@ -215,7 +235,14 @@ async def ingest(
             record.incident_id = target.id
         session.add(record)
         await session.flush()
-        return Ingested(key=key, incident=target, duplicate=False, changed=changed, effects=effects)
+        return Ingested(
+            key=key,
+            incident=target,
+            duplicate=False,
+            changed=changed,
+            effects=effects,
+            timers_changed=changed,
+        )
     if unassigned is None:
         assert device is not None
         opened = await fusion.open_or_join(
@@ -229,7 +256,8 @@ async def ingest(
     await record_edge_notices(session=session, incident=incident, event=event)
     if opened.created:
         await drills.claim_for(session=session, incident=incident, now_ms=now_ms)
-    if opened.created or (opened.alert_guardians and incident.owner is None):
+    timers_changed = opened.created or (opened.alert_guardians and incident.owner is None)
+    if timers_changed:
         overrides = (
             await policy_overrides(session=session, subject_id=incident.subject_id)
             if incident.subject_id is not None
@@ -256,4 +284,5 @@ async def ingest(
         created=opened.created,
         changed=True,
         effects=effects,
+        timers_changed=timers_changed,
     )

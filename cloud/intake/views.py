@@ -7,7 +7,6 @@ import logging
 from collections.abc import Sequence
 
 from fastapi import APIRouter, Response
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +18,6 @@ from cloud.incidents.schemas import IncidentItem
 from cloud.intake import service
 from cloud.intake.service import Ingested, RefusedEvent
 from cloud.live.broadcast import present_incidents, publish_incidents, wake_edge
-from cloud.registry.models import Device
 from cloud.state import CloudState
 from contracts.intake import (
     INTAKE_BATCH_PATH,
@@ -79,7 +77,6 @@ async def post_events(
     now_ms = now()
     for _ in range(ATTEMPTS):
         try:
-            await _load_devices(session, batch.events)
             outcomes = [await _ingest_in_batch(event, edge, session, now_ms, state) for event in batch.events]
             presented = await _present(session, outcomes)
             await session.commit()
@@ -111,12 +108,6 @@ async def post_events(
         )
     await _publish(state, session, presented, outcomes)
     return IntakeBatchAck(results=results)
-
-
-async def _load_devices(session: AsyncSession, events: Sequence[EdgeEvent]) -> None:
-    """Every device of the batch in one query: the session then has them (no query per event)."""
-    ids = sorted({event.device_id for event in events})
-    (await session.scalars(select(Device).where(Device.device_id.in_(ids)))).all()
 
 
 async def _ingest_in_batch(
@@ -182,7 +173,8 @@ async def _publish(
     outcomes: Sequence[Ingested | RefusedEvent],
 ) -> None:
     """After the commit: the operators' stream; for each new event that changed an incident, the command
-    stream of its gateway and the escalation loop (its timers are new, or were just cancelled); then each
+    stream of its gateway; the escalation loop when an event gave an incident new timers or cancelled them
+    (an event that only joined an incident leaves its timers, so the loop's next wake-up stands); then each
     event's escalation effects."""
     publish_incidents(state.hub, presented)
     stored = [outcome for outcome in outcomes if not isinstance(outcome, RefusedEvent)]
@@ -192,7 +184,7 @@ async def _publish(
             edges.add(outcome.incident.edge_id)
     for edge_id in sorted(edges):
         wake_edge(state.hub, edge_id)
-    if edges:
+    if any(outcome.timers_changed for outcome in stored):
         state.escalation_wakeup.set()
     for outcome in stored:
         if outcome.effects:
