@@ -38,7 +38,7 @@ from cloud.escalation.effects import Effects
 from cloud.escalation.policy import Policy, policy_for
 from cloud.incidents import fusion
 from cloud.incidents import service as incidents
-from cloud.incidents.lifecycle import IncidentKind
+from cloud.incidents.lifecycle import OPEN_STATUSES, IncidentKind
 from cloud.incidents.models import ROW_LOCK, Incident
 from cloud.intake.edge_notices import record_edge_notices
 from cloud.intake.models import EventRecord
@@ -150,11 +150,29 @@ async def _place(session: AsyncSession, key: str, event: EdgeEvent) -> tuple[str
 async def _cancel_target(
     session: AsyncSession, event: EdgeEvent, subject_id: int | None, ref_key: str | None
 ) -> Incident | None:
-    """The incident a cancel refers to: the one ``ref_key`` opened or joined, else the open SOS/fall."""
+    """The incident a cancel refers to: the one ``ref_key`` opened or joined, else the open SOS/fall.
+
+    A device whose counter restarted (same key, another message: stored under a variant key) means its
+    latest press with that number: of the events stored under ``ref_key`` and its variants, the newest
+    whose incident is still open wins; else the one ``ref_key`` itself names (a cancel of a closed alarm
+    changes nothing)."""
     if ref_key:
-        ref = await find_event(session=session, key=ref_key)
-        if ref is not None and ref.incident_id is not None:
-            return await session.get(Incident, ref.incident_id, with_for_update=ROW_LOCK)
+        refs = (
+            await session.execute(
+                select(EventRecord.key, EventRecord.incident_id, Incident.status)
+                .join(Incident, Incident.id == EventRecord.incident_id)
+                .where(
+                    (EventRecord.key == ref_key)
+                    | EventRecord.key.startswith(variant_key(ref_key, ""), autoescape=True)
+                )
+                .order_by(EventRecord.id.desc())
+            )
+        ).all()
+        chosen = next((i for _, i, status in refs if status in OPEN_STATUSES), None)
+        if chosen is None:
+            chosen = next((i for key, i, _ in refs if key == ref_key), None)
+        if chosen is not None:
+            return await session.get(Incident, chosen, with_for_update=ROW_LOCK)
     for kind in (IncidentKind.SOS, IncidentKind.FALL):
         if subject_id is not None:
             incident = await fusion.find_open(session=session, subject_id=subject_id, kind=kind)

@@ -188,6 +188,41 @@ async def test_a_different_message_under_a_taken_key_is_a_new_alarm(
     assert incident["status"] == "new"
 
 
+async def test_a_cancel_after_a_counter_restart_cancels_the_latest_press(
+    cloud: RunningCloud, operator: httpx.AsyncClient
+) -> None:
+    """The press stored under the variant key is the one the device's cancel means (its ``ref_key`` is
+    the taken key): it is cancelled, not the closed alarm of the first life of the counter."""
+    first = _event(
+        edge_id=EDGE_ID, device_id="card-0007", seq=5, kind=EventKind.SOS, derived=True, unassigned=False
+    )
+    first["digest"] = "0000000000000001"
+    second = {**first, "digest": "0000000000000002", "device_ts": first["device_ts"] + 60_000}
+    cancel = EdgeEvent(
+        key=event_key("card-0007", 6),
+        edge_id=EDGE_ID,
+        device_id="card-0007",
+        seq=6,
+        kind=EventKind.SOS_CANCEL,
+        severity=Severity.P1,
+        device_ts=second["device_ts"] + 5_000,
+        edge_ts=second["device_ts"] + 5_100,
+        ref_key=first["key"],
+    ).model_dump(mode="json", exclude_none=True)
+    async with cloud.edge_client() as edge:
+        one = await edge.post(INTAKE, json=first)
+        closed = await operator.post(f"/api/v1/incidents/{one.json()['incident_id']}/false-alarm")
+        assert closed.status_code == 200
+        two = await edge.post(INTAKE, json=second)
+        assert two.status_code == 201 and two.json()["incident_id"] != one.json()["incident_id"]
+        answer = await edge.post(INTAKE, json=cancel)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["incident_id"] == two.json()["incident_id"]
+    latest = (await operator.get(f"/api/v1/incidents/{two.json()['incident_id']}")).json()
+    earlier = (await operator.get(f"/api/v1/incidents/{one.json()['incident_id']}")).json()
+    assert (latest["status"], earlier["status"]) == ("cancelled", "false_alarm")
+
+
 async def test_an_unassigned_alarm_reaches_operators_of_every_scope(cloud: RunningCloud) -> None:
     """No person, so no street: an operator of two streets (op-two) gets it on the live stream, in the
     queue and in the detail, and can claim it; a person's alarm outside those streets stays out of sight."""
