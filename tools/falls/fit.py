@@ -227,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=float,
         default=None,
         help="inner sensitivity the false-alarm budget may not push below (default per placement: "
-        "waist/pendant 0.85, wrist 0.7)",
+        "waist 0.93, pendant 0.9, wrist 0.7)",
     )
     parser.add_argument(
         "--target-sensitivity",
