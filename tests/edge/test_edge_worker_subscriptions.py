@@ -34,6 +34,10 @@ def owner(device_id: str) -> int:
     return partition_of(device_id, 2)
 
 
+# one device outside the fleet per worker, in worker order (never in the registry snapshot)
+SENTINELS = [next(f"wear-s{n}" for n in range(100) if owner(f"wear-s{n}") == i) for i in (0, 1)]
+
+
 # -- pure ------------------------------------------------------------------------------------------
 def test_the_book_subscribes_new_filters_before_it_drops_old_ones() -> None:
     book = SubscriptionBook(SITE)
@@ -109,10 +113,12 @@ def mine(devices: list[str], worker: int) -> int:
     return sum(owner(d) == worker for d in devices)
 
 
-async def wait_accepted(workers: list[Gateway], *rounds: list[str]) -> None:
+async def wait_accepted(workers: list[Gateway], *rounds: list[str], index: int | None = None) -> None:
     """Each worker accepted the vitals of its devices in ``rounds`` (one publisher connection: a
-    message the broker sent a worker before the last of them has been read by then)."""
-    for i, worker in enumerate(workers):
+    message the broker sent a worker before the last of them has been read by then). ``index``: the
+    one worker given is worker ``index``."""
+    for n, worker in enumerate(workers):
+        i = n if index is None else index
         total = sum(mine(devices, i) for devices in rounds)
 
         def reached(w: Gateway = worker, n: int = total) -> bool:
@@ -176,8 +182,14 @@ async def test_commissioning_takes_the_site_filters_then_switches_without_a_gap(
     async with two_workers(make_settings(workers=2)) as workers:
         assert not any(w.registry.loaded or w.ingest.book.per_device for w in workers)
         await publish_round(device, WEARABLES, 1)
-        await wait_accepted(workers, WEARABLES)
-        assert [skipped(w) for w in workers] == [sum(owner(d) != i for d in WEARABLES) for i in (0, 1)]
+        # a worker that accepted a message has read every one published before it on this connection,
+        # the other's it skipped included: a sentinel of its own after the round makes its count final
+        for i, sentinel in enumerate(SENTINELS):
+            await device.publish(sentinel, "vitals", vitals(sentinel, 1), qos=1)
+            await wait_accepted([workers[i]], [w for w in WEARABLES if owner(w) == i] + [sentinel], index=i)
+            others = sum(owner(d) != i for d in WEARABLES) + i  # worker 1 has also read worker 0's sentinel
+            assert skipped(workers[i]) == others
+        await wait_accepted(workers, WEARABLES, SENTINELS)
         before = [skipped(w) for w in workers]
         cloud.registry = registry
 
@@ -192,17 +204,19 @@ async def test_commissioning_takes_the_site_filters_then_switches_without_a_gap(
             for w in workers:
                 await asyncio.wait_for(w.ingest.settled.wait(), 10)
         await publish_round(device, WEARABLES, 12)
-        await wait_accepted(workers, *[WEARABLES] * 12)  # every one of them: nothing lost in the switch
+        await wait_accepted(
+            workers, SENTINELS, *[WEARABLES] * 12
+        )  # every one of them: nothing lost in the switch
         assert all(w.ingest.book.per_device for w in workers)
         await publish_round(device, WEARABLES, 13)
-        await wait_accepted(workers, *[WEARABLES] * 13)
+        await wait_accepted(workers, SENTINELS, *[WEARABLES] * 13)
         during = [skipped(w) for w in workers]
         await publish_round(device, WEARABLES, 14)
-        await wait_accepted(workers, *[WEARABLES] * 14)
+        await wait_accepted(workers, SENTINELS, *[WEARABLES] * 14)
         assert [skipped(w) for w in workers] == during  # after the switch: none of the other's
         assert all(d >= b for d, b in zip(during, before, strict=True))
         accepted = [w.accepted_count("vitals") for w in workers]
-    assert accepted == [14 * mine(WEARABLES, i) for i in (0, 1)]  # and no copies
+    assert accepted == [14 * mine(WEARABLES, i) + 1 for i in (0, 1)]  # and no copies (1: the sentinel)
 
 
 async def test_an_unregistered_device_s_sos_is_still_acknowledged_and_forwarded_once(
