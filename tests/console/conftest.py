@@ -73,6 +73,9 @@ async def page(browser: Browser, serve_app: ServeApp) -> AsyncIterator[Page]:
         locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1440, "height": 900}
     )
     context.set_default_timeout(5_000)
+    # a page load fetches the console's modules from a server that may have just started, on a machine
+    # the whole suite shares: the first navigation of a test has waited over 5 s in a full CI run
+    context.set_default_navigation_timeout(20_000)
     opened = await context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
