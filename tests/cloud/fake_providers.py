@@ -26,7 +26,30 @@ from twilio.request_validator import RequestValidator
 from tests.serving import serving
 
 WAIT_S = 10.0
+SID = "AC0123456789abcdef0123456789abcdef"  # the Twilio account the fake and the cloud agree on
+TOKEN = "tw-auth-token-0123456789"
+PUBLIC_URL = "http://anxin.example.org"  # what Twilio is told our webhooks live under
 _ids = itertools.count(1)
+
+
+def twilio_cloud(twilio_url: str, **settings: Any) -> dict[str, Any]:
+    """A cloud's settings for Twilio at ``twilio_url`` (the fake), signed webhooks under ``PUBLIC_URL``."""
+    return {
+        "notifier": "twilio",
+        "twilio_account_sid": SID,
+        "twilio_auth_token": TOKEN,
+        "twilio_base_url": twilio_url,
+        "public_url": PUBLIC_URL,
+        **settings,
+    }
+
+
+async def timeline(client: httpx.AsyncClient, incident_id: int) -> list[dict[str, Any]]:
+    """The incident's timeline as ``client`` (an operator) reads it."""
+    response = await client.get(f"/api/v1/incidents/{incident_id}")
+    assert response.status_code == 200, response.text
+    entries: list[dict[str, Any]] = response.json()["timeline"]
+    return entries
 
 
 def sid(prefix: str) -> str:

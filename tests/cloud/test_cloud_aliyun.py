@@ -12,7 +12,17 @@ from typing import Any
 import httpx
 import pytest
 from cloud_harness import EDGE_TOKEN, LADDER_AT_ONCE, NO_KEEPALIVE, RunningCloud, StartCloud, edge_event
-from fake_providers import FakeAliyun, FakeTwilio, served, until_recorded
+from fake_providers import (
+    PUBLIC_URL,
+    SID,
+    TOKEN,
+    FakeAliyun,
+    FakeTwilio,
+    served,
+    timeline,
+    twilio_cloud,
+    until_recorded,
+)
 
 from cloud.notify.aliyun import AliyunSmsNotifier, template_content
 from cloud.notify.callbacks import ALIYUN_REPORT, ALIYUN_UP
@@ -21,10 +31,7 @@ from cloud.notify.router import RoutingNotifier
 from cloud.notify.twilio import TwilioNotifier
 
 EDGE_AUTH = {"Authorization": f"Bearer {EDGE_TOKEN}"}
-SID = "AC0123456789abcdef0123456789abcdef"
-TOKEN = "tw-auth-token-0123456789"
 CALLBACK_TOKEN = "aliyun-push-token-0123456789"
-PUBLIC_URL = "http://anxin.example.org"
 INTAKE = "/api/v1/intake/events"
 ALIYUN = {
     "aliyun_access_key_id": "LTAI5tTestKeyId0000000000",
@@ -125,9 +132,7 @@ class World:
             return await client.post(path, params={"token": token}, json=items)
 
     async def timeline(self, incident_id: int) -> list[dict[str, Any]]:
-        response = await self.operator.get(f"/api/v1/incidents/{incident_id}")
-        entries: list[dict[str, Any]] = response.json()["timeline"]
-        return entries
+        return await timeline(self.operator, incident_id)
 
 
 @pytest.fixture
@@ -137,15 +142,13 @@ async def world(start_cloud: StartCloud) -> AsyncIterator[World]:
         served(aliyun.app()) as aliyun_url,
         served(twilio.app()) as twilio_url,
         start_cloud(
-            notifier="twilio",
-            twilio_account_sid=SID,
-            twilio_auth_token=TOKEN,
-            twilio_from="+15005550006",
-            twilio_base_url=twilio_url,
-            public_url=PUBLIC_URL,
-            aliyun_endpoint=aliyun_url,
-            escalation_policies=LADDER_AT_ONCE,
-            **ALIYUN,
+            **twilio_cloud(
+                twilio_url,
+                twilio_from="+15005550006",
+                aliyun_endpoint=aliyun_url,
+                escalation_policies=LADDER_AT_ONCE,
+                **ALIYUN,
+            )
         ) as cloud,
         cloud.operator_client(limits=NO_KEEPALIVE) as operator,
         cloud.client(limits=NO_KEEPALIVE, headers=EDGE_AUTH) as edge,

@@ -13,14 +13,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from cloud_harness import EDGE_TOKEN, NO_KEEPALIVE, RunningCloud, StartCloud, edge_event
-from fake_providers import FakeTwilio, TwilioCaller, served
+from fake_providers import PUBLIC_URL, SID, TOKEN, FakeTwilio, TwilioCaller, served, timeline, twilio_cloud
 
 from cloud.notify.callbacks import BRIDGE, BRIDGE_DIALED, BRIDGE_STATUS
 
 EDGE_AUTH = {"Authorization": f"Bearer {EDGE_TOKEN}"}
-SID = "AC0123456789abcdef0123456789abcdef"
-TOKEN = "tw-auth-token-0123456789"
-PUBLIC_URL = "http://anxin.example.org"
 CENTER = "+862227001234"  # the center's number: every call shows it
 CENTER_LINE = "+8613900000000"  # the operator room's phone
 OP_ALL_PHONE = "+8613900000001"  # op-all's own phone
@@ -38,10 +35,7 @@ class World:
     fake: FakeTwilio
 
     async def timeline(self, client: httpx.AsyncClient, incident_id: int) -> list[dict[str, Any]]:
-        entries: list[dict[str, Any]] = (await client.get(f"/api/v1/incidents/{incident_id}")).json()[
-            "timeline"
-        ]
-        return entries
+        return await timeline(client, incident_id)
 
 
 @pytest.fixture
@@ -50,15 +44,13 @@ async def world(start_cloud: StartCloud) -> AsyncIterator[World]:
     async with (
         served(fake.app()) as twilio_url,
         start_cloud(
-            notifier="twilio",
-            twilio_account_sid=SID,
-            twilio_auth_token=TOKEN,
-            twilio_from="MG0123456789abcdef0123456789abcdef",
-            twilio_caller_id=CENTER,
-            twilio_base_url=twilio_url,
-            public_url=PUBLIC_URL,
-            center_line=CENTER_LINE,
-            staff_phones={"op-all": OP_ALL_PHONE},
+            **twilio_cloud(
+                twilio_url,
+                twilio_from="MG0123456789abcdef0123456789abcdef",
+                twilio_caller_id=CENTER,
+                center_line=CENTER_LINE,
+                staff_phones={"op-all": OP_ALL_PHONE},
+            )
         ) as cloud,
         cloud.client(limits=NO_KEEPALIVE) as webhook_client,
     ):

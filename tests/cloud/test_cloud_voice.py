@@ -21,14 +21,22 @@ from cloud_harness import (
     StartCloud,
     edge_event,
 )
-from fake_providers import FakeTwilio, TwilioCaller, TwilioRequest, served, until_recorded
+from fake_providers import (
+    PUBLIC_URL,
+    SID,
+    TOKEN,
+    FakeTwilio,
+    TwilioCaller,
+    TwilioRequest,
+    served,
+    timeline,
+    twilio_cloud,
+    until_recorded,
+)
 
 from cloud.notify.callbacks import SMS_STATUS, VOICE, VOICE_GATHER, VOICE_STATUS
 
 EDGE_AUTH = {"Authorization": f"Bearer {EDGE_TOKEN}"}
-SID = "AC0123456789abcdef0123456789abcdef"
-TOKEN = "tw-auth-token-0123456789"
-PUBLIC_URL = "http://anxin.example.org"
 CENTER = "+15005550006"
 INTAKE = "/api/v1/intake/events"
 
@@ -59,10 +67,7 @@ class VoiceWorld:
             assert (await self.twilio.post(SMS_STATUS, form)).status_code == 204
 
     async def timeline(self, incident_id: int) -> list[dict[str, Any]]:
-        response = await self.operator.get(f"/api/v1/incidents/{incident_id}")
-        assert response.status_code == 200
-        entries: list[dict[str, Any]] = response.json()["timeline"]
-        return entries
+        return await timeline(self.operator, incident_id)
 
 
 def call_form(call: TwilioRequest, **extra: str) -> dict[str, str]:
@@ -75,13 +80,7 @@ async def world(start_cloud: StartCloud) -> AsyncIterator[VoiceWorld]:
     async with (
         served(fake.app()) as twilio_url,
         start_cloud(
-            notifier="twilio",
-            twilio_account_sid=SID,
-            twilio_auth_token=TOKEN,
-            twilio_from=CENTER,
-            twilio_base_url=twilio_url,
-            public_url=PUBLIC_URL,
-            escalation_policies=LADDER_AT_ONCE,
+            **twilio_cloud(twilio_url, twilio_from=CENTER, escalation_policies=LADDER_AT_ONCE)
         ) as cloud,
         cloud.operator_client(limits=NO_KEEPALIVE) as operator,
         cloud.client(limits=NO_KEEPALIVE, headers=EDGE_AUTH) as edge,
