@@ -10,9 +10,12 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
+
+if TYPE_CHECKING:
+    from cloud.settings import CloudSettings
 
 ServerFactory = Callable[[uvicorn.Config], uvicorn.Server]
 
@@ -48,3 +51,24 @@ async def serving(
             await asyncio.wait_for(task, 10)
     finally:
         sock.close()
+
+
+@contextlib.asynccontextmanager
+async def serving_cloud(settings: CloudSettings, *, wait_s: float = 30) -> AsyncIterator[str]:
+    """The district center as ``anxin cloud`` runs it (``cloud.main.serve``: its own uvicorn server,
+    streams closed on shutdown) on a free port; yields the base URL once it listens, and shuts it down
+    (cancellation, the clean path) when the block ends."""
+    from broker.runner import free_port
+    from cloud.main import serve
+
+    port = free_port()
+    started = asyncio.Event()
+    task = asyncio.create_task(serve(settings, host="127.0.0.1", port=port, started=started))
+    try:
+        await asyncio.wait_for(started.wait(), wait_s)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, wait_s)
+        assert task.cancelled(), "the center did not stop on cancellation"

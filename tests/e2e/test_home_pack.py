@@ -17,13 +17,13 @@ from typing import Any
 import httpx
 import pytest
 
-from broker.runner import MosquittoBroker, free_port
+from broker.runner import MosquittoBroker
 from contracts import AlarmReceived, Hazard, decode_downlink, encode
 from contracts.home import DoorState, HazardAlarm, MotionCount, PullCordAlarm
 from edge.gateway import Gateway
 from edge.settings import EdgeSettings
+from tests.serving import serving_cloud
 
-cloud_main = pytest.importorskip("cloud.main")
 cloud_settings = pytest.importorskip("cloud.settings")
 aiomqtt = pytest.importorskip("aiomqtt")
 
@@ -44,16 +44,8 @@ async def district(tmp_path: Path) -> AsyncIterator[str]:
         session_secret="test-session-secret-0123456789",
         demo_data=True,
     )
-    port = free_port()
-    started = asyncio.Event()
-    task = asyncio.create_task(cloud_main.serve(settings, host="127.0.0.1", port=port, started=started))
-    try:
-        await asyncio.wait_for(started.wait(), 30)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await asyncio.wait_for(task, 30)
+    async with serving_cloud(settings) as url:
+        yield url
 
 
 @pytest.fixture

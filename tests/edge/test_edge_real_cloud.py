@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,12 +10,12 @@ import httpx
 import pytest
 from edge_testkit import BASE_TS, DeviceLink, running
 
-from broker.runner import MosquittoBroker, free_port
+from broker.runner import MosquittoBroker
 from contracts import OperatorAcknowledged, SosPress, Status, decode_downlink, encode
 from edge.gateway import Gateway
 from edge.settings import EdgeSettings
+from tests.serving import serving_cloud
 
-cloud_main = pytest.importorskip("cloud.main")
 cloud_settings = pytest.importorskip("cloud.settings")
 
 EDGE_ID = "edge-xiqing-01"  # the demo district's edge
@@ -34,16 +33,8 @@ async def real_cloud(tmp_path: Path) -> AsyncIterator[str]:
         demo_data=True,
         sse_keepalive_s=15.0,
     )
-    port = free_port()
-    started = asyncio.Event()
-    task = asyncio.create_task(cloud_main.serve(settings, host="127.0.0.1", port=port, started=started))
-    try:
-        await asyncio.wait_for(started.wait(), 30)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await asyncio.wait_for(task, 30)
+    async with serving_cloud(settings) as url:
+        yield url
 
 
 async def test_sos_reaches_the_real_cloud_and_the_operator_ack_comes_back(

@@ -18,11 +18,12 @@ import httpx
 import orjson
 import pytest
 
-from broker.runner import MosquittoBroker, free_port
+from broker.runner import MosquittoBroker
 from contracts import downlink_filter, uplink_topic
 from edge.gateway import Gateway
 from edge.settings import EdgeSettings
 from tests.e2e.e2e_live import LiveIncidents
+from tests.serving import serving_cloud
 
 EDGE_A = "edge-xiqing-01"  # the demo district's gateway
 EDGE_B = "edge-b"
@@ -43,7 +44,6 @@ def uplink(device_id: str, kind: str, seq: int, ts: int, **fields: Any) -> bytes
 @asynccontextmanager
 async def real_cloud(tmp_path: Path) -> AsyncIterator[str]:
     """The district center (``cloud.main.serve``, uvicorn) with the demo data, on a free port."""
-    from cloud.main import serve
     from cloud.settings import CloudSettings
 
     settings = CloudSettings(
@@ -54,16 +54,8 @@ async def real_cloud(tmp_path: Path) -> AsyncIterator[str]:
         demo_data=True,
         sse_keepalive_s=15.0,
     )
-    port = free_port()
-    started = asyncio.Event()
-    task = asyncio.create_task(serve(settings, host="127.0.0.1", port=port, started=started))
-    try:
-        await asyncio.wait_for(started.wait(), 30)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await asyncio.wait_for(task, 30)
+    async with serving_cloud(settings) as url:
+        yield url
 
 
 @asynccontextmanager
