@@ -68,9 +68,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "max_rotation_dps",
     "rotation_at_impact",
     "second_peak_ratio",
-    "pre_peak_count",
     "pre_periodicity",
     "post_direction_deg",
+    "pre_peak_count",
 )
 ORIENTATION_FEATURE = FEATURE_NAMES.index("orientation_change")
 
@@ -216,9 +216,9 @@ def impact_features(
             rotation_dps,
             at_impact,
             second_peak_ratio(mag, k, win),
-            float(pre_peak_count(mag, k, win)),
             pre_periodicity(mag, k, win),
             post_direction_deg(acc, k, win),
+            float(pre_peak_count(mag, k, win)),
         ],
         dtype=np.float64,
     )
