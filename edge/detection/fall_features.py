@@ -287,10 +287,8 @@ def pre_periodicity(mag: NDArray[np.float64], k: int, win: SampleWindows) -> flo
     energy = float(np.dot(x, x))
     if energy < len(x) * NOISE_FLOOR_G**2:
         return 0.0
-    best = 0.0
-    for lag in range(win.lag_min, win.lag_max + 1):
-        best = max(best, float(np.dot(x[:-lag], x[lag:])) / energy)
-    return best
+    lags = np.correlate(x, x, mode="full")[len(x) - 1 + win.lag_min : len(x) + win.lag_max]
+    return max(0.0, float(lags.max()) / energy)
 
 
 def post_direction_deg(acc: NDArray[np.float64], k: int, win: SampleWindows) -> float:
