@@ -38,7 +38,19 @@ All window positions are in seconds relative to the impact peak (sample ``k``):
   its bump). Not clipped: the impact can carry the direction past the final posture;
 * ``second_peak_ratio``: the largest |a| within [-1 s, +1 s] but outside ±0.3 s of the
   peak, over the peak (a fall has one dominant impact; lying down on a bed, sitting down
-  hard or rolling over gives several bumps of similar size).
+  hard or rolling over gives several bumps of similar size);
+* ``pre_periodicity``: the largest normalised autocorrelation of |a| over [-3.0 s, -0.3 s]
+  at lags of 0.2–1.0 s (clapping, waving, beating a table or hand shaking repeat the same
+  movement; a fall is not preceded by a rhythm of that period);
+* ``post_direction_deg``: RMS angle between each sample's direction and their mean over
+  [+1.0 s, +2.0 s] (a body lying after a fall keeps its orientation; a hand still moving
+  does not — |a| alone can stay near 1 g while the arm turns);
+* ``pre_peak_count``: peaks of |a| ≥ max(1.5 g, half the impact) within [-3.0 s, -0.3 s],
+  at least 0.2 s apart (repeated impacts before this one).
+
+The last three were appended on 2026-12-01 (night): a model may use a leading part of
+:data:`FEATURE_NAMES` (``FallModel.feature_names``), so each placement takes the ones its
+nested CV kept.
 
 The model also scores how far each feature lies outside the range typical of falls
 (``fall_model.FallModel`` hinge terms), so no single fall-like feature can outvote
