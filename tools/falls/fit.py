@@ -45,7 +45,7 @@ LOW_MIN_ORIENTATION_CHANGE = 0.4
 L2 = 1e-2
 DEFAULT_QUANTILE = 20.0
 # how many leading features of FEATURE_NAMES each placement's model is fitted on
-FEATURES_BY_PLACEMENT = {"waist": 14, "pendant": 14, "wrist": 14}
+FEATURES_BY_PLACEMENT = {"waist": 16, "pendant": 14, "wrist": 16}
 Candidates = list[list[ScoredImpact]]
 Signal = NDArray[np.float64]
 
