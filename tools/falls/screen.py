@@ -37,7 +37,9 @@ from tools.falls.fit import (
 Rows = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]
 
 
-def build_rows(data: Sequence[Path], cache: Path | None) -> tuple[Rows, NDArray[np.int64], NDArray[np.bool_], float]:
+def build_rows(
+    data: Sequence[Path], cache: Path | None
+) -> tuple[Rows, NDArray[np.int64], NDArray[np.bool_], float]:
     """Impact-path candidates: features, labels, trial index, fold; plus per-trial fold,
     is-fall flags and activity hours."""
     if cache is not None and cache.exists():
@@ -91,7 +93,8 @@ def fit_predict(
         if float(np.abs(step).max()) < 1e-8:
             break
     zt = np.clip((expand_hinges(x_test, low, high) - mean) / scale, -5.0, 5.0)
-    return 1.0 / (1.0 + np.exp(-(beta[0] + zt @ beta[1:])))
+    out: NDArray[np.float64] = 1.0 / (1.0 + np.exp(-(beta[0] + zt @ beta[1:])))
+    return out
 
 
 def screen(
@@ -99,6 +102,7 @@ def screen(
     trial_folds: NDArray[np.int64],
     is_fall: NDArray[np.bool_],
     hours: float,
+    *,
     columns: Sequence[int],
     rates: Sequence[float],
 ) -> list[float]:
@@ -113,7 +117,7 @@ def screen(
         p[test] = fit_predict(x[~test], y[~test], x[test])
     n_trials = len(trial_folds)
     fall_trials = np.flatnonzero(is_fall & (trial_folds != 0))
-    share = float(np.count_nonzero(~is_fall & (trial_folds != 0))) / max(1, np.count_nonzero(~is_fall))
+    share = float(np.count_nonzero(~is_fall & (trial_folds != 0))) / max(1, int(np.count_nonzero(~is_fall)))
     act_hours = hours * share
     best = np.zeros(n_trials)
     np.maximum.at(best, ti[y == 1.0], p[y == 1.0])
@@ -153,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("set".ljust(24) + "".join(f"@{r}/h".rjust(9) for r in rates) + "mean".rjust(9))
     for text in args.set or [f"all=0-{len(FEATURE_NAMES) - 1}"]:
         name, cols = parse_set(text)
-        res = screen(rows, folds, is_fall, hours, cols, rates)
+        res = screen(rows, folds, is_fall, hours, columns=cols, rates=rates)
         print(name.ljust(24) + "".join(f"{v:9.3f}" for v in res), flush=True)
     return 0
 
