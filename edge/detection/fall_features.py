@@ -38,7 +38,19 @@ All window positions are in seconds relative to the impact peak (sample ``k``):
   its bump). Not clipped: the impact can carry the direction past the final posture;
 * ``second_peak_ratio``: the largest |a| within [-1 s, +1 s] but outside ±0.3 s of the
   peak, over the peak (a fall has one dominant impact; lying down on a bed, sitting down
-  hard or rolling over gives several bumps of similar size).
+  hard or rolling over gives several bumps of similar size);
+* ``pre_periodicity``: the largest normalised autocorrelation of |a| over [-3.0 s, -0.3 s]
+  at lags of 0.2–1.0 s (clapping, waving, beating a table or hand shaking repeat the same
+  movement; a fall is not preceded by a rhythm of that period);
+* ``post_direction_deg``: RMS angle between each sample's direction and their mean over
+  [+1.0 s, +2.0 s] (a body lying after a fall keeps its orientation; a hand still moving
+  does not — |a| alone can stay near 1 g while the arm turns);
+* ``pre_peak_count``: peaks of |a| ≥ max(1.5 g, half the impact) within [-3.0 s, -0.3 s],
+  at least 0.2 s apart (repeated impacts before this one).
+
+The last three were appended on 2026-12-01 (night): a model may use a leading part of
+:data:`FEATURE_NAMES` (``FallModel.feature_names``), so each placement takes the ones its
+nested CV kept.
 
 The model also scores how far each feature lies outside the range typical of falls
 (``fall_model.FallModel`` hinge terms), so no single fall-like feature can outvote
@@ -68,6 +80,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "max_rotation_dps",
     "rotation_at_impact",
     "second_peak_ratio",
+    "pre_periodicity",
+    "post_direction_deg",
+    "pre_peak_count",
 )
 ORIENTATION_FEATURE = FEATURE_NAMES.index("orientation_change")
 
@@ -92,6 +107,13 @@ RATE_FROM_S = 1.5
 RATE_TO_S = 0.2
 SECOND_PEAK_S = 1.0
 SECOND_PEAK_GAP_S = 0.3
+REPEAT_FROM_S = 3.0
+REPEAT_TO_S = 0.3
+REPEAT_GAP_S = 0.2
+REPEAT_LEVEL_G = 1.5
+REPEAT_SHARE = 0.5
+LAG_MIN_S = 0.2
+LAG_MAX_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +135,11 @@ class SampleWindows:
     rate_to: int
     second_peak: int
     second_peak_gap: int
+    repeat_from: int = 150
+    repeat_to: int = 15
+    repeat_gap: int = 10
+    lag_min: int = 10
+    lag_max: int = 50
 
     @classmethod
     def at_rate(cls, rate_hz: float) -> SampleWindows:
@@ -137,6 +164,11 @@ class SampleWindows:
             rate_to=n(RATE_TO_S),
             second_peak=n(SECOND_PEAK_S),
             second_peak_gap=n(SECOND_PEAK_GAP_S),
+            repeat_from=n(REPEAT_FROM_S),
+            repeat_to=n(REPEAT_TO_S),
+            repeat_gap=n(REPEAT_GAP_S),
+            lag_min=n(LAG_MIN_S),
+            lag_max=n(LAG_MAX_S),
         )
 
 
@@ -196,6 +228,9 @@ def impact_features(
             rotation_dps,
             at_impact,
             second_peak_ratio(mag, k, win),
+            pre_periodicity(mag, k, win),
+            post_direction_deg(acc, k, win),
+            float(pre_peak_count(mag, k, win)),
         ],
         dtype=np.float64,
     )
@@ -229,6 +264,55 @@ def second_peak_ratio(mag: NDArray[np.float64], k: int, win: SampleWindows) -> f
     after = mag[k + win.second_peak_gap + 1 : k + win.second_peak + 1]
     other = max(float(before.max()) if len(before) else 0.0, float(after.max()) if len(after) else 0.0)
     return other / float(mag[k])
+
+
+def pre_peak_count(mag: NDArray[np.float64], k: int, win: SampleWindows) -> int:
+    """Peaks of |a| at or above max(:data:`REPEAT_LEVEL_G`, :data:`REPEAT_SHARE` × the
+    peak at ``k``) within [-``win.repeat_from``, -``win.repeat_to``] samples of ``k``,
+    at least ``win.repeat_gap`` apart (clapping, waving or beating a table repeats the
+    impact; a fall has one)."""
+    lo = max(1, k - win.repeat_from)
+    hi = k - win.repeat_to
+    if hi - lo < 2:
+        return 0
+    seg = mag[lo - 1 : hi + 1]
+    level = max(REPEAT_LEVEL_G, REPEAT_SHARE * float(mag[k]))
+    mid = seg[1:-1]
+    idx = np.flatnonzero((mid >= level) & (mid >= seg[:-2]) & (mid > seg[2:]))
+    count = 0
+    last = -win.repeat_gap
+    for i in idx.tolist():
+        if i - last >= win.repeat_gap:
+            count += 1
+            last = i
+    return count
+
+
+def pre_periodicity(mag: NDArray[np.float64], k: int, win: SampleWindows) -> float:
+    """Largest normalised autocorrelation of |a| over [-``win.repeat_from``,
+    -``win.repeat_to``] samples of ``k`` at lags ``win.lag_min`` to ``win.lag_max``
+    (a repeated hand movement is periodic; 0 when the window is too short or flat)."""
+    seg = mag[max(0, k - win.repeat_from) : max(0, k - win.repeat_to)]
+    if len(seg) < 2 * win.lag_max:
+        return 0.0
+    x = seg - seg.mean()
+    energy = float(np.dot(x, x))
+    if energy < len(x) * NOISE_FLOOR_G**2:
+        return 0.0
+    lags = np.correlate(x, x, mode="full")[len(x) - 1 + win.lag_min : len(x) + win.lag_max]
+    return max(0.0, float(lags.max()) / energy)
+
+
+def post_direction_deg(acc: NDArray[np.float64], k: int, win: SampleWindows) -> float:
+    """RMS angle in degrees between each sample's direction and their mean direction over
+    [+``win.post_start``, +``win.post_end``) samples after ``k``: a body lying after a
+    fall keeps its orientation; an arm still clapping or waving does not."""
+    seg = acc[k + win.post_start : k + win.post_end]
+    unit = seg / (np.linalg.norm(seg, axis=1, keepdims=True) + 1e-12)
+    mean = unit.mean(axis=0)
+    mean = mean / (float(np.linalg.norm(mean)) + 1e-12)
+    ang = np.arccos(np.clip(unit @ mean, -1.0, 1.0))
+    return float(math.degrees(math.sqrt(float(np.mean(ang * ang)))))
 
 
 def pre_impact_velocity(mag: NDArray[np.float64], k: int, rate_hz: float, win: SampleWindows) -> float:

@@ -160,7 +160,7 @@ def test_hinge_terms_penalise_values_outside_the_knots() -> None:
 
 def test_hinge_knots_must_match_the_features() -> None:
     raw = json.loads(load_default_model().to_json())
-    assert len(raw["hinge_low"]) == len(FEATURE_NAMES)  # the shipped model is additive
+    assert len(raw["hinge_low"]) == len(raw["feature_names"])  # the shipped model is additive
     FallModel.from_dict(raw)
     raw["hinge_high"] = raw["hinge_high"][:-1]
     with pytest.raises(DetectionError):
@@ -213,3 +213,61 @@ def test_second_peak_ratio_is_the_largest_other_bump_over_the_peak() -> None:
     acc[235] = UP * 3.0  # a second bump 0.7 s later (outside ±0.3 s, within 1 s)
     acc[210] = UP * 3.5  # inside ±0.3 s: part of the same impact, not counted
     assert _features(acc, 200)["second_peak_ratio"] == pytest.approx(3.0 / 4.0)
+
+
+def _clapping(rate: float, period_s: float, n_claps: int) -> tuple[np.ndarray, int]:
+    """An arm held still, then ``n_claps`` one-sample 3 g claps every ``period_s``; the last
+    clap is the peak, with the arm still waving (direction swinging ±30° at 2 Hz) after it."""
+    still = round(4.0 * rate)
+    gap = round(period_s * rate)
+    after = round(3.0 * rate)
+    n = still + gap * n_claps + after
+    acc = np.tile(UP, (n, 1)).astype(np.float64)
+    claps = [still + gap * (i + 1) for i in range(n_claps)]
+    for c in claps:
+        acc[c] = UP * 3.0
+    k = claps[-1]
+    t = np.arange(after) / rate
+    swing = np.radians(30.0) * np.sin(2 * np.pi * 2.0 * t)
+    acc[k + 1 :] = np.column_stack([np.sin(swing), np.zeros_like(swing), np.cos(swing)])[: n - k - 1]
+    return acc, k
+
+
+@pytest.mark.parametrize("rate", [50.0, 100.0])
+def test_repeated_claps_are_counted_and_periodic(rate: float) -> None:
+    f = _features(*_clapping(rate, 0.4, 8), rate)
+    # claps at -0.4 .. -2.8 s before the peak lie in [-3.0, -0.3] s: 7 of them
+    assert f["pre_peak_count"] == 7
+    assert f["pre_periodicity"] > 0.5
+    # the arm keeps swinging after the last clap: its direction spreads by ~30 / sqrt(2) degrees
+    assert f["post_direction_deg"] == pytest.approx(30.0 / np.sqrt(2.0), rel=0.15)
+
+
+@pytest.mark.parametrize("rate", [50.0, 100.0])
+def test_a_single_drop_has_no_repeat_and_a_still_posture_after(rate: float) -> None:
+    acc, k = _drop(rate)
+    f = _features(acc, k, rate)
+    assert f["pre_peak_count"] == 0
+    assert f["pre_periodicity"] == 0.0  # flat before the drop: no rhythm to find
+    assert f["post_direction_deg"] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_claps_closer_than_the_minimum_gap_count_once() -> None:
+    acc, k = _clapping(RATE, 0.4, 8)
+    acc[k - 20 + 3] = UP * 3.0  # a second bump 0.06 s after the clap at -0.4 s
+    assert _features(acc, k)["pre_peak_count"] == 7
+
+
+def test_models_of_fewer_features_score_the_longer_vector() -> None:
+    """A model fitted on the first 14 features (the shipped layout) ignores appended ones."""
+    model = load_default_model("waist")
+    rng = np.random.default_rng(3)
+    signal, impact_s = fall(rng)
+    k = round(impact_s * RATE)
+    mag = np.linalg.norm(signal, axis=1)
+    feats = impact_features(signal, mag, k, RATE, WIN)
+    n = len(model.feature_names)
+    assert len(feats) == len(FEATURE_NAMES) >= n
+    changed = feats.copy()
+    changed[n:] += 100.0
+    assert model.probability(changed) == model.probability(feats)

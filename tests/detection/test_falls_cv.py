@@ -3,6 +3,7 @@ or by a sensitivity target (the earlier rule), on hand-made scored impacts."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,31 @@ def test_the_budget_may_not_push_sensitivity_below_the_floor() -> None:
     # no false alarm at all would leave 1 fall in 4; the floor keeps 2 in 4
     threshold, _ = choose_thresholds(trials, scored, Target(fa_per_h=0.0, floor=0.5))
     assert threshold == pytest.approx(0.96)
+
+
+def test_a_model_fitted_on_kept_features_names_only_those() -> None:
+    """``keep_features`` cuts every candidate to a leading part of the features; the model
+    fitted on them names that part and scores a full-length vector on it alone."""
+    import numpy as np
+
+    from edge.detection.fall_features import FEATURE_NAMES
+    from tools.falls.fit import fit_path, keep_features
+
+    rng = np.random.default_rng(5)
+    trials, _ = _trials()
+    n = len(FEATURE_NAMES)
+    cands: list[list[ScoredImpact]] = []
+    for t in trials:
+        feats = rng.normal(1.0 if t.is_fall else -1.0, 0.3, n)
+        feats[2] = 1.0  # past the posture gate
+        cands.append([dataclasses.replace(_hit(0.0), features=tuple(float(x) for x in feats))])
+    kept = keep_features(cands, 15)
+    assert all(len(h.features) == 15 for hits in kept for h in hits)
+    model = fit_path(trials, kept, peak_range=(2.0, np.inf), gate=0.4, quantile=20.0, soft=False)
+    assert model is not None
+    assert model.feature_names == FEATURE_NAMES[:15]
+    full = np.asarray(cands[0][0].features)
+    changed = full.copy()
+    changed[15:] += 50.0
+    assert model.probability(full) == model.probability(changed)
+    assert model.probability(full) > model.probability(np.asarray(cands[-1][0].features))

@@ -172,7 +172,7 @@ def _cross_validate(
     from tools.falls.augment import soft_falls
     from tools.falls.cv import Target, cross_validate, is_soft
     from tools.falls.dataset import load_trial
-    from tools.falls.fit import collect_candidates, probe_model
+    from tools.falls.fit import FEATURES_BY_PLACEMENT, collect_candidates, keep_features, probe_model
 
     cands = collect_candidates_protocol(trials, probe_model(), protocol, learn_upright=upright)
     soft_t, soft_a = soft_falls(trials, [load_trial(t) for t in trials])
@@ -180,7 +180,9 @@ def _cross_validate(
     try:
         results, choices = cross_validate(
             all_trials,
-            cands + collect_candidates(soft_t, soft_a),
+            keep_features(
+                cands + collect_candidates(soft_t, soft_a), FEATURES_BY_PLACEMENT.get(placement, 14)
+            ),
             args.folds,
             target=Target.for_placement(placement),
         )

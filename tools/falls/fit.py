@@ -44,6 +44,8 @@ MIN_ORIENTATION_CHANGE = 0.4
 LOW_MIN_ORIENTATION_CHANGE = 0.4
 L2 = 1e-2
 DEFAULT_QUANTILE = 20.0
+# how many leading features of FEATURE_NAMES each placement's model is fitted on
+FEATURES_BY_PLACEMENT = {"waist": 16, "pendant": 14, "wrist": 16}
 Candidates = list[list[ScoredImpact]]
 Signal = NDArray[np.float64]
 
@@ -149,7 +151,7 @@ def fit_path(
         if float(np.abs(step).max()) < 1e-8:
             break
     return FallModel(
-        feature_names=FEATURE_NAMES,
+        feature_names=FEATURE_NAMES[: features.shape[1]],
         mean=tuple(mean.tolist()),
         scale=tuple(scale.tolist()),
         coef=tuple(beta[1:].tolist()),
@@ -183,6 +185,12 @@ def fit_model(trials: Sequence[Trial], cands: Candidates, quantile: float = DEFA
         soft=True,
     )
     return dataclasses.replace(main, low_impact=low)
+
+
+def keep_features(cands: Candidates, n: int) -> Candidates:
+    """The candidates with only their first ``n`` features (a model over a leading part
+    of :data:`FEATURE_NAMES`, as the models before a feature was appended)."""
+    return [[dataclasses.replace(h, features=h.features[:n]) for h in hits] for hits in cands]
 
 
 def load_datasets(folders: Sequence[Path], *, soft: bool = True) -> tuple[list[Trial], list[Signal]]:
@@ -237,6 +245,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(the earlier rule; the issue's targets are waist/pendant 0.98, wrist 0.90)",
     )
     parser.add_argument(
+        "--features",
+        type=int,
+        default=None,
+        help=f"fit on the first N features only (default per placement: {FEATURES_BY_PLACEMENT}; "
+        f"all {len(FEATURE_NAMES)} when unset there)",
+    )
+    parser.add_argument(
         "--protocol",
         choices=("per-trial", "continuous"),
         default="per-trial",
@@ -266,6 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         n_real = sum(not is_soft(t) for t in trials)  # recorded trials come first
         cands[:n_real] = collect_candidates_protocol(trials[:n_real], probe_model(), "continuous")
+    n_features = args.features or FEATURES_BY_PLACEMENT.get(args.placement, len(FEATURE_NAMES))
+    cands = keep_features(cands, n_features)
     results, choices = cross_validate(trials, cands, args.folds, target=target)
     real = [r for r in results if not is_soft(r.trial)]
     soft = [r for r in results if is_soft(r.trial)]
@@ -278,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         provenance=f"tools.falls.fit on {names}: {len(real)} recorded trials + "
         f"{len(soft)} synthetic soft falls, "
         f"{len({t.subject for t in trials})} subjects, {args.folds} subject-grouped folds, "
-        f"{rule}",
+        f"{rule}, {n_features} features",
         target=target,
     )
     out = args.out or Path(__file__).resolve().parents[2] / "edge" / "detection" / MODEL_FILES[args.placement]

@@ -22,7 +22,7 @@ import numpy as np
 from edge.detection.fall_model import PLACEMENTS
 from tools.falls.augment import PERTURBATIONS
 from tools.falls.cv import Target, fold_models, is_soft, score_folds
-from tools.falls.fit import collect_candidates, load_datasets
+from tools.falls.fit import FEATURES_BY_PLACEMENT, collect_candidates, keep_features, load_datasets
 from tools.falls.report import group_report, text
 
 
@@ -44,7 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     trials, arrays = load_datasets(args.data)
     cands = collect_candidates(trials, arrays)
-    folds, models = fold_models(trials, cands, args.folds, Target.for_placement(args.placement))
+    fit_cands = keep_features(cands, FEATURES_BY_PLACEMENT[args.placement])
+    folds, models = fold_models(trials, fit_cands, args.folds, Target.for_placement(args.placement))
     real = [i for i, t in enumerate(trials) if not is_soft(t)]
     report: dict[str, object] = {}
     rows = [("clean", None), *PERTURBATIONS.items()]
