@@ -141,7 +141,7 @@ class AccelBatch(_Uplink):
     def array(self) -> NDArray[np.float64]:
         """The samples as a read-only (n, 3) float64 array, made once per message however many readers
         ask (validation, the detectors, the telemetry summary)."""
-        memo = self._memo
+        memo: _Memo = self.__pydantic_private__["_memo"]  # type: ignore[index]  # (not via __getattr__)
         if memo.source is not self.samples:
             memo.source, memo.array = self.samples, _as_array(self.samples)
         return memo.array  # type: ignore[no-any-return]
