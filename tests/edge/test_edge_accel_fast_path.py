@@ -28,6 +28,7 @@ from contracts.uplink import ACCEL_RANGE_G
 from edge.detection.accel_stream import AccelStream
 from edge.detection.adapter import DetectionAdapter
 from edge.detection.config import DEFAULT_CONFIG
+from edge.detection.events import FallEvent
 from edge.detection.fall import FallDetector, FallStream
 from edge.detection.fall_model import load_default_model
 from edge.detection.stream import Setup
@@ -168,7 +169,7 @@ def test_the_gateway_path_raises_the_falls_the_plain_path_raised() -> None:
     # the gateway path: the fall detector the adapter builds for a wearable, on the decoded messages
     model = load_default_model("waist")
     streams: dict[str, FallStream] = {}
-    got = []
+    got: list[FallEvent] = []
     for b in batches:
         if b.device_id not in streams:
             streams[b.device_id] = FallStream(Setup(b.device_id, DeviceKind.WEARABLE, DEFAULT_CONFIG, model))
