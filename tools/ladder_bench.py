@@ -216,7 +216,6 @@ def kinds_of(kind: str) -> list[str]:
 
 def ladder(args: argparse.Namespace) -> tuple[dict[str, float], list[Step]]:
     """The reference rate per kind and every step climbed (per kind, then per worker count)."""
-    rates = [float(r) for r in args.rates.split(",")]
     steps: list[Step] = []
     references: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="anxin-bench-ladder-") as tmp:
@@ -233,6 +232,8 @@ def ladder(args: argparse.Namespace) -> tuple[dict[str, float], list[Step]]:
                     cloud_url = registry_url if args.registry else None
                     for kind in kinds_of(args.kind):
                         payloads = Payloads(kind, args.connections)
+                        given = args.accel_rates if kind == "accel" and args.accel_rates else args.rates
+                        rates = [float(r) for r in given.split(",")]
                         for workers in (int(w) for w in args.workers.split(",")):
                             data = Path(tmp) / f"{kind}-w{workers}"
                             climbed = _climb(
@@ -404,6 +405,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="vitals",
         help="ladder: what the devices send: vitals, accel (1 s batches at 50 Hz, as the simulator's "
         "wearables), or both (one ladder after the other)",
+    )
+    parser.add_argument(
+        "--accel-rates",
+        default=None,
+        help="ladder: offered msg/s for acceleration batches (default: --rates; a batch is ~2.5 kB)",
     )
     parser.add_argument(
         "--reference-messages",
