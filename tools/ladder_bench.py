@@ -44,7 +44,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 REFERENCE_MESSAGES = {"vitals": 30_000, "accel": 15_000}
 _SAMPLE = re.compile(
     r"^anxin_edge_(accepted_total|shed_total|partition_skipped_total|subscribed_devices)"
-    r"(?:\{[^}]*\})? ([0-9.e+]+)$",
+    r"(\{[^}]*\})? ([0-9.e+]+)$",
     re.MULTILINE,
 )
 EDGE_ID = "edge-ladder"
@@ -126,15 +126,17 @@ def _cpu_s(pids: list[int]) -> float:
     return total
 
 
-def _counts(ports: list[int]) -> dict[str, float]:
-    """Accepted, shed and partition-skipped uplinks so far, and devices subscribed by name: summed
-    over the workers."""
+def _counts(ports: list[int], kind: str | None = None) -> dict[str, float]:
+    """Accepted (of ``kind`` only, when given), shed and partition-skipped uplinks so far, and devices
+    subscribed by name: summed over the workers."""
     totals = dict.fromkeys(
         ("accepted_total", "shed_total", "partition_skipped_total", "subscribed_devices"), 0.0
     )
     for port in ports:
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
-        for name, value in _SAMPLE.findall(text):
+        for name, labels, value in _SAMPLE.findall(text):
+            if name == "accepted_total" and kind is not None and f'type="{kind}"' not in labels:
+                continue
             totals[name] += float(value)
     return totals
 
@@ -148,11 +150,11 @@ def registry_endpoint(device_ids: list[str]) -> Iterator[str]:
             for i, d in enumerate(device_ids)
         ]
     )
-    path = REGISTRY_PATH.format(edge_id=EDGE_ID)
+    prefix, suffix = REGISTRY_PATH.split("{edge_id}")  # for every climb's gateway (each its own edge id)
 
     class Registry(BaseHTTPRequestHandler):
         def _answer(self) -> None:
-            found = self.path == path and self.command == "GET"
+            found = self.path.startswith(prefix) and self.path.endswith(suffix) and self.command == "GET"
             self.send_response(200 if found else 503)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body) if found else 2))
@@ -179,12 +181,12 @@ def registry_endpoint(device_ids: list[str]) -> Iterator[str]:
 
 
 def _start_gateway(
-    url: str, workers: int, data_dir: Path, metrics_port: int, cloud_url: str | None
+    url: str, workers: int, data_dir: Path, metrics_port: int, cloud_url: str | None, *, edge_id: str
 ) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ANXIN_EDGE_CLOUD_TOKEN": "ladder-bench-token-0123456789"}
     argv = [
         sys.executable, "-m", "anxin", "--log-level", "WARNING", "edge", "--workers", str(workers),
-        "--edge-id", EDGE_ID, "--mqtt-url", url,
+        "--edge-id", edge_id, "--mqtt-url", url,
         "--cloud-url", cloud_url or f"http://127.0.0.1:{free_port()}",
         "--data-dir", str(data_dir), "--metrics-port", str(metrics_port),
         "--http-timeout-s", "1" if cloud_url is None else "10",
@@ -261,7 +263,10 @@ def _climb(
 ) -> list[Step]:
     port = free_port()
     ports = [port + i for i in range(workers)]
-    proc = _start_gateway(url, workers, data, port, cloud_url)
+    # each climb its own edge id, so its own MQTT sessions: what the broker queued for an earlier
+    # climb's (persistent) session never reaches this one
+    edge_id = f"{EDGE_ID}-{payloads.kind}-w{workers}"
+    proc = _start_gateway(url, workers, data, port, cloud_url, edge_id=edge_id)
     steps: list[Step] = []
     try:
         _wait_ready(ports, proc, by_name=fleet.count if cloud_url is not None and workers > 1 else 0)
@@ -269,11 +274,11 @@ def _climb(
         fleet.offer(payloads, min(rates), 2.0)  # warm-up: every device known to its worker
         for rate in rates:
             step = Step(workers=workers, target=rate, kind=payloads.kind)
-            before = _counts(ports)
+            before = _counts(ports, payloads.kind)
             cpu0, t0 = _cpu_s(pids), time.perf_counter()
             step.offered = fleet.offer(payloads, rate, args.step_seconds)
             seconds = time.perf_counter() - t0
-            after = _counts(ports)
+            after = _counts(ports, payloads.kind)
             step.accepted = (after["accepted_total"] - before["accepted_total"]) / seconds
             step.shed = (after["shed_total"] - before["shed_total"]) / seconds
             step.skipped = (after["partition_skipped_total"] - before["partition_skipped_total"]) / seconds
