@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 import orjson
 
-from broker.runner import free_port, start_mosquitto
+from broker.runner import free_port, port_is_free, start_mosquitto
 from contracts import DeviceKind, uplink_filter, uplink_topic
 from edge.delivery.cloud_client import REGISTRY_PATH
 from tools.ladder_load import KINDS, Fleet, Payloads, device_name
@@ -262,6 +262,8 @@ def _climb(
     args: argparse.Namespace,
 ) -> list[Step]:
     port = free_port()
+    while not all(port_is_free(port + i) for i in range(workers)):  # worker i serves port + i
+        port = free_port()
     ports = [port + i for i in range(workers)]
     # each climb its own edge id, so its own MQTT sessions: what the broker queued for an earlier
     # climb's (persistent) session never reaches this one
