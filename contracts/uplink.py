@@ -9,14 +9,19 @@ fields, so firmware may add fields.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal, TypeAlias
+from itertools import chain
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from contracts.identity import BOOT_MAX, event_key
 from contracts.ids import DeviceId
 from contracts.topics import UplinkChannel
 from contracts.version import SCHEMA_VERSION, UplinkVersion
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 SEQ_MAX = 2**53 - 1  # fits a JSON number exactly
 # 2001-09-09 .. 2286-11-20 in ms: rules out seconds-vs-ms mistakes without rejecting skewed clocks.
@@ -83,6 +88,40 @@ class FallSuspected(_Uplink):
     confidence: Annotated[float, Field(ge=0, le=1)] = 0.5
 
 
+def _as_array(samples: list[tuple[float, float, float]]) -> NDArray[np.float64]:
+    """(n, 3) float64, read-only: the same values as ``np.array(samples)``, from a flat iterator (numpy's
+    conversion of a list of tuples first discovers the shape element by element: several times slower).
+    numpy is imported on first use only (the center reads no acceleration)."""
+    import numpy as np
+
+    flat = np.fromiter(chain.from_iterable(samples), dtype=np.float64, count=3 * len(samples))
+    array = flat.reshape(len(samples), 3)
+    array.flags.writeable = False
+    return array
+
+
+def _within(array: NDArray[np.float64], limit: float) -> bool:
+    """-limit <= a <= limit for every element (False for NaN, as the comparison in Python)."""
+    return bool((abs(array) <= limit).all())
+
+
+class _Memo:
+    """What a message worked out from its own fields once (a cache): never part of its value, so any
+    two are equal and a copy of a message may share it."""
+
+    __slots__ = ("array", "source")
+
+    def __init__(self) -> None:
+        self.source: object = None  # the field value ``array`` was made from (a copy may share the memo)
+        self.array: Any = None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Memo)
+
+    def __hash__(self) -> int:
+        return 0
+
+
 class AccelBatch(_Uplink):
     """Tri-axial acceleration in g at ``rate_hz``; sample i was taken at ``ts + i * 1000 / rate_hz``."""
 
@@ -90,14 +129,22 @@ class AccelBatch(_Uplink):
     rate_hz: Annotated[int, Field(ge=1, le=400)] = 50
     samples: Annotated[list[tuple[float, float, float]], Field(min_length=1, max_length=ACCEL_MAX_SAMPLES)]
     placement: Literal["waist", "pendant", "wrist"] = "waist"
+    _memo: _Memo = PrivateAttr(default_factory=_Memo)
 
     @model_validator(mode="after")
     def _in_range(self) -> AccelBatch:
-        for sample in self.samples:
-            for axis in sample:
-                if not -ACCEL_RANGE_G <= axis <= ACCEL_RANGE_G:  # also rejects NaN
-                    raise ValueError(f"acceleration outside ±{ACCEL_RANGE_G:g} g")
+        # every axis within ±range (NaN is not): checked on the array the detectors read anyway
+        if not _within(self.array(), ACCEL_RANGE_G):
+            raise ValueError(f"acceleration outside ±{ACCEL_RANGE_G:g} g")
         return self
+
+    def array(self) -> NDArray[np.float64]:
+        """The samples as a read-only (n, 3) float64 array, made once per message however many readers
+        ask (validation, the detectors, the telemetry summary)."""
+        memo: _Memo = self.__pydantic_private__["_memo"]  # type: ignore[index]  # (not via __getattr__)
+        if memo.source is not self.samples:
+            memo.source, memo.array = self.samples, _as_array(self.samples)
+        return memo.array  # type: ignore[no-any-return]
 
 
 class Vitals(_Uplink):

@@ -65,12 +65,18 @@ class Detector(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Cause:
-    """What the events of one uplink carry about it."""
+    """What the events of one uplink carry about it. ``digest`` may come as a function that works it out
+    (hashing every telemetry message for the rare one that raises an event is waste); called once."""
 
-    digest: str | None = None
+    digest: str | Callable[[], str] | None = None
     unassigned: bool = False
+
+    def digest_value(self) -> str | None:
+        if callable(self.digest):
+            self.digest = self.digest()
+        return self.digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +117,7 @@ class Pipeline:
             severity=DEFAULT_SEVERITY[kind],
             device_ts=extra.pop("device_ts", None) or message.ts,
             edge_ts=received_ms,
-            digest=cause.digest,
+            digest=cause.digest_value(),
             unassigned=cause.unassigned,
             **extra,
         )
@@ -126,10 +132,16 @@ class Pipeline:
         )
 
     def handle(
-        self, message: AnyUplink, received_ms: int, *, digest: str | None = None, unassigned: bool = False
+        self,
+        message: AnyUplink,
+        received_ms: int,
+        *,
+        digest: str | Callable[[], str] | None = None,
+        unassigned: bool = False,
     ) -> Outcome:
-        """``digest``: identity of the message bytes (``contracts.message_digest``); ``unassigned``: an
-        alarm from a device missing from the registry snapshot."""
+        """``digest``: identity of the message bytes (``contracts.message_digest``), or a function that
+        works it out once an event needs it; ``unassigned``: an alarm from a device missing from the
+        registry snapshot."""
         if isinstance(message, Presence):
             return Outcome(self._run_detectors(message, received_ms, None, _Cause()))
         place = (message.boot, message.seq)

@@ -63,8 +63,10 @@ def planned_runs(data_root: Path, *, quick: bool) -> tuple[list[BenchRun], list[
     else:
         skipped.append(f"vitals: no CSV files in {data_root / 'vitals'}")
     runs.append(BenchRun("Edge gateway vs raw broker", ["gateway", "--alarms", "50" if quick else "200"]))
-    ladder = ["gateway", "--ladder", "--rates", "500,1000,2000" if quick else "500,1000,2000,3000,4000"]
-    runs.append(BenchRun("Gateway sustained load, 1 and 2 workers", ladder))
+    ladder = ["gateway", "--ladder", "--kind", "both"]
+    ladder += ["--rates", "500,1000,2000" if quick else "500,1000,2000,3000,4000"]
+    ladder += ["--accel-rates", "250,500,1000" if quick else "500,1000,1500,2000,3000"]
+    runs.append(BenchRun("Gateway sustained load (vitals, acceleration), 1 and 2 workers", ladder))
     runs.append(BenchRun("Cloud intake vs bare endpoint", ["intake", "--events", "640" if quick else "2000"]))
     overload = ["overload", "--seconds", "15" if quick else "30"]
     runs.append(BenchRun("Alarms with the gateway at 2× its capacity", overload))

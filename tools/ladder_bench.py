@@ -1,15 +1,18 @@
 """``anxin bench gateway --ladder``: the gateway's sustained rate under a rising offered load.
 
-1,000 device connections (``--connections``; paho clients driven by one selector loop in this process)
-publish vitals uplinks at QoS 1 at each rate of ``--rates`` for ``--step-seconds``; the gateway runs as
-``anxin edge --workers N`` (each N of ``--workers``) in its own process tree, with no cloud (events
-stay in the outbox) but a stand-in registry endpoint that names the fleet's devices (wearables), so
-each worker subscribes to its own devices by name as in production (``--no-registry``: the gateway
-accepts unregistered devices and every worker takes the site-wide filters, the commissioning path).
-Per step: the offered rate actually achieved, the rate the gateway accepted (its
-``/metrics``), what it shed, and the CPU of its worker processes (``/proc``). The reference, measured in
-the same run on the same broker: Mosquitto's client→client QoS 1 rate (one paho publisher with 500 in
-flight → one paho subscriber). ``--plot`` writes a PNG (matplotlib, imported only then).
+1,000 device connections (``--connections``; raw MQTT 3.1.1 sockets on one selector loop in this
+process, :mod:`tools.ladder_load`) publish uplinks at QoS 1 at each rate of ``--rates`` for
+``--step-seconds``: ``--kind vitals`` (vitals readings), ``accel`` (the simulator wearables' 1 s
+acceleration batches at 50 Hz, as the simulator encodes them) or ``both`` (one ladder after the
+other). The gateway runs as ``anxin edge --workers N`` (each N of ``--workers``) in its own process
+tree, with no cloud (events stay in the outbox) but a stand-in registry endpoint that names the fleet's
+devices (wearables), so each worker subscribes to its own devices by name as in production
+(``--no-registry``: the gateway accepts unregistered devices and every worker takes the site-wide
+filters, the commissioning path). Per step: the offered rate actually achieved, the rate the gateway
+accepted (its ``/metrics``), what it shed, the CPU of its worker processes (``/proc``) and the
+machine's load average. The reference, measured in the same run on the same broker with the same kind
+of payload: Mosquitto's client→client QoS 1 rate (one paho publisher with 500 in flight → one paho
+subscriber). ``--plot`` writes a PNG (matplotlib, imported only then), one panel per kind.
 """
 
 from __future__ import annotations
@@ -18,33 +21,30 @@ import argparse
 import contextlib
 import os
 import re
-import selectors
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
-from broker.runner import free_port, start_mosquitto
-from contracts import DeviceKind, Vitals, encode, uplink_filter, uplink_topic
+from broker.runner import free_port, port_is_free, start_mosquitto
+from contracts import DeviceKind, uplink_filter, uplink_topic
 from edge.delivery.cloud_client import REGISTRY_PATH
+from tools.ladder_load import KINDS, Fleet, Payloads, device_name
 
-TS = 1_764_000_000_000
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-REFERENCE_MESSAGES = 30_000
+REFERENCE_MESSAGES = {"vitals": 30_000, "accel": 15_000}
 _SAMPLE = re.compile(
     r"^anxin_edge_(accepted_total|shed_total|partition_skipped_total|subscribed_devices)"
-    r"(?:\{[^}]*\})? ([0-9.e+]+)$",
+    r"(\{[^}]*\})? ([0-9.e+]+)$",
     re.MULTILINE,
 )
 EDGE_ID = "edge-ladder"
@@ -54,93 +54,29 @@ EDGE_ID = "edge-ladder"
 class Step:
     workers: int
     target: float
+    kind: str = "vitals"
     offered: float = 0.0
     accepted: float = 0.0
     shed: float = 0.0
     skipped: float = 0.0  # uplinks a worker received for another worker's device, msg/s
     cpu_cores: float = 0.0
+    load: float = 0.0  # the machine's 1-minute load average at the end of the step
 
     @property
     def cpu_us_per_msg(self) -> float:
         return self.cpu_cores / self.accepted * 1e6 if self.accepted else float("nan")
 
 
-@dataclass
-class Fleet:
-    """``count`` device connections in one thread: paho clients on a selector (no thread per client)."""
-
-    host: str
-    port: int
-    count: int
-    clients: list[mqtt.Client] = field(default_factory=list)
-    sent: int = 0  # uplinks published so far (each device's seq follows from it)
-
-    def __post_init__(self) -> None:
-        self.selector = selectors.DefaultSelector()
-        for i in range(self.count):
-            client = mqtt.Client(
-                CallbackAPIVersion.VERSION2, client_id=f"ladder-{i:05d}", protocol=mqtt.MQTTv5
-            )
-            client.max_inflight_messages_set(100)
-            client.connect(self.host, self.port, keepalive=120)
-            sock = client.socket()
-            assert sock is not None
-            self.selector.register(sock, selectors.EVENT_READ, client)
-            self.clients.append(client)
-        deadline = time.monotonic() + 60
-        while not all(c.is_connected() for c in self.clients):
-            self.pump(0.05)
-            if time.monotonic() > deadline:
-                raise RuntimeError("the fleet did not connect within 60 s")
-
-    def pump(self, timeout: float) -> None:
-        for key, _ in self.selector.select(timeout):
-            client: mqtt.Client = key.data
-            client.loop_read()
-        for client in self.clients:
-            if client.want_write():
-                client.loop_write()
-
-    def _messages(self, count: int) -> list[tuple[mqtt.Client, str, bytes]]:
-        """The next ``count`` uplinks, round robin; each device's seq continues where it stopped."""
-        out = []
-        for n in range(self.sent, self.sent + count):
-            index = n % self.count
-            device, seq = f"ladder-{index:05d}", n // self.count + 1
-            msg = Vitals(device_id=device, seq=seq, ts=TS + seq * 1000, hr_bpm=60 + n % 30, spo2_pct=97)
-            out.append((self.clients[index], uplink_topic(device, "vitals"), encode(msg)))
-        return out
-
-    def offer(self, rate: float, seconds: float) -> float:
-        """Publish at ``rate`` msg/s (QoS 1, vitals, round robin) for ``seconds``; the rate achieved.
-        The messages are encoded before the clock starts (the publisher shares the machine)."""
-        planned = self._messages(int(rate * seconds))
-        started = time.perf_counter()
-        sent = 0
-        while (elapsed := time.perf_counter() - started) < seconds:
-            due = min(int(rate * elapsed), len(planned))
-            for client, topic, payload in planned[sent:due]:
-                client.publish(topic, payload, qos=1)
-            sent = max(sent, due)
-            self.pump(0.002)
-        self.sent += sent
-        return sent / (time.perf_counter() - started)
-
-    def close(self) -> None:
-        for client in self.clients:
-            client.disconnect()
-
-
-def reference_rate(host: str, port: int) -> float:
-    """Mosquitto client→client at QoS 1: one publisher (500 in flight) → one live subscriber, msg/s."""
+def reference_rate(host: str, port: int, kind: str = "vitals", *, count: int | None = None) -> float:
+    """Mosquitto client→client at QoS 1 with ``kind`` payloads: one publisher (500 in flight) → one live
+    subscriber, msg/s."""
     from tools.gateway_bench import _client, _publish_all
 
+    total = count or REFERENCE_MESSAGES[kind]
+    payloads = Payloads(kind, min(total, 1000), seed=99)
     messages = [
-        (
-            uplink_topic(f"ref-{i % 1000:05d}", "vitals"),
-            encode(Vitals(device_id=f"ref-{i % 1000:05d}", seq=i + 1, ts=TS, hr_bpm=70, spo2_pct=97)),
-        )
-        for i in range(REFERENCE_MESSAGES)
+        (uplink_topic(device_name(i % 1000), kind), payloads.payload(i % 1000, i // 1000 + 1))
+        for i in range(total)
     ]
     done, subscribed = threading.Event(), threading.Event()
     got = 0
@@ -190,15 +126,17 @@ def _cpu_s(pids: list[int]) -> float:
     return total
 
 
-def _counts(ports: list[int]) -> dict[str, float]:
-    """Accepted, shed and partition-skipped uplinks so far, and devices subscribed by name: summed
-    over the workers."""
+def _counts(ports: list[int], kind: str | None = None) -> dict[str, float]:
+    """Accepted (of ``kind`` only, when given), shed and partition-skipped uplinks so far, and devices
+    subscribed by name: summed over the workers."""
     totals = dict.fromkeys(
         ("accepted_total", "shed_total", "partition_skipped_total", "subscribed_devices"), 0.0
     )
     for port in ports:
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
-        for name, value in _SAMPLE.findall(text):
+        for name, labels, value in _SAMPLE.findall(text):
+            if name == "accepted_total" and kind is not None and f'type="{kind}"' not in labels:
+                continue
             totals[name] += float(value)
     return totals
 
@@ -212,11 +150,11 @@ def registry_endpoint(device_ids: list[str]) -> Iterator[str]:
             for i, d in enumerate(device_ids)
         ]
     )
-    path = REGISTRY_PATH.format(edge_id=EDGE_ID)
+    prefix, suffix = REGISTRY_PATH.split("{edge_id}")  # for every climb's gateway (each its own edge id)
 
     class Registry(BaseHTTPRequestHandler):
         def _answer(self) -> None:
-            found = self.path == path and self.command == "GET"
+            found = self.path.startswith(prefix) and self.path.endswith(suffix) and self.command == "GET"
             self.send_response(200 if found else 503)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body) if found else 2))
@@ -243,12 +181,12 @@ def registry_endpoint(device_ids: list[str]) -> Iterator[str]:
 
 
 def _start_gateway(
-    url: str, workers: int, data_dir: Path, metrics_port: int, cloud_url: str | None
+    url: str, workers: int, data_dir: Path, metrics_port: int, cloud_url: str | None, *, edge_id: str
 ) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ANXIN_EDGE_CLOUD_TOKEN": "ladder-bench-token-0123456789"}
     argv = [
         sys.executable, "-m", "anxin", "--log-level", "WARNING", "edge", "--workers", str(workers),
-        "--edge-id", EDGE_ID, "--mqtt-url", url,
+        "--edge-id", edge_id, "--mqtt-url", url,
         "--cloud-url", cloud_url or f"http://127.0.0.1:{free_port()}",
         "--data-dir", str(data_dir), "--metrics-port", str(metrics_port),
         "--http-timeout-s", "1" if cloud_url is None else "10",
@@ -274,28 +212,42 @@ def _wait_ready(ports: list[int], proc: subprocess.Popen[bytes], *, by_name: int
         time.sleep(0.2)  # polling a child process's port
 
 
-def ladder(args: argparse.Namespace) -> tuple[float, list[Step]]:
-    rates = [float(r) for r in args.rates.split(",")]
+def kinds_of(kind: str) -> list[str]:
+    return list(KINDS) if kind == "both" else [kind]
+
+
+def ladder(args: argparse.Namespace) -> tuple[dict[str, float], list[Step]]:
+    """The reference rate per kind and every step climbed (per kind, then per worker count)."""
     steps: list[Step] = []
+    references: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="anxin-bench-ladder-") as tmp:
         broker = start_mosquitto(workdir=Path(tmp) / "broker", persistence=False)
         try:
-            reference = reference_rate(broker.host, broker.port)
+            for kind in kinds_of(args.kind):
+                references[kind] = reference_rate(
+                    broker.host, broker.port, kind, count=args.reference_messages
+                )
             fleet = Fleet(broker.host, broker.port, args.connections)
-            devices = [f"ladder-{i:05d}" for i in range(args.connections)]
+            devices = [device_name(i) for i in range(args.connections)]
             try:
                 with registry_endpoint(devices) as registry_url:
                     cloud_url = registry_url if args.registry else None
-                    for workers in (int(w) for w in args.workers.split(",")):
-                        data = Path(tmp) / f"w{workers}"
-                        steps.extend(
-                            _climb(broker.url, workers, rates, fleet, data, cloud_url=cloud_url, args=args)
-                        )
+                    for kind in kinds_of(args.kind):
+                        payloads = Payloads(kind, args.connections)
+                        given = args.accel_rates if kind == "accel" and args.accel_rates else args.rates
+                        rates = [float(r) for r in given.split(",")]
+                        for workers in (int(w) for w in args.workers.split(",")):
+                            data = Path(tmp) / f"{kind}-w{workers}"
+                            climbed = _climb(
+                                broker.url, workers, rates, fleet, payloads,
+                                data=data, cloud_url=cloud_url, args=args,
+                            )  # fmt: skip
+                            steps.extend(climbed)
             finally:
                 fleet.close()
         finally:
             broker.stop()
-    return reference, steps
+    return references, steps
 
 
 def _climb(
@@ -303,112 +255,141 @@ def _climb(
     workers: int,
     rates: list[float],
     fleet: Fleet,
-    data: Path,
+    payloads: Payloads,
     *,
+    data: Path,
     cloud_url: str | None,
     args: argparse.Namespace,
 ) -> list[Step]:
     port = free_port()
+    while not all(port_is_free(port + i) for i in range(workers)):  # worker i serves port + i
+        port = free_port()
     ports = [port + i for i in range(workers)]
-    proc = _start_gateway(url, workers, data, port, cloud_url)
+    # each climb its own edge id, so its own MQTT sessions: what the broker queued for an earlier
+    # climb's (persistent) session never reaches this one
+    edge_id = f"{EDGE_ID}-{payloads.kind}-w{workers}"
+    proc = _start_gateway(url, workers, data, port, cloud_url, edge_id=edge_id)
     steps: list[Step] = []
     try:
         _wait_ready(ports, proc, by_name=fleet.count if cloud_url is not None and workers > 1 else 0)
         pids = _children(proc.pid) or [proc.pid]  # the workers, or the one gateway process
-        fleet.offer(min(rates), 2.0)  # warm-up: every device known to its worker
+        fleet.offer(payloads, min(rates), 2.0)  # warm-up: every device known to its worker
         for rate in rates:
-            step = Step(workers=workers, target=rate)
-            before = _counts(ports)
+            step = Step(workers=workers, target=rate, kind=payloads.kind)
+            before = _counts(ports, payloads.kind)
             cpu0, t0 = _cpu_s(pids), time.perf_counter()
-            step.offered = fleet.offer(rate, args.step_seconds)
+            step.offered = fleet.offer(payloads, rate, args.step_seconds)
             seconds = time.perf_counter() - t0
-            after = _counts(ports)
+            after = _counts(ports, payloads.kind)
             step.accepted = (after["accepted_total"] - before["accepted_total"]) / seconds
             step.shed = (after["shed_total"] - before["shed_total"]) / seconds
             step.skipped = (after["partition_skipped_total"] - before["partition_skipped_total"]) / seconds
             step.cpu_cores = (_cpu_s(pids) - cpu0) / seconds
+            step.load = os.getloadavg()[0]
             steps.append(step)
             print(
-                f"  workers={workers} offered {step.offered:7,.0f} msg/s → accepted {step.accepted:7,.0f}, "
+                f"  {payloads.kind} workers={workers} offered {step.offered:7,.0f} msg/s "
+                f"→ accepted {step.accepted:7,.0f}, "
                 f"shed {step.shed:6,.0f}, skipped {step.skipped:6,.0f}, "
-                f"gateway CPU {step.cpu_cores:.2f} cores",
+                f"gateway CPU {step.cpu_cores:.2f} cores, load {step.load:.1f}",
                 file=sys.stderr,
                 flush=True,
             )
-            fleet.offer(0.0, 2.0)  # let a backlog of this step drain before the next
+            fleet.offer(payloads, 0.0, 2.0)  # let a backlog of this step drain before the next
     finally:
         proc.terminate()
         proc.wait(30)
     return steps
 
 
-def sustained(steps: list[Step], workers: int) -> float:
+def sustained(steps: list[Step], workers: int, kind: str = "vitals") -> float:
     """The highest accepted rate of a step that kept up (≥ 95 % of what was offered, nothing shed)."""
     kept = [
-        s.accepted for s in steps if s.workers == workers and s.accepted >= 0.95 * s.offered and s.shed == 0
+        s.accepted
+        for s in steps
+        if s.workers == workers and s.kind == kind and s.accepted >= 0.95 * s.offered and s.shed == 0
     ]
     return max(kept, default=0.0)
 
 
-def plot(reference: float, steps: list[Step], path: Path, *, connections: int) -> None:
+LABEL = {"vitals": "vitals uplinks", "accel": "acceleration batches (50 Hz × 1 s)"}
+
+
+def plot(references: dict[str, float], steps: list[Step], path: Path, *, connections: int) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
-    for workers in sorted({s.workers for s in steps}):
-        mine = [s for s in steps if s.workers == workers]
-        ax.plot(
-            [s.offered for s in mine],
-            [s.accepted for s in mine],
-            marker="o",
-            label=f"gateway, {workers} worker(s)",
+    kinds = [k for k in KINDS if k in references]
+    fig, axes = plt.subplots(1, len(kinds), figsize=(7 * len(kinds), 4.2), dpi=110, squeeze=False)
+    for ax, kind in zip(axes[0], kinds, strict=True):
+        reference = references[kind]
+        mine = [s for s in steps if s.kind == kind]
+        for workers in sorted({s.workers for s in mine}):
+            line = [s for s in mine if s.workers == workers]
+            ax.plot(
+                [s.offered for s in line],
+                [s.accepted for s in line],
+                marker="o",
+                label=f"gateway, {workers} worker(s)",
+            )
+        top = max([s.offered for s in mine] + [reference])
+        ax.plot([0, top], [0, top], linestyle=":", color="grey", label="accepted = offered")
+        ax.axhline(
+            reference,
+            linestyle="--",
+            color="black",
+            label=f"Mosquitto client→client QoS 1 ({reference:,.0f}/s)",
         )
-    top = max([s.offered for s in steps] + [reference])
-    ax.plot([0, top], [0, top], linestyle=":", color="grey", label="accepted = offered")
-    ax.axhline(
-        reference, linestyle="--", color="black", label=f"Mosquitto client→client QoS 1 ({reference:,.0f}/s)"
-    )
-    ax.set_xlabel(f"offered vitals uplinks, msg/s (QoS 1, {connections:,} connections)")
-    ax.set_ylabel("accepted by the gateway, msg/s")
-    ax.set_title("Gateway sustained load (same-run broker reference)")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+        ax.set_xlabel(f"offered {LABEL[kind]}, msg/s (QoS 1, {connections:,} connections)")
+        ax.set_ylabel("accepted by the gateway, msg/s")
+        ax.set_title(f"Gateway sustained load, {kind} (same-run broker reference)")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
 
 
-def main_ladder(args: argparse.Namespace) -> int:
-    load = os.getloadavg()
-    reference, steps = ladder(args)
-    print(
-        f"gateway ladder: {args.connections} device connections, vitals QoS 1, "
-        f"{'registry snapshot (per-device subscriptions)' if args.registry else 'no registry (site-wide)'}, "
-        f"{args.step_seconds:.0f} s per step; "
-        f"load average at start {load[0]:.1f}\n"
-        f"reference: Mosquitto client→client QoS 1 {reference:,.0f} msg/s (same run)\n\n"
-        "| workers | offered msg/s | accepted msg/s | shed msg/s | skipped msg/s | gateway CPU (cores) "
-        "| CPU µs/msg | × reference |\n"
-        "|---|---|---|---|---|---|---|---|"
-    )
+def report(args: argparse.Namespace, load: float, references: dict[str, float], steps: list[Step]) -> str:
+    """The run as Markdown: the setting, the reference per kind, a row per step, the sustained rates."""
+    setting = "registry snapshot (per-device subscriptions)" if args.registry else "no registry (site-wide)"
+    lines = [
+        f"gateway ladder: {args.connections} device connections, QoS 1, {setting}, "
+        f"{args.step_seconds:.0f} s per step; load average at start {load:.1f}",
+        *(
+            f"reference ({kind}): Mosquitto client→client QoS 1 {ref:,.0f} msg/s (same run)"
+            for kind, ref in references.items()
+        ),
+        "",
+        "| kind | workers | offered msg/s | accepted msg/s | shed msg/s | skipped msg/s "
+        "| gateway CPU (cores) | CPU µs/msg | × reference | load |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for s in steps:
-        print(
-            f"| {s.workers} | {s.offered:,.0f} | {s.accepted:,.0f} | {s.shed:,.0f} | {s.skipped:,.0f} "
-            f"| {s.cpu_cores:.2f} | "
-            f"{s.cpu_us_per_msg:.0f} | {s.accepted / reference:.2f} |"
+        lines.append(
+            f"| {s.kind} | {s.workers} | {s.offered:,.0f} | {s.accepted:,.0f} | {s.shed:,.0f} "
+            f"| {s.skipped:,.0f} | {s.cpu_cores:.2f} | {s.cpu_us_per_msg:.0f} "
+            f"| {s.accepted / references[s.kind]:.2f} | {s.load:.1f} |"
         )
-    for workers in sorted({s.workers for s in steps}):
-        best = sustained(steps, workers)
-        print(
-            f"\nsustained with {workers} worker(s): {best:,.0f} msg/s = {best / reference:.2f} × reference",
-            end="",
-        )
-    print()
+    lines.append("")
+    for kind, ref in references.items():
+        for workers in sorted({s.workers for s in steps if s.kind == kind}):
+            best = sustained(steps, workers, kind)
+            lines.append(
+                f"sustained, {kind}, {workers} worker(s): {best:,.0f} msg/s = {best / ref:.2f} × reference"
+            )
+    return "\n".join(lines)
+
+
+def main_ladder(args: argparse.Namespace) -> int:
+    load = os.getloadavg()[0]
+    references, steps = ladder(args)
+    print(report(args, load, references, steps))
     if args.plot:
-        plot(reference, steps, Path(args.plot), connections=args.connections)
+        plot(references, steps, Path(args.plot), connections=args.connections)
         print(f"plot: {args.plot}")
     return 0
 
@@ -425,6 +406,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--step-seconds", type=float, default=10.0, help="ladder: seconds per step")
     parser.add_argument("--workers", default="1,2", help="ladder: gateway worker counts to climb with")
+    parser.add_argument(
+        "--kind",
+        choices=(*KINDS, "both"),
+        default="vitals",
+        help="ladder: what the devices send: vitals, accel (1 s batches at 50 Hz, as the simulator's "
+        "wearables), or both (one ladder after the other)",
+    )
+    parser.add_argument(
+        "--accel-rates",
+        default=None,
+        help="ladder: offered msg/s for acceleration batches (default: --rates; a batch is ~2.5 kB)",
+    )
+    parser.add_argument(
+        "--reference-messages",
+        type=int,
+        default=None,
+        help="ladder: messages in the broker reference (default 30,000 vitals / 15,000 accel)",
+    )
     parser.add_argument(
         "--registry",
         action=argparse.BooleanOptionalAction,

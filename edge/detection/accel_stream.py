@@ -1,7 +1,10 @@
 """A per-device buffer of recent tri-axial acceleration with a sample-index clock.
 
 Batches arrive as (n, 3) arrays in g plus the timestamp of their first sample. The
-stream numbers samples 0, 1, 2, ... and keeps the last few seconds. Small clock jitter
+stream numbers samples 0, 1, 2, ... and keeps the last few seconds (``acc``/``mag`` are views of a
+buffer with room for more: a batch is written after the last one, and only when the room runs out
+is the kept tail copied into a new buffer — written samples never change, so a view taken earlier
+stays what it was). Small clock jitter
 between batches is absorbed; a forward gap or a rate change starts a new segment
 (``segment`` increments, indices restart at 0); a batch that starts clearly before the
 end of the previous one raises :class:`OutOfOrderError` and changes nothing.
@@ -31,6 +34,9 @@ class AccelStream:
         self.rate_hz = 0.0
         self._origin_ms = 0.0
         self._last_good = np.zeros(3)
+        self._acc_buf: NDArray[np.float64] = self.acc  # ``acc`` and ``mag`` end at ``_end`` of these
+        self._mag_buf: NDArray[np.float64] = self.mag
+        self._end = 0
 
     def time_ms(self, index: int) -> int:
         """Timestamp of absolute sample ``index`` in the current segment."""
@@ -52,11 +58,29 @@ class AccelStream:
         self._place(int(t0_ms), float(rate_hz))
         arr = self._clean(arr)
         keep = round(self._keep_s * rate_hz) + len(arr)
-        self.acc = np.concatenate((self.acc, arr))[-keep:]
-        self.mag = np.concatenate((self.mag, np.sqrt(np.einsum("ij,ij->i", arr, arr))))[-keep:]
+        self._push(arr, np.sqrt(np.einsum("ij,ij->i", arr, arr)), keep)
         self.count += len(arr)
         self.start = self.count - len(self.acc)
         return len(arr)
+
+    def _push(self, arr: NDArray[np.float64], mag: NDArray[np.float64], keep: int) -> None:
+        """``acc``/``mag`` become the last ``keep`` samples with ``arr``/``mag`` appended."""
+        n = len(arr)
+        size = min(len(self.acc) + n, keep)
+        end = self._end
+        if end + n > len(self._mag_buf):  # no room: a new buffer, the kept tail first
+            old = size - n
+            capacity = 2 * keep + n
+            acc_buf, mag_buf = np.empty((capacity, 3)), np.empty(capacity)
+            acc_buf[:old] = self.acc[len(self.acc) - old :]
+            mag_buf[:old] = self.mag[len(self.mag) - old :]
+            self._acc_buf, self._mag_buf, end = acc_buf, mag_buf, old
+        self._acc_buf[end : end + n] = arr
+        self._mag_buf[end : end + n] = mag
+        end += n
+        self._end = end
+        self.acc = self._acc_buf[end - size : end]
+        self.mag = self._mag_buf[end - size : end]
 
     def _place(self, t0_ms: int, rate_hz: float) -> None:
         if self.count and rate_hz == self.rate_hz:
@@ -70,6 +94,7 @@ class AccelStream:
             raise OutOfOrderError(f"batch at {t0_ms} ms starts before the previous one ended")
         self.acc = np.zeros((0, 3))
         self.mag = np.zeros(0)
+        self._acc_buf, self._mag_buf, self._end = self.acc, self.mag, 0
         self.start = 0
         self.count = 0
         self.segment += 1

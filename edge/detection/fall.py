@@ -344,7 +344,7 @@ class FallStream:
         placement = self.plan_placement or message.placement
         if placement != self.placement:
             self.detector = FallDetector(self.device_id, load_default_model(placement))
-        samples = np.asarray(message.samples, dtype=np.float64)
+        samples = message.array()  # converted once per message, read-only
         return self.detector.update(samples, t_ms, float(message.rate_hz))
 
     def tick(self, t_ms: int) -> Sequence[FallEvent]:

@@ -129,7 +129,7 @@ class InactivityStream:
 
     def observe(self, message: Observed, t_ms: int) -> Sequence[DetectionEvent]:
         if isinstance(message, AccelBatch):
-            samples = np.asarray(message.samples, dtype=np.float64)
+            samples = message.array()
             moving = float(np.std(np.linalg.norm(samples, axis=1))) > MOVING_STD_G if len(samples) else False
             return self._activity(t_ms) if moving else ()
         if isinstance(message, Vitals):

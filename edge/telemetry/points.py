@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import numpy as np
+from numpy.typing import ArrayLike
 from prometheus_client import CollectorRegistry
 
 from contracts import AccelBatch, AnyUplink, Location, Presence, Status, Vitals, WearState
@@ -31,7 +32,7 @@ from edge.telemetry.sink import (
 G = 1.0  # |a| of a device at rest, in g
 
 
-def accel_summary(samples: list[tuple[float, float, float]]) -> tuple[float, float]:
+def accel_summary(samples: ArrayLike) -> tuple[float, float]:
     """(peak |a|, activity) in g; activity = mean distance of |a| from 1 g (0 at rest)."""
     a = np.asarray(samples, dtype=np.float64)
     magnitude = np.sqrt(np.einsum("ij,ij->i", a, a))
@@ -71,7 +72,7 @@ def points_of(message: AnyUplink, tags: Mapping[str, str], received_ms: int) -> 
     if isinstance(message, Presence):
         return [Point(PRESENCE, tags, {"online": message.online}, message.ts or received_ms)]
     if isinstance(message, AccelBatch):
-        peak, activity = accel_summary(message.samples)
+        peak, activity = accel_summary(message.array())
         fields = {
             "peak_g": peak,
             "activity_g": activity,

@@ -36,6 +36,25 @@ DAY_ROUTINE = (
 )
 
 
+def accel_payload(
+    device_id: str, *, boot: int, seq: int, ts: int, samples: np.ndarray, placement: str = "waist"
+) -> bytes:
+    """The wire bytes of one acceleration batch (``samples``: (n, 3) in g at ``RATE_HZ``), encoded
+    straight from the array (no pydantic model per batch: a wearable sends one every second)."""
+    body = {
+        "v": SCHEMA_VERSION,
+        "type": "accel",
+        "device_id": device_id,
+        "boot": boot,
+        "seq": seq,
+        "ts": ts,
+        "rate_hz": RATE_HZ,
+        "samples": samples,
+        "placement": placement,
+    }
+    return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
 class AccelMode(StrEnum):
     FULL = "full"  # a batch every accel_batch_s, always (≈1 msg/s per wearable)
     EVENTS = "events"  # only in a 30 s window from an on-device trigger (falls, hard bumps)
@@ -142,18 +161,7 @@ class Wearable(DeviceModel):
             self._timers["accel"] = now_ms + self.accel_batch_s * 1000
         samples = np.round(self.accel.batch(self.current_activity(), n), 3)
         seq = self.next_seq()
-        body = {
-            "v": SCHEMA_VERSION,
-            "type": "accel",
-            "device_id": self.device_id,
-            "boot": self.boot,
-            "seq": seq,
-            "ts": self.ts(now_ms),
-            "rate_hz": RATE_HZ,
-            "samples": samples,
-            "placement": "waist",
-        }
-        raw = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+        raw = accel_payload(self.device_id, boot=self.boot, seq=seq, ts=self.ts(now_ms), samples=samples)
         return [Outgoing(UplinkChannel.ACCEL, None, raw=raw, seq=seq)]
 
     def _trigger_accel(self, now_ms: int) -> None:
