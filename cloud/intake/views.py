@@ -14,10 +14,12 @@ from cloud.deps import ClockDep, EdgeDep, SessionDep, StateDep
 from cloud.errors import Conflict, Forbidden
 from cloud.http_errors import status_of
 from cloud.incidents.models import Incident
+from cloud.incidents.presentation import incident_items
 from cloud.incidents.schemas import IncidentItem
 from cloud.intake import service
 from cloud.intake.service import Ingested, RefusedEvent
-from cloud.live.broadcast import present_incidents, publish_incidents, wake_edge
+from cloud.live.broadcast import publish_incidents, wake_edge
+from cloud.registry.schemas import SubjectSummary
 from cloud.state import CloudState
 from contracts.intake import (
     INTAKE_BATCH_PATH,
@@ -153,6 +155,7 @@ async def _present(session: AsyncSession, outcomes: Sequence[Ingested | RefusedE
     announcement costs no second transaction); an incident changed twice is presented once. A duplicate
     counts when it changed its incident (the edge texted guardians meanwhile: ``edge_notified``)."""
     changed: dict[int, tuple[Incident, bool]] = {}
+    known: dict[int, SubjectSummary] = {}  # persons the events' joins already read
     for outcome in outcomes:
         if isinstance(outcome, RefusedEvent) or not outcome.changed:
             continue
@@ -163,7 +166,12 @@ async def _present(session: AsyncSession, outcomes: Sequence[Ingested | RefusedE
             outcome.incident,
             outcome.created or (before is not None and before[1]),
         )
-    return await present_incidents(session=session, changed=list(changed.values())) if changed else []
+        if outcome.subject is not None:
+            known[outcome.subject.id] = outcome.subject
+    if not changed:
+        return []
+    items = await incident_items(session=session, incidents=[i for i, _ in changed.values()], known=known)
+    return [(item, created) for item, (_, created) in zip(items, changed.values(), strict=True)]
 
 
 async def _publish(
