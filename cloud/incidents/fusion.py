@@ -19,7 +19,7 @@ from cloud.incidents import lifecycle
 from cloud.incidents.lifecycle import IncidentKind, Status
 from cloud.incidents.models import Incident
 from cloud.incidents.presentation import SUBJECT_SUMMARY_COLUMNS, subject_summary, with_subject_summary
-from cloud.registry.models import Device, Subject
+from cloud.registry.models import Subject
 from cloud.registry.schemas import SubjectSummary
 from cloud.timeline.entries import DEVICE_ACTOR, EDGE_ACTOR, SYSTEM_ACTOR, add_entry
 from cloud.timeline.models import TimelineEntry
@@ -205,17 +205,17 @@ async def find_open_unassigned(
 
 
 async def open_or_join(
-    *, session: AsyncSession, event: EdgeEvent, device: Device, now_ms: int, stored_key: str | None = None
+    *, session: AsyncSession, event: EdgeEvent, subject_id: int, now_ms: int, stored_key: str | None = None
 ) -> Opened:
     """Open an incident for ``event``, or add it to the subject's open incident of the same kind.
     ``stored_key``: the key the event is stored under, when not its own (a variant key)."""
     kind = lifecycle.incident_kind_of(event.kind)
-    incident = await find_open(session=session, subject_id=device.subject_id, kind=kind)
+    incident = await find_open(session=session, subject_id=subject_id, kind=kind)
     return await _open_or_join(
         session,
         incident,
         event,
-        subject_id=device.subject_id,
+        subject_id=subject_id,
         stored_key=stored_key or event.key,
         reason=None,
         now_ms=now_ms,

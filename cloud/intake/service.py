@@ -107,7 +107,15 @@ async def duplicate_of(
     return Ingested(key=record.key, incident=incident, duplicate=True, changed=changed)
 
 
-def check_authority(event: EdgeEvent, device: Device | None) -> str | None:
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """What intake needs of a registered device: its gateway and its person."""
+
+    edge_id: str
+    subject_id: int
+
+
+def check_authority(event: EdgeEvent, device: Registration | None) -> str | None:
     """Refuse what ``event``'s gateway may not write; else the unassigned reason (None: assigned)."""
     if not key_is_derived(event):
         raise KeyNotDerived("key must be derived from device_id, boot, seq and kind", field="key")
@@ -125,17 +133,22 @@ def check_authority(event: EdgeEvent, device: Device | None) -> str | None:
     return UNKNOWN_DEVICE if device is None else OTHER_GATEWAY
 
 
-# the device and whether its key is taken, in one statement (the intake's hot path; built once)
+_devices_t = cast(Table, Device.__table__)
+_events_t = cast(Table, EventRecord.__table__)
+# the device and whether its key is taken, in one statement (the intake's hot path; plain columns, no ORM
+# object; built once)
 _DEVICE_AND_STORED = select(
-    Device, select(EventRecord.id).where(EventRecord.key == bindparam("key")).exists().label("stored")
-).where(Device.device_id == bindparam("device_id"))
+    _devices_t.c.edge_id,
+    _devices_t.c.subject_id,
+    select(_events_t.c.id).where(_events_t.c.key == bindparam("key")).exists().label("stored"),
+).where(_devices_t.c.device_id == bindparam("device_id"))
 
 
-async def _device_and_stored(session: AsyncSession, event: EdgeEvent) -> tuple[Device | None, bool]:
+async def _device_and_stored(session: AsyncSession, event: EdgeEvent) -> tuple[Registration | None, bool]:
     """The event's device (None: unknown) and whether an event is stored under the event's own key."""
     params = {"key": event.key, "device_id": event.device_id}
     row = (await session.execute(_DEVICE_AND_STORED, params)).first()
-    return (None, True) if row is None else (row[0], bool(row[1]))
+    return (None, True) if row is None else (Registration(row.edge_id, row.subject_id), bool(row.stored))
 
 
 async def _place(session: AsyncSession, key: str, event: EdgeEvent) -> tuple[str, EventRecord | None]:
@@ -188,11 +201,11 @@ async def _cancel_target(
     return None
 
 
-_STORE_EVENT = insert(cast(Table, EventRecord.__table__))
+_STORE_EVENT = insert(_events_t)
 
 
 async def _join_quickly(
-    session: AsyncSession, event: EdgeEvent, device: Device, values: dict[str, Any], now_ms: int
+    session: AsyncSession, event: EdgeEvent, device: Registration, values: dict[str, Any], now_ms: int
 ) -> Ingested | None:
     """The common case of a storm, with Core statements and no ORM objects: a press joins its person's
     open incident, and nothing else follows (no timers to start, no owner to re-alert, no edge notices).
@@ -303,7 +316,7 @@ async def ingest(
     if unassigned is None:
         assert device is not None
         opened = await fusion.open_or_join(
-            session=session, event=event, device=device, now_ms=now_ms, stored_key=key
+            session=session, event=event, subject_id=device.subject_id, now_ms=now_ms, stored_key=key
         )
     else:
         opened = await fusion.open_or_join_unassigned(
