@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.commands import feedback
@@ -201,9 +201,6 @@ async def _cancel_target(
     return None
 
 
-_STORE_EVENT = insert(_events_t)
-
-
 async def _join_quickly(
     session: AsyncSession, event: EdgeEvent, device: Registration, values: dict[str, Any], now_ms: int
 ) -> Ingested | None:
@@ -220,12 +217,18 @@ async def _join_quickly(
         return None  # it became urgent: the escalation restarts (ORM path)
     if event.kind in DEVICE_PRESSES and found.owner is not None:
         return None  # a repeat press re-alerts the owner (ORM path)
-    incident = await fusion.join_row(
-        session=session, found=found, join=join, event=event, now_ms=now_ms, stored_key=values["key"]
-    )
     # the event's row after its incident's: a concurrent writer of the same key makes this raise
     # IntegrityError, as the ORM flush would (the caller rolls back and retries)
-    await session.execute(_STORE_EVENT, {**values, "incident_id": incident.id})
+    incident = await fusion.join_row(
+        session=session,
+        found=found,
+        join=join,
+        event=event,
+        now_ms=now_ms,
+        stored_key=values["key"],
+        record=_events_t,
+        record_values={**values, "incident_id": found.id},
+    )
     return Ingested(
         key=values["key"], incident=incident, duplicate=False, changed=True, subject=found.subject
     )

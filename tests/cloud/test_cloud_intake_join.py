@@ -85,39 +85,52 @@ async def test_a_join_that_raises_the_severity_notes_it_first(
 
 @contextlib.contextmanager
 def _transactions(cloud: RunningCloud) -> Iterator[list[list[str]]]:
-    """The statements of each transaction the service runs meanwhile (``BEGIN`` itself left out)."""
+    """The statements of each transaction the service runs meanwhile (``BEGIN`` itself left out). The
+    listeners stay on the engine (it goes with the service): removing one while the service's own
+    ``begin`` listener awaits its ``BEGIN IMMEDIATE`` would mutate the listener list under it."""
     engine = cloud.app.state.cloud.db.engine.sync_engine
+    recording = [True]
     open_: dict[int, list[str]] = {}
     done: list[list[str]] = []
 
     def begin(conn: Connection) -> None:
-        open_[id(conn)] = []
+        if recording[0]:
+            open_[id(conn)] = []
 
     def statement(conn: Connection, _cursor: Any, sql: str, *_args: Any) -> None:
-        if not sql.startswith("BEGIN"):
+        if recording[0] and not sql.startswith("BEGIN"):
             open_.setdefault(id(conn), []).append(sql)
 
     def end(conn: Connection) -> None:
-        done.append(open_.pop(id(conn), []))
+        if recording[0]:
+            done.append(open_.pop(id(conn), []))
 
-    hooks = (("begin", begin), ("before_cursor_execute", statement), ("commit", end), ("rollback", end))
-    for name, hook in hooks:
+    for name, hook in (
+        ("begin", begin),
+        ("before_cursor_execute", statement),
+        ("commit", end),
+        ("rollback", end),
+    ):
         sa_event.listen(engine, name, hook)
     try:
         yield done
     finally:
-        for name, hook in hooks:
-            sa_event.remove(engine, name, hook)
+        recording[0] = False
 
 
-async def test_a_joined_press_costs_five_statements(cloud: RunningCloud, edge: httpx.AsyncClient) -> None:
+async def test_a_joined_press_costs_five_statements_or_three(
+    cloud: RunningCloud, edge: httpx.AsyncClient
+) -> None:
     """Its device and whether its key is stored; its incident locked, with the person's summary; the
-    incident's update, the timeline entry, the event's row. (Before: an ORM load, flush and a separate
-    read of the person: 6 statements and most of the CPU.)"""
+    incident's update, the timeline entry, the event's row (on PostgreSQL these three in one statement).
+    Before: an ORM load and flush and a separate read of the person, 6 statements and most of the CPU."""
     await _post(edge, edge_event("card-0002", seq=1))
     with _transactions(cloud) as transactions:
         await _post(edge, edge_event("wear-0002", seq=2))
     mine = [t for t in transactions if any("INSERT INTO edge_events" in sql for sql in t)]
     assert len(mine) == 1, transactions
     verbs = [sql.split(None, 1)[0].upper() for sql in mine[0]]
-    assert verbs == ["SELECT", "SELECT", "UPDATE", "INSERT", "INSERT"], mine[0]
+    if cloud.settings.database_url.startswith("postgresql"):
+        assert verbs == ["SELECT", "SELECT", "WITH"], mine[0]
+    else:
+        assert verbs == ["SELECT", "SELECT", "UPDATE", "INSERT", "INSERT"], mine[0]
