@@ -248,6 +248,7 @@ def create_app(
     app.state.live_relay = None
     install_error_handlers(app)
     for router in (
+        intake_views.router,  # first: routes are matched in order, and the intake is the busiest path
         auth_views.router,
         account_views.router,
         plan_views.router,
@@ -255,7 +256,6 @@ def create_app(
         drill_views.router,
         escalation_views.router,
         registry_views.router,
-        intake_views.router,
         incident_views.router,
         record_views.router,  # the resident record on an incident (console)
         command_views.router,

@@ -8,16 +8,22 @@ incident of the same device, gateway and kind, and alerts no guardian. Functions
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Insert, Row, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
 from cloud.incidents import lifecycle
 from cloud.incidents.lifecycle import IncidentKind, Status
 from cloud.incidents.models import Incident
-from cloud.registry.models import Device
+from cloud.incidents.presentation import SUBJECT_SUMMARY_COLUMNS, subject_summary, with_subject_summary
+from cloud.registry.models import Subject
+from cloud.registry.schemas import SubjectSummary
 from cloud.timeline.entries import DEVICE_ACTOR, EDGE_ACTOR, SYSTEM_ACTOR, add_entry
+from cloud.timeline.models import TimelineEntry
 from contracts.intake import EdgeEvent, EventKind, Severity
 
 _DEVICE_KINDS = frozenset({EventKind.SOS, EventKind.SOS_CANCEL, EventKind.FALL_DEVICE, EventKind.PULL_CORD})
@@ -41,13 +47,204 @@ def actor_of(kind: EventKind) -> str:
     return DEVICE_ACTOR if kind in _DEVICE_KINDS else EDGE_ACTOR
 
 
+def _fix_of(event: EdgeEvent) -> dict[str, Any]:
+    """The incident columns ``event``'s position fix sets (none without a fix)."""
+    if event.fix is None:
+        return {}
+    return {
+        "last_lat": event.fix.lat,
+        "last_lon": event.fix.lon,
+        "last_accuracy_m": event.fix.accuracy_m,
+        "last_fix_source": event.fix.source.value,
+        "last_fix_at": event.device_ts,
+    }
+
+
 def _set_fix(incident: Incident, event: EdgeEvent) -> None:
-    if event.fix is not None:
-        incident.last_lat = event.fix.lat
-        incident.last_lon = event.fix.lon
-        incident.last_accuracy_m = event.fix.accuracy_m
-        incident.last_fix_source = event.fix.source.value
-        incident.last_fix_at = event.device_ts
+    for name, value in _fix_of(event).items():
+        setattr(incident, name, value)
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """What joining ``event`` to an open incident changes (decided before anything is written)."""
+
+    before: Severity
+    severity: Severity
+    alert_guardians: bool  # it just became urgent: text the guardians now
+
+
+def join_of(incident_severity: str, event: EdgeEvent, *, assigned: bool) -> Join:
+    before = Severity(incident_severity)
+    severity = lifecycle.higher_severity(before, event.severity)
+    alert = lifecycle.should_notify_guardians(severity) and not lifecycle.should_notify_guardians(before)
+    return Join(before=before, severity=severity, alert_guardians=alert and assigned)
+
+
+def _join_entries(join: Join, event: EdgeEvent, *, stored_key: str, now_ms: int) -> list[dict[str, Any]]:
+    """The timeline entries of a join, in order (``add_entry``'s arguments)."""
+    actor = actor_of(event.kind)
+    entries: list[dict[str, Any]] = []
+    if join.severity != join.before:
+        entries.append(
+            {"at": now_ms, "type_": "severity_raised", "actor": actor, "severity": join.severity.value}
+        )
+    entries.append(
+        {
+            "at": now_ms,
+            "type_": "event_joined",
+            "actor": actor,
+            "key": stored_key,
+            "event": event.kind.value,
+            "device_id": event.device_id,
+            "device_ts": event.device_ts,
+            **home_report(event),
+        }
+    )
+    return entries
+
+
+_incidents_t = cast(Table, Incident.__table__)
+_timeline_t = cast(Table, TimelineEntry.__table__)
+_INCIDENT_COLUMNS = tuple(column.key for column in _incidents_t.c)
+# the subject's open incident as a plain row with its person's summary, locked like find_open's (Core, built
+# once: the intake's hot path, a joined event)
+_OPEN_ROW_OF_SUBJECT = (
+    with_subject_summary(
+        select(_incidents_t, *SUBJECT_SUMMARY_COLUMNS)
+        .select_from(_incidents_t)
+        .join(Subject.__table__, Subject.__table__.c.id == _incidents_t.c.subject_id)
+    )
+    .where(
+        _incidents_t.c.subject_id == bindparam("subject_id"),
+        _incidents_t.c.fusion_key == bindparam("fusion_key"),
+    )
+    .with_for_update(of=_incidents_t, key_share=True)
+)
+_JOIN_UPDATE = update(_incidents_t).where(_incidents_t.c.id == bindparam("incident_id"))
+_ADD_ENTRY = insert(_timeline_t)
+_ONE_STATEMENT_JOINS: dict[tuple[str, ...], Insert] = {}  # per record table and columns: built once each
+
+
+_INSERTS: dict[str, Insert] = {}
+
+
+def _insert_into(table: Table) -> Insert:
+    statement = _INSERTS.get(table.name)
+    if statement is None:
+        statement = _INSERTS[table.name] = insert(table)
+    return statement
+
+
+def _one_statement_join(record: Table, changes: Iterable[str], fields: Iterable[str]) -> Insert:
+    """PostgreSQL: the incident's update and its timeline entry as data-modifying CTEs of the record's
+    ``INSERT`` — one round trip instead of three, the same rows (a failing part fails the whole)."""
+    changes, fields = tuple(changes), tuple(fields)
+    shape = (record.name, *changes, "|", *fields)
+    statement = _ONE_STATEMENT_JOINS.get(shape)
+    if statement is None:
+        joined = (
+            update(_incidents_t)
+            .where(_incidents_t.c.id == bindparam("incident_id"))
+            .values({name: bindparam(f"incident_{name}") for name in changes})
+            .cte("joined")
+        )
+        entry = (
+            insert(_timeline_t)
+            .values(
+                incident_id=bindparam("incident_id"),
+                at=bindparam("entry_at"),
+                type=bindparam("entry_type"),
+                actor=bindparam("entry_actor"),
+                text="",
+                data=bindparam("entry_data"),
+            )
+            .cte("entry")
+        )
+        statement = (
+            insert(record)
+            .values({name: bindparam(f"record_{name}") for name in fields})
+            .add_cte(joined)
+            .add_cte(entry)
+        )
+        _ONE_STATEMENT_JOINS[shape] = statement
+    return statement
+
+
+@dataclass(frozen=True, slots=True)
+class OpenRow:
+    """A subject's open incident read as a plain row (locked for the transaction), not an ORM object."""
+
+    row: Row[Any]
+    subject: SubjectSummary
+
+    @property
+    def id(self) -> int:
+        return int(self.row.id)
+
+    @property
+    def owner(self) -> str | None:
+        return self.row.owner  # type: ignore[no-any-return]
+
+
+async def find_open_row(*, session: AsyncSession, subject_id: int, kind: IncidentKind) -> OpenRow | None:
+    """The subject's open incident of ``kind`` as a row, locked; None when there is none, or when the
+    session already holds it as an ORM object (then only the ORM path keeps that object right)."""
+    row = (
+        await session.execute(_OPEN_ROW_OF_SUBJECT, {"subject_id": subject_id, "fusion_key": kind.value})
+    ).first()
+    if row is None or identity_key(Incident, row.id) in session.sync_session.identity_map:
+        return None
+    return OpenRow(row=row, subject=subject_summary(subject_id, row))
+
+
+async def join_row(
+    *,
+    session: AsyncSession,
+    found: OpenRow,
+    join: Join,
+    event: EdgeEvent,
+    now_ms: int,
+    stored_key: str,
+    record: Table,
+    record_values: Mapping[str, Any],
+) -> Incident:
+    """Join ``event`` to the incident ``found`` with Core statements: exactly what the ORM join writes
+    (:func:`open_or_join`), without loading the incident as an ORM object; then insert ``record_values``
+    into ``record`` (the event's own row, whose ``incident_id`` the caller sets). Returns a detached copy of
+    the incident as written (not in the session: for presenting it)."""
+    changes = {
+        "severity": join.severity.value,
+        "event_count": found.row.event_count + 1,  # the row is locked (SQLite: the write lock)
+        "last_event_kind": event.kind.value,
+        "updated_at": now_ms,
+        **_fix_of(event),
+    }
+    entries = _join_entries(join, event, stored_key=stored_key, now_ms=now_ms)
+    if len(entries) == 1 and session.get_bind().dialect.name == "postgresql":
+        entry = entries[0]
+        at, type_, actor = entry.pop("at"), entry.pop("type_"), entry.pop("actor")
+        params = {
+            "incident_id": found.id,
+            **{f"incident_{name}": value for name, value in changes.items()},
+            "entry_at": at,
+            "entry_type": type_,
+            "entry_actor": actor,
+            "entry_data": entry,
+            **{f"record_{name}": value for name, value in record_values.items()},
+        }
+        await session.execute(_one_statement_join(record, changes, record_values), params)
+    else:
+        await session.execute(_JOIN_UPDATE, {"incident_id": found.id, **changes})
+        for entry in entries:
+            at, type_, actor = entry.pop("at"), entry.pop("type_"), entry.pop("actor")
+            await session.execute(
+                _ADD_ENTRY,
+                {"incident_id": found.id, "at": at, "type": type_, "actor": actor, "text": "", "data": entry},
+            )
+        await session.execute(_insert_into(record), dict(record_values))
+    values = dict(zip(_INCIDENT_COLUMNS, found.row[: len(_INCIDENT_COLUMNS)], strict=True))
+    return Incident(**{**values, **changes})
 
 
 # built once (the intake's hot path); joiners queue on the row (PostgreSQL), SQLite holds the write lock
@@ -80,17 +277,17 @@ async def find_open_unassigned(
 
 
 async def open_or_join(
-    *, session: AsyncSession, event: EdgeEvent, device: Device, now_ms: int, stored_key: str | None = None
+    *, session: AsyncSession, event: EdgeEvent, subject_id: int, now_ms: int, stored_key: str | None = None
 ) -> Opened:
     """Open an incident for ``event``, or add it to the subject's open incident of the same kind.
     ``stored_key``: the key the event is stored under, when not its own (a variant key)."""
     kind = lifecycle.incident_kind_of(event.kind)
-    incident = await find_open(session=session, subject_id=device.subject_id, kind=kind)
+    incident = await find_open(session=session, subject_id=subject_id, kind=kind)
     return await _open_or_join(
         session,
         incident,
         event,
-        subject_id=device.subject_id,
+        subject_id=subject_id,
         stored_key=stored_key or event.key,
         reason=None,
         now_ms=now_ms,
@@ -123,33 +320,16 @@ async def _open_or_join(
     kind = lifecycle.incident_kind_of(event.kind)
     actor = actor_of(event.kind)
     if incident is not None:
-        before = Severity(incident.severity)
-        severity = lifecycle.higher_severity(before, event.severity)
-        if severity != before:
-            add_entry(
-                session, incident.id, at=now_ms, type_="severity_raised", actor=actor, severity=severity.value
-            )
-        incident.severity = severity.value
+        join = join_of(incident.severity, event, assigned=subject_id is not None)
+        for entry in _join_entries(join, event, stored_key=stored_key, now_ms=now_ms):
+            add_entry(session, incident.id, **entry)
+        incident.severity = join.severity.value
         incident.event_count += 1
         incident.last_event_kind = event.kind.value
         incident.updated_at = now_ms
         _set_fix(incident, event)
-        add_entry(
-            session,
-            incident.id,
-            at=now_ms,
-            type_="event_joined",
-            actor=actor,
-            key=stored_key,
-            event=event.kind.value,
-            device_id=event.device_id,
-            device_ts=event.device_ts,
-            **home_report(event),
-        )
-        alert = lifecycle.should_notify_guardians(severity) and not lifecycle.should_notify_guardians(before)
         # not flushed here: the caller's flush writes these with the event's own row (one flush per event)
-        alert = alert and subject_id is not None
-        return Opened(incident=incident, created=False, alert_guardians=alert)
+        return Opened(incident=incident, created=False, alert_guardians=join.alert_guardians)
 
     incident = Incident(
         kind=kind.value,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.incidents.lifecycle import FIRST_STEPS, IncidentKind, Status
@@ -74,40 +74,52 @@ def _item(
     )
 
 
-_SUBJECT_SUMMARIES = (  # built once: building a statement costs about as much as running it here
-    select(
-        Subject.id,
-        Subject.kind,
-        Subject.display_name,
-        Subject.birth_year,
-        Community.name_zh,
-        Street.name_zh,
-        Community.street_id,
+_subjects_t, _communities_t, _streets_t = Subject.__table__, Community.__table__, Street.__table__
+# a person's summary as plain columns (Core, not ORM: this runs for every incident change the operators are
+# told about); :func:`subject_summary` reads them; the intake's join reads them with the incident's row
+SUBJECT_SUMMARY_COLUMNS = (
+    _subjects_t.c.kind.label("subject_kind"),
+    _subjects_t.c.display_name.label("subject_display_name"),
+    _subjects_t.c.birth_year.label("subject_birth_year"),
+    _communities_t.c.name_zh.label("subject_community"),
+    _streets_t.c.name_zh.label("subject_street"),
+    _communities_t.c.street_id.label("subject_street_id"),
+)
+
+
+def with_subject_summary(statement: Select[Any]) -> Select[Any]:
+    """``statement`` (which selects from ``subjects``) joined to what :data:`SUBJECT_SUMMARY_COLUMNS` read."""
+    return statement.join(_communities_t, _communities_t.c.id == _subjects_t.c.community_id).join(
+        _streets_t, _streets_t.c.id == _communities_t.c.street_id
     )
-    .join(Community, Community.id == Subject.community_id)
-    .join(Street, Street.id == Community.street_id)
-    .where(Subject.id.in_(bindparam("ids", expanding=True)))
+
+
+def subject_summary(subject_id: int, row: Any) -> SubjectSummary:
+    """The summary of person ``subject_id`` from a row holding :data:`SUBJECT_SUMMARY_COLUMNS`."""
+    return SubjectSummary(
+        id=subject_id,
+        kind=SubjectKind(row.subject_kind),
+        masked_name=mask_name(row.subject_display_name),
+        birth_year=row.subject_birth_year,
+        community=row.subject_community,
+        street=row.subject_street,
+        street_id=row.subject_street_id,
+    )
+
+
+_SUBJECT_SUMMARIES = (
+    with_subject_summary(  # built once: building a statement costs about as much as running it
+        select(_subjects_t.c.id, *SUBJECT_SUMMARY_COLUMNS).select_from(_subjects_t)
+    ).where(_subjects_t.c.id.in_(bindparam("ids", expanding=True)))
 )
 
 
 async def _subjects(session: AsyncSession, ids: set[int]) -> dict[int, SubjectSummary]:
-    """Each person's summary, one row per person (plain columns, no ORM objects: this runs for every
-    incident change the operators are told about)."""
+    """Each person's summary, one row per person."""
     if not ids:
         return {}
     rows = await session.execute(_SUBJECT_SUMMARIES, {"ids": sorted(ids)})
-    return {
-        subject_id: SubjectSummary(
-            id=subject_id,
-            kind=SubjectKind(kind),
-            masked_name=mask_name(display_name),
-            birth_year=birth_year,
-            community=community,
-            street=street,
-            street_id=street_id,
-        )
-        for subject_id, kind, display_name, birth_year, community, street, street_id in rows
-    }
+    return {row.id: subject_summary(row.id, row) for row in rows}
 
 
 class _CreatedEvidence:
@@ -200,8 +212,16 @@ async def home_room(*, session: AsyncSession, incident: Incident) -> str | None:
     return None if home is None else home.room
 
 
-async def incident_items(*, session: AsyncSession, incidents: Sequence[Incident]) -> list[IncidentItem]:
-    subjects = await _subjects(session, {i.subject_id for i in incidents if i.subject_id is not None})
+async def incident_items(
+    *,
+    session: AsyncSession,
+    incidents: Sequence[Incident],
+    known: Mapping[int, SubjectSummary] | None = None,
+) -> list[IncidentItem]:
+    """The list item of each incident; ``known``: summaries of persons already read (by subject id)."""
+    known = known or {}
+    wanted = {i.subject_id for i in incidents if i.subject_id is not None and i.subject_id not in known}
+    subjects = {**known, **await _subjects(session, wanted)}
     homes = await _homes(session, incidents)
     return [
         _item(i, None if i.subject_id is None else subjects[i.subject_id], homes.get(i.id)) for i in incidents

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.commands import feedback
@@ -36,7 +37,7 @@ from cloud.errors import CloudError, Forbidden, InvalidInput
 from cloud.escalation import service as escalation
 from cloud.escalation.effects import Effects
 from cloud.escalation.policy import Policy, policy_for
-from cloud.incidents import fusion
+from cloud.incidents import fusion, lifecycle
 from cloud.incidents import service as incidents
 from cloud.incidents.lifecycle import OPEN_STATUSES, IncidentKind
 from cloud.incidents.models import ROW_LOCK, Incident
@@ -44,6 +45,7 @@ from cloud.intake.edge_notices import record_edge_notices
 from cloud.intake.models import EventRecord
 from cloud.plans.service import policy_overrides
 from cloud.registry.models import Device
+from cloud.registry.schemas import SubjectSummary
 from contracts.identity import variant_key
 from contracts.intake import LIFE_ALARM_KINDS, EdgeEvent, EventKind, Severity, key_is_derived
 
@@ -79,6 +81,7 @@ class Ingested:
     changed: bool = False
     effects: Effects = field(default_factory=Effects)  # publish after commit
     timers_changed: bool = False  # escalation timers were added or cancelled: wake the scheduler
+    subject: SubjectSummary | None = None  # the incident's person as the operators see it, when already read
 
     @property
     def incident_id(self) -> str:
@@ -104,7 +107,15 @@ async def duplicate_of(
     return Ingested(key=record.key, incident=incident, duplicate=True, changed=changed)
 
 
-def check_authority(event: EdgeEvent, device: Device | None) -> str | None:
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """What intake needs of a registered device: its gateway and its person."""
+
+    edge_id: str
+    subject_id: int
+
+
+def check_authority(event: EdgeEvent, device: Registration | None) -> str | None:
     """Refuse what ``event``'s gateway may not write; else the unassigned reason (None: assigned)."""
     if not key_is_derived(event):
         raise KeyNotDerived("key must be derived from device_id, boot, seq and kind", field="key")
@@ -122,17 +133,22 @@ def check_authority(event: EdgeEvent, device: Device | None) -> str | None:
     return UNKNOWN_DEVICE if device is None else OTHER_GATEWAY
 
 
-# the device and whether its key is taken, in one statement (the intake's hot path; built once)
+_devices_t = cast(Table, Device.__table__)
+_events_t = cast(Table, EventRecord.__table__)
+# the device and whether its key is taken, in one statement (the intake's hot path; plain columns, no ORM
+# object; built once)
 _DEVICE_AND_STORED = select(
-    Device, select(EventRecord.id).where(EventRecord.key == bindparam("key")).exists().label("stored")
-).where(Device.device_id == bindparam("device_id"))
+    _devices_t.c.edge_id,
+    _devices_t.c.subject_id,
+    select(_events_t.c.id).where(_events_t.c.key == bindparam("key")).exists().label("stored"),
+).where(_devices_t.c.device_id == bindparam("device_id"))
 
 
-async def _device_and_stored(session: AsyncSession, event: EdgeEvent) -> tuple[Device | None, bool]:
+async def _device_and_stored(session: AsyncSession, event: EdgeEvent) -> tuple[Registration | None, bool]:
     """The event's device (None: unknown) and whether an event is stored under the event's own key."""
     params = {"key": event.key, "device_id": event.device_id}
     row = (await session.execute(_DEVICE_AND_STORED, params)).first()
-    return (None, True) if row is None else (row[0], bool(row[1]))
+    return (None, True) if row is None else (Registration(row.edge_id, row.subject_id), bool(row.stored))
 
 
 async def _place(session: AsyncSession, key: str, event: EdgeEvent) -> tuple[str, EventRecord | None]:
@@ -185,6 +201,39 @@ async def _cancel_target(
     return None
 
 
+async def _join_quickly(
+    session: AsyncSession, event: EdgeEvent, device: Registration, values: dict[str, Any], now_ms: int
+) -> Ingested | None:
+    """The common case of a storm, with Core statements and no ORM objects: a press joins its person's
+    open incident, and nothing else follows (no timers to start, no owner to re-alert, no edge notices).
+    None (nothing written) when it is not that case: :func:`ingest` then takes the ORM path."""
+    found = await fusion.find_open_row(
+        session=session, subject_id=device.subject_id, kind=lifecycle.incident_kind_of(event.kind)
+    )
+    if found is None:
+        return None
+    join = fusion.join_of(found.row.severity, event, assigned=True)
+    if join.alert_guardians and found.owner is None:
+        return None  # it became urgent: the escalation restarts (ORM path)
+    if event.kind in DEVICE_PRESSES and found.owner is not None:
+        return None  # a repeat press re-alerts the owner (ORM path)
+    # the event's row after its incident's: a concurrent writer of the same key makes this raise
+    # IntegrityError, as the ORM flush would (the caller rolls back and retries)
+    incident = await fusion.join_row(
+        session=session,
+        found=found,
+        join=join,
+        event=event,
+        now_ms=now_ms,
+        stored_key=values["key"],
+        record=_events_t,
+        record_values={**values, "incident_id": found.id},
+    )
+    return Ingested(
+        key=values["key"], incident=incident, duplicate=False, changed=True, subject=found.subject
+    )
+
+
 async def ingest(
     *,
     session: AsyncSession,
@@ -211,20 +260,26 @@ async def ingest(
         key, existing = await _place(session, scope + event.key, event)
     if existing is not None:
         return await duplicate_of(session=session, record=existing, event=event)
-    record = EventRecord(
-        key=key,
-        edge_id=event.edge_id,
-        device_id=event.device_id,
-        boot=event.boot,
-        seq=event.seq,
-        kind=event.kind.value,
-        severity=event.severity.value,
-        device_ts=event.device_ts,
-        edge_ts=event.edge_ts,
-        cloud_ts=now_ms,
-        ref_key=event.ref_key,
-        payload=event.model_dump(mode="json", exclude_none=True),
-    )
+    values = {
+        "key": key,
+        "edge_id": event.edge_id,
+        "device_id": event.device_id,
+        "boot": event.boot,
+        "seq": event.seq,
+        "kind": event.kind.value,
+        "severity": event.severity.value,
+        "device_ts": event.device_ts,
+        "edge_ts": event.edge_ts,
+        "cloud_ts": now_ms,
+        "ref_key": event.ref_key,
+        "payload": event.model_dump(mode="json", exclude_none=True),
+    }
+    if unassigned is None and event.kind is not EventKind.SOS_CANCEL and not event.edge_notified:
+        assert device is not None
+        joined = await _join_quickly(session, event, device, values, now_ms)
+        if joined is not None:
+            return joined
+    record = EventRecord(**values)
     # The row is added once its incident is known: one INSERT, no UPDATE. A concurrent writer of the
     # same key still makes the final flush raise IntegrityError (the caller rolls back and retries).
     subject_id = device.subject_id if device is not None and unassigned is None else None
@@ -264,7 +319,7 @@ async def ingest(
     if unassigned is None:
         assert device is not None
         opened = await fusion.open_or_join(
-            session=session, event=event, device=device, now_ms=now_ms, stored_key=key
+            session=session, event=event, subject_id=device.subject_id, now_ms=now_ms, stored_key=key
         )
     else:
         opened = await fusion.open_or_join_unassigned(

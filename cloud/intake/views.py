@@ -4,20 +4,24 @@ gateway's backlog, one transaction): the edge's alarm events (contracts/intake.p
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloud.deps import ClockDep, EdgeDep, SessionDep, StateDep
+from cloud.deps import authenticated_edge, get_state
 from cloud.errors import Conflict, Forbidden
 from cloud.http_errors import status_of
 from cloud.incidents.models import Incident
+from cloud.incidents.presentation import incident_items
 from cloud.incidents.schemas import IncidentItem
 from cloud.intake import service
 from cloud.intake.service import Ingested, RefusedEvent
-from cloud.live.broadcast import present_incidents, publish_incidents, wake_edge
+from cloud.live.broadcast import publish_incidents, wake_edge
+from cloud.registry.schemas import SubjectSummary
 from cloud.state import CloudState
 from contracts.intake import (
     INTAKE_BATCH_PATH,
@@ -33,47 +37,60 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["intake"])
 
 ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeCaller:
+    state: CloudState
+    edge_id: str  # the gateway whose bearer token the request carries
+
+
+async def edge_caller(request: Request) -> EdgeCaller:
+    """The app state and the calling gateway (401 without its token) as one dependency, and the session
+    opened by the route: FastAPI's dependency solving cost the single-event route ≈ 0.25 ms CPU per request
+    with the four dependencies it had (state, session, clock, edge), measured in-process."""
+    state = await get_state(request)
+    return EdgeCaller(state=state, edge_id=await authenticated_edge(request, state))
+
+
+CallerDep = Annotated[EdgeCaller, Depends(edge_caller)]
 Presented = tuple[IncidentItem, bool]  # an incident as the operators see it, and whether it is new
 EDGE_MISMATCH = "edge_id does not match the bearer token"
 
 
 @router.post(INTAKE_PATH, status_code=201, responses={200: {"model": IntakeAck, "description": "duplicate"}})
-async def post_event(
-    event: EdgeEvent,
-    response: Response,
-    *,
-    session: SessionDep,
-    state: StateDep,
-    now: ClockDep,
-    edge: EdgeDep,
-) -> IntakeAck:
+async def post_event(event: EdgeEvent, response: Response, caller: CallerDep) -> IntakeAck:
+    state, edge = caller.state, caller.edge_id
     if event.edge_id != edge:
         _refused(state, "edge_mismatch", event)
         raise Forbidden(EDGE_MISMATCH, field="edge_id")
-    try:
-        result, presented = await _ingest_once(event, session, now(), state)
-    except RefusedEvent as exc:  # nothing was written
-        _refused(state, exc.reason, event)
-        raise
-    if result.duplicate:
-        response.status_code = 200
-    _account(state, event, result, now())
-    await _publish(state, session, presented, [result])
+    async with state.db.sessions() as session:  # one unit of work; rolled back on exit unless committed
+        try:
+            result, presented = await _ingest_once(event, session, state.now_ms(), state)
+        except RefusedEvent as exc:  # nothing was written
+            _refused(state, exc.reason, event)
+            raise
+        if result.duplicate:
+            response.status_code = 200
+        _account(state, event, result, state.now_ms())
+        await _publish(state, session, presented, [result])
     return IntakeAck(key=event.key, incident_id=result.incident_id, duplicate=result.duplicate)
 
 
 @router.post(INTAKE_BATCH_PATH, status_code=200)
-async def post_events(
-    batch: IntakeBatch,
-    *,
-    session: SessionDep,
-    state: StateDep,
-    now: ClockDep,
-    edge: EdgeDep,
-) -> IntakeBatchAck:
+async def post_events(batch: IntakeBatch, caller: CallerDep) -> IntakeBatchAck:
     """Each event stored exactly as ``POST /events`` would, in the order given, in one transaction; the
     answer holds each event's own status. A write race rolls the whole batch back and runs it again (what
     the racer stored is then a duplicate); after ``ATTEMPTS`` every event is answered 409 (retry)."""
+    state = caller.state
+    async with state.db.sessions() as session:  # one unit of work; rolled back on exit unless committed
+        return await _store_batch(batch, session=session, state=state, now=state.now_ms, edge=caller.edge_id)
+
+
+async def _store_batch(
+    batch: IntakeBatch, *, session: AsyncSession, state: CloudState, now: Callable[[], int], edge: str
+) -> IntakeBatchAck:
+    """The batch route's work inside its unit of work."""
     now_ms = now()
     for _ in range(ATTEMPTS):
         try:
@@ -153,6 +170,7 @@ async def _present(session: AsyncSession, outcomes: Sequence[Ingested | RefusedE
     announcement costs no second transaction); an incident changed twice is presented once. A duplicate
     counts when it changed its incident (the edge texted guardians meanwhile: ``edge_notified``)."""
     changed: dict[int, tuple[Incident, bool]] = {}
+    known: dict[int, SubjectSummary] = {}  # persons the events' joins already read
     for outcome in outcomes:
         if isinstance(outcome, RefusedEvent) or not outcome.changed:
             continue
@@ -163,7 +181,12 @@ async def _present(session: AsyncSession, outcomes: Sequence[Ingested | RefusedE
             outcome.incident,
             outcome.created or (before is not None and before[1]),
         )
-    return await present_incidents(session=session, changed=list(changed.values())) if changed else []
+        if outcome.subject is not None:
+            known[outcome.subject.id] = outcome.subject
+    if not changed:
+        return []
+    items = await incident_items(session=session, incidents=[i for i, _ in changed.values()], known=known)
+    return [(item, created) for item, (_, created) in zip(items, changed.values(), strict=True)]
 
 
 async def _publish(
@@ -204,7 +227,7 @@ def _refused(state: CloudState, reason: str, event: EdgeEvent) -> None:
 
 
 async def _ingest_once(
-    event: EdgeEvent, session: SessionDep, now_ms: int, state: CloudState
+    event: EdgeEvent, session: AsyncSession, now_ms: int, state: CloudState
 ) -> tuple[Ingested, list[Presented]]:
     """Ingest and commit (one transaction); a unique-constraint race is rolled back and retried (then it
     is a duplicate). Also the changed incident as the operators see it, read before the commit. A
