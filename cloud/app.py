@@ -196,7 +196,6 @@ def create_app(
             )
             async with db.exclusive(STARTUP_LOCK):  # workers starting together: one seeds, once
                 await _prepare_registry(db, settings, passwords, now_ms())
-            await db.warm()  # the first SOS after a start waits for no connection set-up
             providers = build_providers(settings, db, hub, now_ms, twilio_transport)
             notifier = providers.notifier
             state = CloudState(

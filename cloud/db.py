@@ -10,7 +10,6 @@ folder (:mod:`cloud.private_files`); each statement costs one thread hop (:mod:`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -23,8 +22,6 @@ from alembic.config import Config
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import configure_mappers
-from sqlalchemy.pool import QueuePool
 
 from cloud.private_files import private_file
 from cloud.sqlite_cursor import use_one_hop_cursors
@@ -106,18 +103,6 @@ class Database:
             finally:
                 await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
                 await conn.commit()
-
-    async def warm(self) -> None:
-        """Open the pool's connections now, and configure the ORM mappers, so the first requests (the
-        first SOS after a start) do not pay for it: on PostgreSQL a new connection costs ≈ 100 ms (the
-        second intake request on a fresh worker waited that long for one while the first held the
-        only one)."""
-        configure_mappers()
-        if not self.shared or not isinstance(self.engine.pool, QueuePool):
-            return  # SQLite: a connection is a file handle
-        async with contextlib.AsyncExitStack() as held:
-            for _ in range(self.engine.pool.size()):  # each held while the next is taken: distinct ones
-                await held.enter_async_context(self.engine.connect())
 
     async def close(self) -> None:
         await self.engine.dispose()
