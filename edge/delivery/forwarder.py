@@ -239,7 +239,6 @@ class Forwarder:
         (404/405) gets single posts from then on; a batch refused as a whole gets single posts this round,
         so each event gets its own answer."""
         outcomes: list[IntakeAck | CloudError]
-        log.info("forwarder.post_start key=%s", " key=".join(row.key for row in rows))  # TEMP
         try:
             answers = await self._cloud.post_events([row.body for row in rows])
         except CloudRejected as exc:
@@ -260,7 +259,6 @@ class Forwarder:
     async def _send_one(self, row: OutboxRow, results: list[str], unavailable: _Unavailable) -> None:
         async with self._sem:
             outcome: IntakeAck | CloudError
-            log.info("forwarder.post_start key=%s", row.key)  # TEMP
             try:
                 outcome = await self._cloud.post_event(row.body)
             except (CloudRejected, CloudUnavailable) as exc:
