@@ -162,32 +162,34 @@ class Forwarder:
                 rounds.create_task(self._round(claimed, rewrites))
 
     async def _round(self, claimed: list[OutboxRow], rewrites: int) -> None:
-        """Send ``claimed`` (keys claimed by :meth:`run`), record the answers, release the keys."""
+        """Send ``claimed`` (keys claimed by :meth:`run`), record the answers, release the keys; the
+        cloud's state is settled before :meth:`run` is woken to go on."""
         try:
             delivered, unavailable = await self._send_round(claimed, rewrites)
-        finally:
+        except BaseException:
             self._in_flight.difference_update(row.key for row in claimed)
             self.wake()
-        await self._update_gauge()  # in this round's task: the next round does not wait for it
+            raise
+        self._in_flight.difference_update(row.key for row in claimed)
         if delivered:
             self._backoff.reset()
             if self.cloud_down:
                 self.cloud_down = False
                 await self._outbox.make_all_due()
                 log.info("forwarder.cloud_back")
-                self.wake()
         elif unavailable:
             if not self.cloud_down:
                 log.warning("forwarder.cloud_down pending_heads=%d", len(claimed))
             self.cloud_down = True
             if unavailable.reachable and self._health_ended_pause:
                 self._trust_health = False  # "healthy", yet it refused again
+            if self._pause_due is None:
+                self._pause_due = (self._backoff.next_delay(), unavailable.reachable)
+        self.wake()
+        await self._update_gauge()  # in this round's task: the next round does not wait for it
         async with self.progress:
             self.rounds += 1
             self.progress.notify_all()
-        if not delivered and unavailable:
-            self._pause_due = (self._backoff.next_delay(), unavailable.reachable)
-            self.wake()
 
     async def _pause(self, delay_s: float, *, answered: bool) -> None:
         """Wait out ``delay_s``, or less: until ``/healthz`` shows the cloud is back (see the module)."""
