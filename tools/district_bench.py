@@ -7,7 +7,8 @@ and this process: SOS presses on MQTT (each a new card, so each opens an inciden
 live stream (SSE) noting when each incident appears on the console.
 
 1. **Reference**: Mosquitto client → client at QoS 1 on the same broker (the raw rate).
-2. **Idle**: presses with no other traffic (the floor).
+2. **Idle**: presses with no other traffic (the floor), after ``--warmup-seconds`` of first presses
+   (reported on their own: a fresh worker's first requests pay first-use costs).
 3. **Ladder**: the simulator's 10,000 devices offer rising telemetry rates (``--rates``); a step is
    sustained when the gateway workers shed nothing and their ingest lag stays under 1 s. Presses go on
    throughout; the highest sustained step gives the district's telemetry rate and its SOS latency.
@@ -29,7 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,10 @@ class Phase:
     console_ms: dict[str, float]
     ack_ms: dict[str, float]  # press → the gateway's alarm_received at the card
     raw_ms: dict[str, float]
+    # the same presses hop by hop, on the wall clock (the gateway's and the center's stamps are whole ms):
+    # press → gateway receipt (edge_ts), → stored and answered (alarm_received at the card), → center
+    # intake handler (cloud_ts), → the operator's stream
+    hops_ms: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def sustained(self) -> bool:
@@ -91,7 +96,29 @@ def describe(phase: Phase) -> str:
         f"    press → console ms  p50 {c['p50']:7.1f}  p95 {c['p95']:7.1f}  p99 {c['p99']:7.1f}\n"
         f"    press → ack ms      p50 {a['p50']:7.1f}  p95 {a['p95']:7.1f}  p99 {a['p99']:7.1f}\n"
         f"    press → raw sub ms  p50 {r['p50']:7.1f}  p95 {r['p95']:7.1f}  p99 {r['p99']:7.1f}"
+        + "".join(
+            f"\n    hop {hop:<22} p50 {h['p50']:7.1f}  p95 {h['p95']:7.1f}  p99 {h['p99']:7.1f}"
+            f"  max {h['max']:7.1f}"
+            for hop, h in phase.hops_ms.items()
+        )
     )
+
+
+def hops(presses: Presses, console: Console, pressed: list[str]) -> dict[str, dict[str, float]]:
+    """Per-hop percentiles of the presses that reached the console (see :attr:`Phase.hops_ms`)."""
+    steps: dict[str, list[float]] = {"press→gateway": [], "gateway→answered": [], "answered→center": [],
+                                     "center→console": []}  # fmt: skip
+    for d in pressed:
+        if d not in console.stamps or d not in presses.acked:
+            continue
+        arrived, edge_ts, cloud_ts = console.stamps[d]
+        press = presses.pressed_wall_ms[d]
+        answered = press + (presses.acked[d] - presses.pressed[d]) * 1000
+        steps["press→gateway"].append(edge_ts - press)
+        steps["gateway→answered"].append(answered - edge_ts)
+        steps["answered→center"].append(cloud_ts - answered)
+        steps["center→console"].append(arrived - cloud_ts)
+    return {name: _percentiles(values) for name, values in steps.items() if values}
 
 
 @contextlib.asynccontextmanager
@@ -210,13 +237,19 @@ async def run_phase(
             lines = out.decode(errors="replace").strip().splitlines()
             offered += float(orjson.loads(lines[-1])["msg_per_s"]) if lines else float("nan")
     await console.wait_for(pressed, timeout_s=20)
+    stamps = {
+        d: {"pressed_ms": presses.pressed_wall_ms[d], "acked_s": presses.acked.get(d, 0) - presses.pressed[d]}
+        | dict(zip(("console_ms", "edge_ts", "cloud_ts"), console.stamps.get(d, (0, 0, 0)), strict=True))
+        for d in pressed
+    }  # per press, for a closer look at the processes' logs (kept in --workdir)
+    (workdir / f"presses-{name.replace(' ', '_').replace('/', '')}.json").write_bytes(orjson.dumps(stamps))
     on_console = [(console.seen[d] - presses.pressed[d]) * 1000 for d in pressed if d in console.seen]
     raw = [(presses.echoed[d] - presses.pressed[d]) * 1000 for d in pressed if d in presses.echoed]
     acked = [(presses.acked[d] - presses.pressed[d]) * 1000 for d in pressed if d in presses.acked]
     return Phase(
         name, round(elapsed, 1), round(offered), round((handled1 - handled0) / elapsed),
         round((shed1 - shed0) / elapsed), round(lag, 2), len(pressed), len(on_console),
-        _percentiles(on_console), _percentiles(acked), _percentiles(raw),
+        _percentiles(on_console), _percentiles(acked), _percentiles(raw), hops(presses, console, pressed),
     )  # fmt: skip
 
 
@@ -292,7 +325,16 @@ async def _phases(
             "env": env,
             "workdir": workdir,
         }
-        idle = await run_phase("idle", **common, sims=[], seconds=10, press_every=args.press_every)
+        # the first presses after the processes start pay first-use costs (a worker's first intake
+        # request, statement compilation): reported on their own, not as the idle floor
+        first = await run_phase(
+            "first presses", **common, sims=[], seconds=args.warmup_seconds, press_every=args.press_every
+        )
+        print(describe(first), flush=True)
+        phases.append(asdict(first) | {"sustained": first.sustained, "warm_up": True})
+        idle = await run_phase(
+            "idle", **common, sims=[], seconds=args.idle_seconds, press_every=args.press_every
+        )
         print(describe(idle), flush=True)
         phases.append(asdict(idle) | {"sustained": idle.sustained})
         for number, rate in enumerate(float(r) for r in args.rates.split(",")):
@@ -365,6 +407,10 @@ def register(bench_sub: Any) -> None:
     )
     parser.add_argument("--rates", default="1000,2000,3000,4000,6000", help="offered telemetry msg/s")
     parser.add_argument("--step-seconds", type=float, default=20.0, help="seconds measured per step")
+    parser.add_argument(
+        "--warmup-seconds", type=float, default=2.0, help="seconds of first presses, reported on their own"
+    )
+    parser.add_argument("--idle-seconds", type=float, default=10.0, help="seconds of presses with no fleet")
     parser.add_argument("--press-every", type=float, default=0.25, help="seconds between SOS presses")
     parser.add_argument(
         "--postgres-url",

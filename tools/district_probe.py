@@ -57,6 +57,7 @@ class Presses:
     pressed: dict[str, float] = field(default_factory=dict)
     echoed: dict[str, float] = field(default_factory=dict)
     acked: dict[str, float] = field(default_factory=dict)
+    pressed_wall_ms: dict[str, float] = field(default_factory=dict)  # wall clock, for the center's stamps
     count: int = 0
 
     def __post_init__(self) -> None:
@@ -83,6 +84,7 @@ class Presses:
         device = f"{PREFIX}{self.count:05d}"
         payload = encode(SosPress(device_id=device, seq=1, ts=int(time.time() * 1000)))
         self.pressed[device] = time.perf_counter()
+        self.pressed_wall_ms[device] = time.time() * 1000
         self._card.publish(uplink_topic(device, "sos"), payload, qos=1)
         return device
 
@@ -99,6 +101,8 @@ class Console:
         self._http = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(10, read=None))
         self._password = password
         self.seen: dict[str, float] = {}
+        # per card: (wall ms on arrival, the incident's edge_ts, its cloud_ts): the hops on one clock
+        self.stamps: dict[str, tuple[float, int, int]] = {}
         self.duplicates = 0
         self.changed = asyncio.Event()
         self.connected = asyncio.Event()
@@ -127,6 +131,7 @@ class Console:
             self.duplicates += 1
             return
         self.seen[device] = time.perf_counter()
+        self.stamps[device] = (time.time() * 1000, int(data.get("edge_ts", 0)), int(data.get("cloud_ts", 0)))
         self.changed.set()
 
     async def wait_for(self, devices: list[str], timeout_s: float) -> None:

@@ -15,6 +15,12 @@ keeps a sick cloud from being hammered: when the cloud said it was well but then
 An event that degraded mode is working on (:class:`~edge.delivery.claims.KeyClaims`) is skipped for
 the round, with its device's later events, and sent once it is released.
 
+Rounds overlap: the forwarder is woken when an event is stored and starts a round for the heads that
+are not in flight at once, without waiting for a round still waiting on the cloud (an SOS stored while
+another device's event is being posted goes out immediately; measured under a 2,000-device fleet, the
+wait behind the round in flight was most of an alarm's time on the gateway). The keys in flight stay
+claimed, so each device's events still go one at a time, in order.
+
 A round with more than one head goes as one batch (``POST /events/batch``, one head per device so each
 device's order holds), every key of it claimed first and the rows read again after claiming; each
 per-event answer is settled as the single ``POST``'s would be. A center answering 404/405 to the batch
@@ -96,11 +102,12 @@ class Forwarder:
         self._claims = claims if claims is not None else KeyClaims()
         self._probe_s = probe_s
         self._probe_timeout_s = probe_timeout_s
-        self._rewrites_seen = 0
         self._trust_health = True  # a good /healthz ends the pause (see the module)
         self._health_ended_pause = False
         self._wake = asyncio.Event()
         self._batch_route = True  # the center has the batch intake (cleared on its 404/405)
+        self._in_flight: set[str] = set()  # keys of the rounds being sent
+        self._pause_due: tuple[float, bool] | None = None  # (delay, cloud answered): set by a failed round
         self.cloud_down = False
         self.rounds = 0  # completed send rounds; ``progress`` is notified after each
         self.progress = asyncio.Condition()
@@ -118,40 +125,71 @@ class Forwarder:
             pass
 
     async def run(self) -> None:
-        while True:
-            self._wake.clear()
-            self._rewrites_seen = self._claims.rewrites
-            if self.cloud_down:
-                rows = await self._outbox.heads(now_ms=_NEVER_DUE, limit=1)  # probe: most urgent only
-            else:
-                rows = await self._outbox.heads(now_ms=self._clock_ms(), limit=self._batch)
-            if rows and all(self._claims.held(row.key) for row in rows):
-                await self._wait(None)  # degraded mode has them; it wakes us when done
-                continue
-            if not rows:
-                due = await self._outbox.next_due_ms()
-                await self._wait(None if due is None else max(0.0, (due - self._clock_ms()) / 1000))
-                continue
-            delivered, unavailable = await self._send_round(rows)
-            await self._update_gauge()
-            if delivered:
-                self._backoff.reset()
+        """Send rounds until cancelled. A round in flight does not hold up the next: an event stored
+        meanwhile (another device's alarm) goes out at once in a round of its own, while the keys in
+        flight stay claimed, so neither they nor their devices' later events are sent twice or out of
+        order. While the cloud is down one probe at a time goes out."""
+        async with asyncio.TaskGroup() as rounds:
+            while True:
+                self._wake.clear()
+                if self._pause_due is not None:
+                    delay, answered = self._pause_due
+                    self._pause_due = None
+                    # a pause, not a wait on ``_wake``: new events do not end it (the cloud is down)
+                    await self._pause(delay, answered=answered)
+                    continue
+                if self.cloud_down and self._in_flight:
+                    await self._wait(None)  # one probe at a time; its end wakes us
+                    continue
+                rewrites = self._claims.rewrites
                 if self.cloud_down:
-                    self.cloud_down = False
-                    await self._outbox.make_all_due()
-                    log.info("forwarder.cloud_back")
-            elif unavailable:
-                if not self.cloud_down:
-                    log.warning("forwarder.cloud_down pending_heads=%d", len(rows))
-                self.cloud_down = True
-                if unavailable.reachable and self._health_ended_pause:
-                    self._trust_health = False  # "healthy", yet it refused again
-            async with self.progress:
-                self.rounds += 1
-                self.progress.notify_all()
-            if not delivered and unavailable:
-                # A pause, not a wait on ``_wake``: new events do not end it, the cloud is down for them too.
-                await self._pause(self._backoff.next_delay(), answered=unavailable.reachable)
+                    rows = await self._outbox.heads(now_ms=_NEVER_DUE, limit=1)  # probe: most urgent only
+                else:
+                    limit = self._batch + len(self._in_flight)  # heads in flight come back: skipped
+                    rows = await self._outbox.heads(now_ms=self._clock_ms(), limit=limit)
+                claimed = [row for row in rows if self._claims.try_claim(row.key)][: self._batch]
+                if rows and not claimed:
+                    await self._wait(None)  # in flight, or degraded mode has them: their end wakes us
+                    continue
+                if not rows:
+                    if self._in_flight:
+                        await self._wait(None)
+                        continue
+                    due = await self._outbox.next_due_ms()
+                    await self._wait(None if due is None else max(0.0, (due - self._clock_ms()) / 1000))
+                    continue
+                self._in_flight.update(row.key for row in claimed)
+                rounds.create_task(self._round(claimed, rewrites))
+
+    async def _round(self, claimed: list[OutboxRow], rewrites: int) -> None:
+        """Send ``claimed`` (keys claimed by :meth:`run`), record the answers, release the keys; the
+        cloud's state is settled before :meth:`run` is woken to go on."""
+        try:
+            delivered, unavailable = await self._send_round(claimed, rewrites)
+        except BaseException:
+            self._in_flight.difference_update(row.key for row in claimed)
+            self.wake()
+            raise
+        self._in_flight.difference_update(row.key for row in claimed)
+        if delivered:
+            self._backoff.reset()
+            if self.cloud_down:
+                self.cloud_down = False
+                await self._outbox.make_all_due()
+                log.info("forwarder.cloud_back")
+        elif unavailable:
+            if not self.cloud_down:
+                log.warning("forwarder.cloud_down pending_heads=%d", len(claimed))
+            self.cloud_down = True
+            if unavailable.reachable and self._health_ended_pause:
+                self._trust_health = False  # "healthy", yet it refused again
+            if self._pause_due is None:
+                self._pause_due = (self._backoff.next_delay(), unavailable.reachable)
+        self.wake()
+        await self._update_gauge()  # in this round's task: the next round does not wait for it
+        async with self.progress:
+            self.rounds += 1
+            self.progress.notify_all()
 
     async def _pause(self, delay_s: float, *, answered: bool) -> None:
         """Wait out ``delay_s``, or less: until ``/healthz`` shows the cloud is back (see the module)."""
@@ -170,12 +208,11 @@ class Forwarder:
             else:
                 self._trust_health = True
 
-    async def _send_round(self, rows: list[OutboxRow]) -> tuple[int, _Unavailable]:
+    async def _send_round(self, claimed: list[OutboxRow], rewrites: int) -> tuple[int, _Unavailable]:
         results: list[str] = []
         unavailable = _Unavailable()
-        claimed = [row for row in rows if self._claims.try_claim(row.key)]
         try:
-            fresh = await self._reread(claimed)
+            fresh = await self._reread(claimed, rewrites)
             if len(fresh) > 1 and self._batch_route:
                 await self._send_batch(fresh, results, unavailable)
             else:
@@ -185,9 +222,10 @@ class Forwarder:
                 self._claims.release(row.key)
         return results.count("delivered") + results.count("duplicate"), unavailable
 
-    async def _reread(self, rows: list[OutboxRow]) -> list[OutboxRow]:
-        """The claimed rows as they are now: degraded mode may have changed a body since ``heads``."""
-        if self._claims.rewrites == self._rewrites_seen:
+    async def _reread(self, rows: list[OutboxRow], rewrites: int) -> list[OutboxRow]:
+        """The claimed rows as they are now: degraded mode may have changed a body since ``heads``
+        (``rewrites``: the claims' count of rewrites before ``heads`` was read)."""
+        if self._claims.rewrites == rewrites:
             return rows
         fresh = [await self._outbox.pending_row(row.id) for row in rows]
         return [row for row in fresh if row is not None]

@@ -108,7 +108,7 @@ class Outbox:
             )
             return Stored(placed.key, cur.rowcount == 1)
 
-        return await self._db.run(insert)
+        return await self._db.run(insert, urgent=True)
 
     async def reroute_unassigned(self, row_id: int, body: bytes, *, now_ms: int) -> EdgeEvent | None:
         """The cloud refused the alarm as not this gateway's: send it again flagged ``unassigned`` (the
@@ -125,7 +125,7 @@ class Outbox:
                 (encode(flagged), "refused as another gateway's device: sent as unassigned", row_id),
             )
 
-        await self._db.run(update)
+        await self._db.run(update, urgent=True)
         return flagged
 
     async def heads(self, *, now_ms: int, limit: int) -> list[OutboxRow]:
@@ -148,7 +148,7 @@ class Outbox:
             ).fetchall()
             return [OutboxRow(*row) for row in rows]
 
-        return await self._db.run(select)
+        return await self._db.run(select, urgent=True)
 
     async def next_due_ms(self) -> int | None:
         """When the earliest pending head becomes due (None if nothing is pending)."""
@@ -160,7 +160,7 @@ class Outbox:
             ).fetchone()
             return None if row is None or row[0] is None else int(row[0])
 
-        return await self._db.run(select)
+        return await self._db.run(select, urgent=True)
 
     async def mark_delivered(self, row_id: int, *, now_ms: int) -> None:
         await self._set_status(row_id, DELIVERED, now_ms, None)
@@ -176,7 +176,7 @@ class Outbox:
                 (status, now_ms, error, row_id),
             )
 
-        await self._db.run(update)
+        await self._db.run(update, urgent=True)
 
     async def retry_later(self, row_id: int, *, next_try_ms: int, error: str) -> None:
         def update(conn: sqlite3.Connection) -> None:
@@ -185,7 +185,7 @@ class Outbox:
                 (next_try_ms, error[:500], row_id),
             )
 
-        await self._db.run(update)
+        await self._db.run(update, urgent=True)
 
     async def counts(self) -> OutboxCounts:
         def select(conn: sqlite3.Connection) -> OutboxCounts:
@@ -236,7 +236,7 @@ class Outbox:
             ).fetchone()
             return None if row is None else OutboxRow(*row)
 
-        return await self._db.run(select)
+        return await self._db.run(select, urgent=True)
 
     async def unconfirmed_alarms(
         self, *, created_before_ms: int, limit: int, after_id: int = 0

@@ -30,6 +30,9 @@ class CloudStandIn:
         self.commands: list[EdgeCommand] = []
         self.acks: list[int] = []
         self.stream_headers: list[dict[str, str]] = []
+        self.hold_keys: set[str] = set()  # intake of these keys waits for ``release`` before answering
+        self.release = asyncio.Event()
+        self.arrived: list[str] = []  # intake keys as their requests came in (held ones included)
         self.changed = asyncio.Condition()
         self.app = self._build()
 
@@ -60,6 +63,10 @@ class CloudStandIn:
             self._check_token(authorization)
             body = await request.body()
             event = EdgeEvent.model_validate_json(body)
+            self.arrived.append(event.key)
+            await self._notify()
+            if event.key in self.hold_keys:
+                await self.release.wait()
             if self.fail_with is not None:
                 self.attempts.append((event.key, self.fail_with))
                 await self._notify()
