@@ -11,11 +11,34 @@ import aiomqtt
 import pytest
 
 from contracts import DeviceKind, downlink_filter, uplink_topic
+from edge.delivery.backoff import Backoff
+from edge.delivery.claims import KeyClaims
+from edge.delivery.cloud_client import CloudClient
+from edge.delivery.forwarder import Forwarder
+from edge.delivery.outbox import Outbox
 from edge.gateway import Gateway
+from edge.metrics import EdgeMetrics
 
 EDGE_ID = "edge-test"
 BASE_TS = 1_764_000_000_000
 DEVICES = ["card-1", "card-2", "wear-1", "watch-1"]
+
+
+def quick_forwarder(
+    outbox: Outbox, cloud: CloudClient, *, now_ms: int, claims: KeyClaims | None = None
+) -> Forwarder:
+    """A forwarder with test-sized backoffs (50–200 ms), batches of 32, 4 rounds at once, a fixed clock."""
+    return Forwarder(
+        outbox=outbox,
+        cloud=cloud,
+        metrics=EdgeMetrics(),
+        clock_ms=lambda: now_ms,
+        backoff=Backoff(0.05, 0.2),
+        row_backoff=Backoff(0.05, 0.2),
+        batch=32,
+        concurrency=4,
+        claims=claims,
+    )
 
 
 def registry_of(*device_ids: str) -> list[dict[str, Any]]:

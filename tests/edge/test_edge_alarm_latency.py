@@ -11,18 +11,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edge_cloud_standin import TOKEN, CloudStandIn
+from edge_testkit import quick_forwarder
 
 from contracts import EdgeEvent
 from contracts.identity import event_key
 from contracts.intake import EventKind, Severity
 from edge.database import Database
-from edge.delivery.backoff import Backoff
 from edge.delivery.cloud_client import CloudClient
-from edge.delivery.forwarder import Forwarder
 from edge.delivery.outbox import Outbox
 from edge.liveness.last_seen import CHUNK, LastSeenStore
 from edge.liveness.silence import Seen
-from edge.metrics import EdgeMetrics
 
 EDGE = "edge-test"
 NOW = 1_764_000_000_000
@@ -109,16 +107,7 @@ async def test_a_new_alarm_is_posted_while_another_events_round_waits_on_the_cen
     await db.open()
     client = CloudClient(base_url=f"http://127.0.0.1:{cloud_port}", token=TOKEN, edge_id=EDGE, timeout_s=10.0)
     outbox = Outbox(db)
-    forwarder = Forwarder(
-        outbox=outbox,
-        cloud=client,
-        metrics=EdgeMetrics(),
-        clock_ms=lambda: NOW,
-        backoff=Backoff(0.05, 0.2),
-        row_backoff=Backoff(0.05, 0.2),
-        batch=32,
-        concurrency=4,
-    )
+    forwarder = quick_forwarder(outbox, client, now_ms=NOW)
     task = asyncio.create_task(forwarder.run())
     try:
         await outbox.add(first, now_ms=NOW)
@@ -155,16 +144,7 @@ async def test_a_devices_later_event_waits_for_its_earlier_one_in_flight(
     await db.open()
     client = CloudClient(base_url=f"http://127.0.0.1:{cloud_port}", token=TOKEN, edge_id=EDGE, timeout_s=10.0)
     outbox = Outbox(db)
-    forwarder = Forwarder(
-        outbox=outbox,
-        cloud=client,
-        metrics=EdgeMetrics(),
-        clock_ms=lambda: NOW,
-        backoff=Backoff(0.05, 0.2),
-        row_backoff=Backoff(0.05, 0.2),
-        batch=32,
-        concurrency=4,
-    )
+    forwarder = quick_forwarder(outbox, client, now_ms=NOW)
     task = asyncio.create_task(forwarder.run())
     try:
         await outbox.add(first, now_ms=NOW)

@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+from edge_testkit import quick_forwarder
 
 from cloud.app import create_app
 from cloud.settings import CloudSettings
@@ -16,12 +17,9 @@ from contracts import EdgeEvent
 from contracts.identity import event_key
 from contracts.intake import INTAKE_BATCH_PATH, INTAKE_PATH, EventKind, Severity
 from edge.database import Database
-from edge.delivery.backoff import Backoff
 from edge.delivery.claims import KeyClaims
 from edge.delivery.cloud_client import CloudClient
-from edge.delivery.forwarder import Forwarder
 from edge.delivery.outbox import Outbox
-from edge.metrics import EdgeMetrics
 from tests.serving import serving
 
 EDGE, TOKEN = "edge-xiqing-01", "forward-batch-token-0123456789"
@@ -63,16 +61,7 @@ async def drain(edge_id: str, token: str, url: str, events: list[EdgeEvent], tmp
         outbox = Outbox(db)
         for event in events:
             await outbox.add(event, now_ms=NOW)
-        forwarder = Forwarder(
-            outbox=outbox,
-            cloud=cloud,
-            metrics=EdgeMetrics(),
-            clock_ms=lambda: NOW,
-            backoff=Backoff(0.05, 0.2),
-            row_backoff=Backoff(0.05, 0.2),
-            batch=32,
-            concurrency=4,
-        )
+        forwarder = quick_forwarder(outbox, cloud, now_ms=NOW)
         task = asyncio.create_task(forwarder.run())
         try:
             async with asyncio.timeout(30), forwarder.progress:
@@ -135,17 +124,7 @@ async def test_a_batch_skips_an_event_degraded_mode_holds_until_it_is_released(t
         outbox = Outbox(db)
         for event in backlog:
             await outbox.add(event, now_ms=NOW)
-        forwarder = Forwarder(
-            outbox=outbox,
-            cloud=cloud,
-            metrics=EdgeMetrics(),
-            clock_ms=lambda: NOW,
-            backoff=Backoff(0.05, 0.2),
-            row_backoff=Backoff(0.05, 0.2),
-            batch=32,
-            concurrency=4,
-            claims=claims,
-        )
+        forwarder = quick_forwarder(outbox, cloud, now_ms=NOW, claims=claims)
         task = asyncio.create_task(forwarder.run())
         try:
             async with asyncio.timeout(30):
