@@ -28,6 +28,7 @@ import dataclasses
 import json
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -133,7 +134,42 @@ def fit_path(
     if not (y_arr == 1.0).any() or not (y_arr == 0.0).any():
         return None
     features = np.asarray(rows, dtype=np.float64)
-    falls = features[y_arr == 1.0]
+    fit = fit_hinge_logistic(features, y_arr, quantile)
+    return FallModel(
+        feature_names=FEATURE_NAMES[: features.shape[1]],
+        mean=tuple(fit.mean.tolist()),
+        scale=tuple(fit.scale.tolist()),
+        coef=tuple(fit.beta[1:].tolist()),
+        intercept=float(fit.beta[0]),
+        threshold=0.5,
+        trigger_g=peak_range[0],
+        min_orientation_change=gate,
+        hinge_low=fit.low,
+        hinge_high=fit.high,
+    )
+
+
+@dataclass(frozen=True)
+class HingeFit:
+    """A fitted hinge logistic regression: knots, standardisation, and [intercept, coefficients...]."""
+
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+    mean: NDArray[np.float64]
+    scale: NDArray[np.float64]
+    beta: NDArray[np.float64]
+
+    def predict(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Probabilities of a fall, terms clipped to ±5 as :class:`FallModel` scores them."""
+        z = np.clip((expand_hinges(features, self.low, self.high) - self.mean) / self.scale, -5.0, 5.0)
+        out: NDArray[np.float64] = 1.0 / (1.0 + np.exp(-(self.beta[0] + z @ self.beta[1:])))
+        return out
+
+
+def fit_hinge_logistic(features: NDArray[np.float64], y: NDArray[np.float64], quantile: float) -> HingeFit:
+    """Standardised L2 logistic regression (Newton) over ``features`` and their hinge terms, with the
+    knots at the ``quantile`` / 100 − ``quantile`` percentiles of the falls (``y == 1``)."""
+    falls = features[y == 1.0]
     low = tuple(np.percentile(falls, quantile, axis=0).tolist())
     high = tuple(np.percentile(falls, 100.0 - quantile, axis=0).tolist())
     x = expand_hinges(features, low, high)
@@ -141,27 +177,16 @@ def fit_path(
     scale = x.std(axis=0) + 1e-9
     z = np.column_stack([np.ones(len(x)), (x - mean) / scale])
     beta = np.zeros(z.shape[1])
-    penalty = L2 * len(y_arr) * np.diag(np.r_[0.0, np.ones(z.shape[1] - 1)])
+    penalty = L2 * len(y) * np.diag(np.r_[0.0, np.ones(z.shape[1] - 1)])
     for _ in range(60):
         p = 1.0 / (1.0 + np.exp(-(z @ beta)))
-        grad = z.T @ (p - y_arr) + penalty @ beta
+        grad = z.T @ (p - y) + penalty @ beta
         hess = (z * (p * (1 - p))[:, None]).T @ z + penalty
         step = np.linalg.solve(hess, grad)
         beta -= step
         if float(np.abs(step).max()) < 1e-8:
             break
-    return FallModel(
-        feature_names=FEATURE_NAMES[: features.shape[1]],
-        mean=tuple(mean.tolist()),
-        scale=tuple(scale.tolist()),
-        coef=tuple(beta[1:].tolist()),
-        intercept=float(beta[0]),
-        threshold=0.5,
-        trigger_g=peak_range[0],
-        min_orientation_change=gate,
-        hinge_low=low,
-        hinge_high=high,
-    )
+    return HingeFit(low=low, high=high, mean=mean, scale=scale, beta=beta)
 
 
 def fit_model(trials: Sequence[Trial], cands: Candidates, quantile: float = DEFAULT_QUANTILE) -> FallModel:

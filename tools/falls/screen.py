@@ -23,13 +23,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edge.detection.fall_features import FEATURE_NAMES, ORIENTATION_FEATURE
-from edge.detection.fall_model import expand_hinges
 from tools.falls.cv import subject_folds
 from tools.falls.fit import (
-    L2,
     MIN_ORIENTATION_CHANGE,
     TRIGGER_G,
     collect_candidates,
+    fit_hinge_logistic,
     label,
     load_datasets,
 )
@@ -77,24 +76,7 @@ def fit_predict(
     x: NDArray[np.float64], y: NDArray[np.float64], x_test: NDArray[np.float64], quantile: float = 20.0
 ) -> NDArray[np.float64]:
     """The fit's hinge logistic regression on (x, y); probabilities for x_test."""
-    falls = x[y == 1.0]
-    low = tuple(np.percentile(falls, quantile, axis=0).tolist())
-    high = tuple(np.percentile(falls, 100.0 - quantile, axis=0).tolist())
-    terms = expand_hinges(x, low, high)
-    mean = terms.mean(axis=0)
-    scale = terms.std(axis=0) + 1e-9
-    z = np.column_stack([np.ones(len(terms)), (terms - mean) / scale])
-    beta = np.zeros(z.shape[1])
-    penalty = L2 * len(y) * np.diag(np.r_[0.0, np.ones(z.shape[1] - 1)])
-    for _ in range(60):
-        p = 1.0 / (1.0 + np.exp(-(z @ beta)))
-        step = np.linalg.solve((z * (p * (1 - p))[:, None]).T @ z + penalty, z.T @ (p - y) + penalty @ beta)
-        beta -= step
-        if float(np.abs(step).max()) < 1e-8:
-            break
-    zt = np.clip((expand_hinges(x_test, low, high) - mean) / scale, -5.0, 5.0)
-    out: NDArray[np.float64] = 1.0 / (1.0 + np.exp(-(beta[0] + zt @ beta[1:])))
-    return out
+    return fit_hinge_logistic(x, y, quantile).predict(x_test)
 
 
 def screen(
