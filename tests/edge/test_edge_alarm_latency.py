@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from edge_cloud_standin import TOKEN, CloudStandIn
@@ -18,12 +19,34 @@ from contracts.identity import event_key
 from contracts.intake import EventKind, Severity
 from edge.database import Database
 from edge.delivery.cloud_client import CloudClient
+from edge.delivery.forwarder import Forwarder
 from edge.delivery.outbox import Outbox
 from edge.liveness.last_seen import CHUNK, LastSeenStore
 from edge.liveness.silence import Seen
 
 EDGE = "edge-test"
 NOW = 1_764_000_000_000
+
+
+@asynccontextmanager
+async def forwarding(
+    cloud: CloudStandIn, cloud_port: int, tmp_path: Path
+) -> AsyncIterator[tuple[Outbox, Forwarder]]:
+    """An outbox on a real SQLite file and its forwarder running against the stand-in; on the way out the
+    stand-in lets every held request go, and the forwarder, its client and the database close."""
+    db = Database(tmp_path / "edge.sqlite3")
+    await db.open()
+    client = CloudClient(base_url=f"http://127.0.0.1:{cloud_port}", token=TOKEN, edge_id=EDGE, timeout_s=10.0)
+    outbox = Outbox(db)
+    forwarder = quick_forwarder(outbox, client, now_ms=NOW)
+    task = asyncio.create_task(forwarder.run())
+    try:
+        yield outbox, forwarder
+    finally:
+        cloud.release.set()
+        task.cancel()
+        await client.aclose()
+        await db.close()
 
 
 def sos(device_id: str, seq: int = 1) -> EdgeEvent:
@@ -103,13 +126,7 @@ async def test_a_new_alarm_is_posted_while_another_events_round_waits_on_the_cen
 ) -> None:
     first, second = sos("card-0001"), sos("card-0002")
     cloud.hold_keys.add(first.key)  # the center takes its time over the first one
-    db = Database(tmp_path / "edge.sqlite3")
-    await db.open()
-    client = CloudClient(base_url=f"http://127.0.0.1:{cloud_port}", token=TOKEN, edge_id=EDGE, timeout_s=10.0)
-    outbox = Outbox(db)
-    forwarder = quick_forwarder(outbox, client, now_ms=NOW)
-    task = asyncio.create_task(forwarder.run())
-    try:
+    async with forwarding(cloud, cloud_port, tmp_path) as (outbox, forwarder):
         await outbox.add(first, now_ms=NOW)
         forwarder.wake()
         await cloud.wait_for(lambda: first.key in cloud.arrived)
@@ -127,11 +144,6 @@ async def test_a_new_alarm_is_posted_while_another_events_round_waits_on_the_cen
             while (await outbox.counts()).pending:
                 async with forwarder.progress:
                     await forwarder.progress.wait()
-    finally:
-        cloud.release.set()
-        task.cancel()
-        await client.aclose()
-        await db.close()
     assert cloud.arrived.count(first.key) == 1 and cloud.arrived.count(second.key) == 1  # each sent once
 
 
@@ -140,13 +152,7 @@ async def test_a_devices_later_event_waits_for_its_earlier_one_in_flight(
 ) -> None:
     first, later, other = sos("card-0001", 1), sos("card-0001", 2), sos("card-0002", 1)
     cloud.hold_keys.add(first.key)
-    db = Database(tmp_path / "edge.sqlite3")
-    await db.open()
-    client = CloudClient(base_url=f"http://127.0.0.1:{cloud_port}", token=TOKEN, edge_id=EDGE, timeout_s=10.0)
-    outbox = Outbox(db)
-    forwarder = quick_forwarder(outbox, client, now_ms=NOW)
-    task = asyncio.create_task(forwarder.run())
-    try:
+    async with forwarding(cloud, cloud_port, tmp_path) as (outbox, forwarder):
         await outbox.add(first, now_ms=NOW)
         forwarder.wake()
         await cloud.wait_for(lambda: first.key in cloud.arrived)
@@ -157,11 +163,6 @@ async def test_a_devices_later_event_waits_for_its_earlier_one_in_flight(
         assert later.key not in cloud.arrived  # its device's earlier event is still in flight
         cloud.release.set()
         await cloud.wait_for(lambda: later.key in cloud.stored_keys())
-    finally:
-        cloud.release.set()
-        task.cancel()
-        await client.aclose()
-        await db.close()
     mine = [key for key in cloud.stored_keys() if key.startswith("card-0001")]
     assert mine == [first.key, later.key]
     assert cloud.arrived.count(first.key) == 1
