@@ -65,8 +65,8 @@ EDGE_MISMATCH = "edge_id does not match the bearer token"
     responses={200: {"model": IntakeAck, "description": "duplicate"}},
 )
 async def post_event(event: EdgeEvent, caller: CallerDep) -> Response:
-    """The answer is built here (the bytes FastAPI would send for the ``IntakeAck``): its validation and
-    serialisation by the framework cost ≈ 0.05 ms CPU per request."""
+    # the answer is built here (the bytes FastAPI would send for the IntakeAck; no docstring: it would
+    # show in the API docs): the framework's validation and serialisation of it cost ≈ 0.05 ms CPU
     state, edge = caller.state, caller.edge_id
     if event.edge_id != edge:
         _refused(state, "edge_mismatch", event)
