@@ -87,11 +87,12 @@ SUBJECT_SUMMARY_COLUMNS = (
 )
 
 
-def with_subject_summary(statement: Select[Any]) -> Select[Any]:
-    """``statement`` (which selects from ``subjects``) joined to what :data:`SUBJECT_SUMMARY_COLUMNS` read."""
-    return statement.join(_communities_t, _communities_t.c.id == _subjects_t.c.community_id).join(
-        _streets_t, _streets_t.c.id == _communities_t.c.street_id
-    )
+def with_subject_summary(statement: Select[Any], *, outer: bool = False) -> Select[Any]:
+    """``statement`` (which selects from ``subjects``) joined to what :data:`SUBJECT_SUMMARY_COLUMNS` read
+    (``outer``: outer joins, for a statement whose ``subjects`` side may be missing)."""
+    return statement.join(
+        _communities_t, _communities_t.c.id == _subjects_t.c.community_id, isouter=outer
+    ).join(_streets_t, _streets_t.c.id == _communities_t.c.street_id, isouter=outer)
 
 
 def subject_summary(subject_id: int, row: Any) -> SubjectSummary:

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Row, Select, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.commands import feedback
@@ -37,9 +37,9 @@ from cloud.errors import CloudError, Forbidden, InvalidInput
 from cloud.escalation import service as escalation
 from cloud.escalation.effects import Effects
 from cloud.escalation.policy import Policy, policy_for
-from cloud.incidents import fusion, lifecycle
+from cloud.incidents import fusion
 from cloud.incidents import service as incidents
-from cloud.incidents.lifecycle import OPEN_STATUSES, IncidentKind
+from cloud.incidents.lifecycle import KIND_OF_EVENT, OPEN_STATUSES, IncidentKind
 from cloud.incidents.models import ROW_LOCK, Incident
 from cloud.intake.edge_notices import record_edge_notices
 from cloud.intake.models import EventRecord
@@ -135,20 +135,44 @@ def check_authority(event: EdgeEvent, device: Registration | None) -> str | None
 
 _devices_t = cast(Table, Device.__table__)
 _events_t = cast(Table, EventRecord.__table__)
-# the device and whether its key is taken, in one statement (the intake's hot path; plain columns, no ORM
-# object; built once)
-_DEVICE_AND_STORED = select(
-    _devices_t.c.edge_id,
-    _devices_t.c.subject_id,
-    select(_events_t.c.id).where(_events_t.c.key == bindparam("key")).exists().label("stored"),
-).where(_devices_t.c.device_id == bindparam("device_id"))
+_DEVICE_READS: dict[str, Select[Any]] = {}  # per dialect: built once each (the intake's hot path)
 
 
-async def _device_and_stored(session: AsyncSession, event: EdgeEvent) -> tuple[Registration | None, bool]:
-    """The event's device (None: unknown) and whether an event is stored under the event's own key."""
-    params = {"key": event.key, "device_id": event.device_id}
-    row = (await session.execute(_DEVICE_AND_STORED, params)).first()
-    return (None, True) if row is None else (Registration(row.edge_id, row.subject_id), bool(row.stored))
+def _device_read(dialect: str) -> Select[Any]:
+    """The device, whether its key is taken, and its person's open incident of the event's kind (locked,
+    as :func:`fusion.find_open` would), in one statement: plain columns, no ORM object."""
+    statement = _DEVICE_READS.get(dialect)
+    if statement is None:
+        stored = select(_events_t.c.id).where(_events_t.c.key == bindparam("key")).exists()
+        statement = _DEVICE_READS[dialect] = (
+            fusion.open_row_beside(dialect, _devices_t, _devices_t.c.subject_id)
+            .add_columns(
+                _devices_t.c.edge_id.label("device_edge_id"),
+                _devices_t.c.subject_id.label("device_subject_id"),
+                stored.label("stored"),
+            )
+            .where(_devices_t.c.device_id == bindparam("device_id"))
+        )
+    return statement
+
+
+async def _read_device(
+    session: AsyncSession, event: EdgeEvent
+) -> tuple[Registration | None, bool, Row[Any] | None]:
+    """The event's device (None: unknown); whether an event is stored under the event's own key (True when
+    the device is unknown); its person's open incident of the event's kind (columns NULL: none), for
+    :func:`fusion.open_row_of` (None when the device is unknown)."""
+    kind = KIND_OF_EVENT.get(event.kind)  # a cancel joins nothing: NULL matches no incident
+    params = {
+        "key": event.key,
+        "device_id": event.device_id,
+        "fusion_key": None if kind is None else kind.value,
+    }
+    dialect = session.get_bind().dialect.name
+    row = (await session.execute(_device_read(dialect), params)).first()
+    if row is None:
+        return None, True, None
+    return Registration(row.device_edge_id, row.device_subject_id), bool(row.stored), row
 
 
 async def _place(session: AsyncSession, key: str, event: EdgeEvent) -> tuple[str, EventRecord | None]:
@@ -202,14 +226,12 @@ async def _cancel_target(
 
 
 async def _join_quickly(
-    session: AsyncSession, event: EdgeEvent, device: Registration, values: dict[str, Any], now_ms: int
+    session: AsyncSession, event: EdgeEvent, row: Row[Any], values: dict[str, Any], now_ms: int
 ) -> Ingested | None:
     """The common case of a storm, with Core statements and no ORM objects: a press joins its person's
     open incident, and nothing else follows (no timers to start, no owner to re-alert, no edge notices).
     None (nothing written) when it is not that case: :func:`ingest` then takes the ORM path."""
-    found = await fusion.find_open_row(
-        session=session, subject_id=device.subject_id, kind=lifecycle.incident_kind_of(event.kind)
-    )
+    found = fusion.open_row_of(session, row)
     if found is None:
         return None
     join = fusion.join_of(found.row.severity, event, assigned=True)
@@ -251,7 +273,7 @@ async def ingest(
     A concurrent writer of the same key (or of the same subject's first incident of a kind) makes
     the flush or commit raise ``IntegrityError``; the caller rolls back and calls again.
     """
-    device, stored = await _device_and_stored(session, event)
+    device, stored, row = await _read_device(session, event)
     unassigned = check_authority(event, device)
     scope = "" if unassigned is None else f"{event.edge_id}/"
     if unassigned is None and not stored:
@@ -275,8 +297,8 @@ async def ingest(
         "payload": event.model_dump(mode="json", exclude_none=True),
     }
     if unassigned is None and event.kind is not EventKind.SOS_CANCEL and not event.edge_notified:
-        assert device is not None
-        joined = await _join_quickly(session, event, device, values, now_ms)
+        assert row is not None
+        joined = await _join_quickly(session, event, row, values, now_ms)
         if joined is not None:
             return joined
     record = EventRecord(**values)

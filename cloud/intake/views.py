@@ -58,8 +58,15 @@ Presented = tuple[IncidentItem, bool]  # an incident as the operators see it, an
 EDGE_MISMATCH = "edge_id does not match the bearer token"
 
 
-@router.post(INTAKE_PATH, status_code=201, responses={200: {"model": IntakeAck, "description": "duplicate"}})
-async def post_event(event: EdgeEvent, response: Response, caller: CallerDep) -> IntakeAck:
+@router.post(
+    INTAKE_PATH,
+    status_code=201,
+    response_model=IntakeAck,
+    responses={200: {"model": IntakeAck, "description": "duplicate"}},
+)
+async def post_event(event: EdgeEvent, caller: CallerDep) -> Response:
+    # the answer is built here (the bytes FastAPI would send for the IntakeAck; no docstring: it would
+    # show in the API docs): the framework's validation and serialisation of it cost ≈ 0.05 ms CPU
     state, edge = caller.state, caller.edge_id
     if event.edge_id != edge:
         _refused(state, "edge_mismatch", event)
@@ -70,11 +77,14 @@ async def post_event(event: EdgeEvent, response: Response, caller: CallerDep) ->
         except RefusedEvent as exc:  # nothing was written
             _refused(state, exc.reason, event)
             raise
-        if result.duplicate:
-            response.status_code = 200
         _account(state, event, result, state.now_ms())
         await _publish(state, session, presented, [result])
-    return IntakeAck(key=event.key, incident_id=result.incident_id, duplicate=result.duplicate)
+    ack = IntakeAck(key=event.key, incident_id=result.incident_id, duplicate=result.duplicate)
+    return Response(
+        ack.__pydantic_serializer__.to_json(ack),
+        status_code=200 if result.duplicate else 201,
+        media_type="application/json",
+    )
 
 
 @router.post(INTAKE_BATCH_PATH, status_code=200)
