@@ -211,6 +211,9 @@ async def test_after_a_close_nothing_is_selected_and_a_reflex_key_claims_nothing
 
     # focus order: skip link, then the top bar, and the queue is a listbox of options
     await page.keyboard.press("j")
+    await expect(rows.nth(0)).to_have_attribute("aria-selected", "true")
+    # the selection loads its detail first; the key acts once its button is live
+    await expect(page.get_by_role("button", name="误报")).to_be_enabled()
     await page.keyboard.press("f")
     dialog = page.get_by_role("dialog", name="标记为误报")
     await expect(dialog).to_be_visible()
