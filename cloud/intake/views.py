@@ -81,7 +81,7 @@ async def post_event(event: EdgeEvent, caller: CallerDep) -> Response:
         await _publish(state, session, presented, [result])
     ack = IntakeAck(key=event.key, incident_id=result.incident_id, duplicate=result.duplicate)
     return Response(
-        ack.__pydantic_serializer__.to_json(ack),
+        ack.model_dump_json(),
         status_code=200 if result.duplicate else 201,
         media_type="application/json",
     )

@@ -10,7 +10,9 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from contracts import DeviceKind, downlink_filter, uplink_topic
+from contracts import DeviceKind, EdgeEvent, downlink_filter, uplink_topic
+from contracts.identity import event_key
+from contracts.intake import EventKind, Severity
 from edge.delivery.backoff import Backoff
 from edge.delivery.claims import KeyClaims
 from edge.delivery.cloud_client import CloudClient
@@ -22,6 +24,20 @@ from edge.metrics import EdgeMetrics
 EDGE_ID = "edge-test"
 BASE_TS = 1_764_000_000_000
 DEVICES = ["card-1", "card-2", "wear-1", "watch-1"]
+
+
+def sos_event(edge_id: str, device_id: str, seq: int, *, now_ms: int) -> EdgeEvent:
+    """An SOS as the gateway stores it: the derived key, pressed at ``now_ms + seq``, received 5 ms later."""
+    return EdgeEvent(
+        key=event_key(device_id, seq),
+        edge_id=edge_id,
+        device_id=device_id,
+        seq=seq,
+        kind=EventKind.SOS,
+        severity=Severity.P1,
+        device_ts=now_ms + seq,
+        edge_ts=now_ms + seq + 5,
+    )
 
 
 def quick_forwarder(

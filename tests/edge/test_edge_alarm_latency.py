@@ -12,11 +12,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from edge_cloud_standin import TOKEN, CloudStandIn
-from edge_testkit import quick_forwarder
+from edge_testkit import quick_forwarder, sos_event
 
 from contracts import EdgeEvent
-from contracts.identity import event_key
-from contracts.intake import EventKind, Severity
 from edge.database import Database
 from edge.delivery.cloud_client import CloudClient
 from edge.delivery.forwarder import Forwarder
@@ -50,16 +48,7 @@ async def forwarding(
 
 
 def sos(device_id: str, seq: int = 1) -> EdgeEvent:
-    return EdgeEvent(
-        key=event_key(device_id, seq),
-        edge_id=EDGE,
-        device_id=device_id,
-        seq=seq,
-        kind=EventKind.SOS,
-        severity=Severity.P1,
-        device_ts=NOW + seq,
-        edge_ts=NOW + seq + 5,
-    )
+    return sos_event(EDGE, device_id, seq, now_ms=NOW)
 
 
 async def test_urgent_database_work_goes_before_routine_work_already_waiting(tmp_path: Path) -> None:

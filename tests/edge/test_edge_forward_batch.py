@@ -9,13 +9,12 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-from edge_testkit import quick_forwarder
+from edge_testkit import quick_forwarder, sos_event
 
 from cloud.app import create_app
 from cloud.settings import CloudSettings
 from contracts import EdgeEvent
-from contracts.identity import event_key
-from contracts.intake import INTAKE_BATCH_PATH, INTAKE_PATH, EventKind, Severity
+from contracts.intake import INTAKE_BATCH_PATH, INTAKE_PATH
 from edge.database import Database
 from edge.delivery.claims import KeyClaims
 from edge.delivery.cloud_client import CloudClient
@@ -40,16 +39,7 @@ class CountingTransport(httpx.AsyncHTTPTransport):
 
 
 def sos(edge_id: str, device_id: str, seq: int) -> EdgeEvent:
-    return EdgeEvent(
-        key=event_key(device_id, seq),
-        edge_id=edge_id,
-        device_id=device_id,
-        seq=seq,
-        kind=EventKind.SOS,
-        severity=Severity.P1,
-        device_ts=NOW + seq,
-        edge_ts=NOW + seq + 5,
-    )
+    return sos_event(edge_id, device_id, seq, now_ms=NOW)
 
 
 async def drain(edge_id: str, token: str, url: str, events: list[EdgeEvent], tmp: Path) -> CountingTransport:
